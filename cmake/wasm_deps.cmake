@@ -1,0 +1,32 @@
+# WebAssembly dependencies: compiled from Debian source packages fetched by scripts/setup.sh
+# (`apt-get source imgui kissfft` into third_party/src, git-ignored) and header-only packages.
+file(GLOB QS_KISSFFT_DIR LIST_DIRECTORIES true ${QSCRIBE_THIRD_PARTY_SRC}/kissfft-*)
+list(FILTER QS_KISSFFT_DIR EXCLUDE REGEX "\\.(gz|xz|dsc)$")
+if(NOT QS_KISSFFT_DIR)
+  message(FATAL_ERROR "KissFFT sources missing in ${QSCRIBE_THIRD_PARTY_SRC}: run scripts/setup.sh")
+endif()
+add_library(qs_kissfft_static STATIC ${QS_KISSFFT_DIR}/kiss_fft.c ${QS_KISSFFT_DIR}/kiss_fftr.c)
+target_include_directories(qs_kissfft_static SYSTEM PUBLIC ${QS_KISSFFT_DIR})
+target_compile_definitions(qs_kissfft_static PUBLIC kiss_fft_scalar=float)
+target_compile_options(qs_kissfft_static PRIVATE -O3)
+add_library(qs_kissfft INTERFACE)
+target_link_libraries(qs_kissfft INTERFACE qs_kissfft_static)
+
+# nlohmann-json is header-only: expose a copy of just its headers (not all of /usr/include).
+set(QS_NLOHMANN_INC ${CMAKE_BINARY_DIR}/third_party_include)
+file(COPY /usr/include/nlohmann DESTINATION ${QS_NLOHMANN_INC})
+add_library(nlohmann_json_wasm INTERFACE)
+target_include_directories(nlohmann_json_wasm SYSTEM INTERFACE ${QS_NLOHMANN_INC})
+add_library(nlohmann_json::nlohmann_json ALIAS nlohmann_json_wasm)
+
+# Exceptions carry user-facing error messages in the core; keep them working in wasm.
+add_compile_options(-fexceptions)
+add_link_options(-fexceptions -sALLOW_MEMORY_GROWTH=1)
+
+if(QSCRIBE_BUILD_TESTS)
+  set(INSTALL_GTEST OFF CACHE BOOL "" FORCE)
+  set(BUILD_GMOCK OFF CACHE BOOL "" FORCE)
+  add_subdirectory(/usr/src/googletest ${CMAKE_BINARY_DIR}/googletest EXCLUDE_FROM_ALL)
+  add_library(GTest::gtest ALIAS gtest)
+  add_library(GTest::gtest_main ALIAS gtest_main)
+endif()
