@@ -1,0 +1,158 @@
+// Kernel design, following librosa.filters.wavelet + librosa.core.constantq.__vqt_filter_fft.
+#include "cqt_kernels.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <complex>
+#include <numeric>
+
+#include "qscribe/halfband.hpp"
+
+namespace qs {
+namespace {
+
+constexpr double kPi = 3.14159265358979323846;
+constexpr double kHannBandwidth = 1.50018310546875;  // librosa's equivalent noise bandwidth of 'hann'
+
+using cd = std::complex<double>;
+
+// In-place iterative radix-2 FFT (forward, e^{-i...}), double precision: only used at set-up.
+void fft_pow2(std::vector<cd>& a) {
+  const std::size_t n = a.size();
+  for (std::size_t i = 1, j = 0; i < n; ++i) {
+    std::size_t bit = n >> 1;
+    for (; j & bit; bit >>= 1) j ^= bit;
+    j ^= bit;
+    if (i < j) std::swap(a[i], a[j]);
+  }
+  for (std::size_t len = 2; len <= n; len <<= 1) {
+    const double ang = -2.0 * kPi / static_cast<double>(len);
+    for (std::size_t i = 0; i < n; i += len) {
+      for (std::size_t k = 0; k < len / 2; ++k) {
+        const cd w = std::polar(1.0, ang * static_cast<double>(k));
+        const cd u = a[i + k], v = a[i + k + len / 2] * w;
+        a[i + k] = u + v;
+        a[i + k + len / 2] = u - v;
+      }
+    }
+  }
+}
+
+int count_two_factors(int x) {
+  int n = 0;
+  while (x > 0 && x % 2 == 0) { x /= 2; ++n; }
+  return n;
+}
+
+// Time-domain kernel of librosa.filters.wavelet for one bin: Hann-windowed complex exponential
+// over n in arange(floor(-L/2), floor(L/2)), L1-normalised.
+std::vector<cd> wavelet(double freq, double length, double sr) {
+  const double start = std::floor(-length / 2.0);
+  const std::size_t n = static_cast<std::size_t>(std::floor(length / 2.0) - start);
+  std::vector<cd> sig(n);
+  double l1 = 0.0;
+  for (std::size_t j = 0; j < n; ++j) {
+    const double w = 0.5 - 0.5 * std::cos(2.0 * kPi * static_cast<double>(j) / static_cast<double>(n));  // periodic Hann
+    sig[j] = std::polar(w, 2.0 * kPi * freq * (start + static_cast<double>(j)) / sr);
+    l1 += w;
+  }
+  if (l1 > 0) for (auto& s : sig) s /= l1;
+  return sig;
+}
+
+// librosa.util.sparsify_rows: drop the smallest entries whose summed magnitude stays below
+// `quantile` of the row's L1 norm.
+std::vector<std::size_t> sparse_support(const std::vector<cd>& row, double quantile) {
+  std::vector<double> mags(row.size());
+  for (std::size_t i = 0; i < row.size(); ++i) mags[i] = std::abs(row[i]);
+  std::vector<std::size_t> keep;
+  if (quantile <= 0.0) {
+    keep.resize(row.size());
+    std::iota(keep.begin(), keep.end(), 0);
+    return keep;
+  }
+  std::vector<double> sorted = mags;
+  std::sort(sorted.begin(), sorted.end());
+  const double norm = std::accumulate(sorted.begin(), sorted.end(), 0.0);
+  double cum = 0.0, threshold = sorted.back();
+  for (double m : sorted) {
+    cum += m / norm;
+    if (cum >= quantile) { threshold = m; break; }
+  }
+  for (std::size_t i = 0; i < mags.size(); ++i)
+    if (mags[i] >= threshold) keep.push_back(i);
+  return keep;
+}
+
+}  // namespace
+
+CqtKernels build_cqt_kernels(const CqtParams& p) {
+  p.validate();
+  CqtKernels k;
+  k.params = p;
+  const int bpo = p.bins_per_octave();
+  const int n_octaves = (p.n_bins + bpo - 1) / bpo;
+  const double r2 = std::pow(2.0, 2.0 / bpo);
+  const double alpha = (r2 - 1.0) / (r2 + 1.0);
+  const double q = p.filter_scale / alpha;
+
+  // librosa's early downsampling: skip rate halvings the top octave does not need.
+  const double top_cutoff = p.bin_frequency(p.n_bins - 1) * (1.0 + 0.5 * kHannBandwidth / q);
+  const int count1 = std::max(0, static_cast<int>(std::ceil(std::log2(p.sample_rate / 2.0 / top_cutoff))) - 1 - 1);
+  const int count2 = std::max(0, count_two_factors(p.hop_length) - n_octaves + 1);
+  const int early = std::min(count1, count2);
+  const double sr_early = p.sample_rate / std::pow(2.0, early);
+  const int hop_early = p.hop_length >> early;
+
+  k.octave_of_bin.assign(p.n_bins, 0);
+  int halvings = 0;
+  for (int o = 0; o < n_octaves; ++o) {
+    OctaveKernels oct;
+    const int hi = p.n_bins - bpo * o;
+    oct.first_bin = std::max(0, hi - bpo);
+    oct.n_bins = hi - oct.first_bin;
+    oct.level = early + halvings;
+    oct.hop = hop_early >> halvings;
+    const double sr_o = sr_early / std::pow(2.0, halvings);
+
+    std::vector<double> lengths(oct.n_bins);
+    for (int r = 0; r < oct.n_bins; ++r) lengths[r] = q * sr_o / p.bin_frequency(oct.first_bin + r);
+    const double max_len = *std::max_element(lengths.begin(), lengths.end());
+    oct.n_fft = 1 << static_cast<int>(std::ceil(std::log2(max_len)));
+    const int n_fft = oct.n_fft;
+    const double rate_gain = std::sqrt(sr_early / sr_o);  // compensates the decimation
+
+    oct.row_start.push_back(0);
+    for (int r = 0; r < oct.n_bins; ++r) {
+      const int bin = oct.first_bin + r;
+      const std::vector<cd> sig = wavelet(p.bin_frequency(bin), lengths[r], sr_o);
+      std::vector<cd> padded(n_fft, cd(0.0, 0.0));
+      const std::size_t lpad = (static_cast<std::size_t>(n_fft) - sig.size()) / 2;
+      const double norm = lengths[r] / n_fft;
+      for (std::size_t j = 0; j < sig.size(); ++j) padded[lpad + j] = sig[j] * norm;
+      fft_pow2(padded);
+      padded.resize(n_fft / 2 + 1);
+      for (std::size_t idx : sparse_support(padded, p.sparsity)) {
+        oct.fft_bin.push_back(static_cast<int>(idx));
+        oct.re.push_back(static_cast<float>(padded[idx].real() * rate_gain));
+        oct.im.push_back(static_cast<float>(padded[idx].imag() * rate_gain));
+      }
+      oct.row_start.push_back(static_cast<int>(oct.fft_bin.size()));
+      oct.scale.push_back(static_cast<float>(1.0 / std::sqrt(q * sr_early / p.bin_frequency(bin))));
+      k.octave_of_bin[bin] = o;
+    }
+
+    // Lookahead at the input rate: n_fft/2 at this level, and each decimation step doubles it and
+    // adds the half-band filter's reach.
+    std::size_t a = static_cast<std::size_t>(n_fft / 2);
+    for (int l = oct.level; l > 0; --l) a = 2 * a + HalfbandDecimator::kHalfLength - 1;
+    oct.lookahead = a;
+
+    k.n_levels = std::max(k.n_levels, oct.level + 1);
+    k.octaves.push_back(std::move(oct));
+    if ((hop_early >> halvings) % 2 == 0 && o + 1 < n_octaves) ++halvings;
+  }
+  return k;
+}
+
+}  // namespace qs

@@ -1,0 +1,60 @@
+// CQT throughput: seconds of audio per second of wall time = items_per_second / 22050.
+#include <benchmark/benchmark.h>
+
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "qscribe/cqt.hpp"
+
+namespace {
+
+std::vector<float> test_signal(double seconds, double sr) {
+  std::mt19937 rng(7);
+  std::normal_distribution<float> noise(0.0f, 0.05f);
+  std::vector<float> x(static_cast<std::size_t>(seconds * sr));
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    const double t = i / sr;
+    x[i] = 0.2f * std::sin(2 * M_PI * 220.0 * t) + 0.2f * std::sin(2 * M_PI * 277.18 * t) + noise(rng);
+  }
+  return x;
+}
+
+// Batch transform of 60 s at the default features (sr 22050, hop 512, 352 bins).
+void BM_CqtBatch(benchmark::State& state) {
+  const qs::Cqt cqt;
+  const auto x = test_signal(60.0, 22050.0);
+  for (auto _ : state) benchmark::DoNotOptimize(cqt.transform(x).data.data());
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * x.size()));
+  state.counters["x_realtime"] = benchmark::Counter(static_cast<double>(state.iterations()) * 60.0,
+                                                    benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_CqtBatch)->Unit(benchmark::kMillisecond)->MinTime(2.0);
+
+// Streaming in 128-sample blocks (an AudioWorklet quantum), the live path.
+void BM_CqtStreaming128(benchmark::State& state) {
+  const qs::Cqt cqt;
+  const auto x = test_signal(20.0, 22050.0);
+  std::vector<float> frames;
+  for (auto _ : state) {
+    qs::StreamingCqt s(cqt);
+    frames.clear();
+    for (std::size_t i = 0; i < x.size(); i += 128) s.push(x.data() + i, std::min<std::size_t>(128, x.size() - i), frames);
+    s.finish(frames);
+    benchmark::DoNotOptimize(frames.data());
+  }
+  state.counters["x_realtime"] = benchmark::Counter(static_cast<double>(state.iterations()) * 20.0,
+                                                    benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_CqtStreaming128)->Unit(benchmark::kMillisecond)->MinTime(2.0);
+
+// Kernel design cost (paid once per model load).
+void BM_CqtSetup(benchmark::State& state) {
+  for (auto _ : state) {
+    qs::Cqt cqt;
+    benchmark::DoNotOptimize(&cqt);
+  }
+}
+BENCHMARK(BM_CqtSetup)->Unit(benchmark::kMillisecond);
+
+}  // namespace
