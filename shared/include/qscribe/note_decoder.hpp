@@ -1,0 +1,69 @@
+// Note decoding: per-frame note probabilities -> note events.
+//
+// The model emits, for every frame and note, the probability that the note is sounding
+// (`frames`) and the probability that it starts there (`onsets`). The decoder turns those two
+// [n_frames x n_notes] row-major matrices into a qs::NoteList. It allocates nothing but the
+// output, so the browser can re-run it on every threshold slider move (5 minutes of audio,
+// ~13000 x 88 frames, decode in about a millisecond).
+//
+// Semantics (all thresholds are strict: a value is "above" t when value > t):
+//  - A note of pitch k starts at frame j when the onset probability has a peak there: a local
+//    maximum over time above `onset_threshold` (o[j] > o[j-1] and o[j] >= o[j+1]; the first
+//    frame of a plateau counts). With `frame_fallback` (or when no onsets are given), a note
+//    also starts where the frame probability is above `frame_threshold` while no note of that
+//    pitch is sounding (a rise without an onset peak).
+//  - The note lasts while the frame probability stays above `frame_threshold`; it ends at the
+//    first frame at or below it. The onset frame itself always belongs to the note.
+//  - An onset peak on a pitch that is already sounding re-strikes it: the old note ends at that
+//    frame and a new one starts there.
+//  - Notes shorter than `min_note_length_s` are dropped.
+//  - Times: frame j is centred at t = j / frame_rate. A note covering frames [s, e) has
+//    onset = s / frame_rate and offset = e / frame_rate (so a 1-frame note lasts one hop).
+//  - Velocity: the note's mean frame probability p over its frames, mapped linearly to
+//    1 + round(126 * p) (p clamped to [0, 1]): 1 for p = 0, 64 for p = 0.5, 127 for p = 1.
+//    It is a confidence proxy; the baseline model is not trained on loudness.
+//  - NaN and negative probabilities are treated as 0.
+#pragma once
+#include <cstddef>
+
+#include "qscribe/note.hpp"
+
+namespace qs {
+
+// User-adjustable decoding thresholds (also stored in the model's JSON sidecar, "decoding").
+struct DecoderParams {
+  float onset_threshold = 0.5f;     // probability an onset peak must exceed to start a note
+  float frame_threshold = 0.3f;     // probability a note's frames must exceed to keep sounding
+  // Shortest note kept, in seconds. 0.058 s = 2.5 frames at 43.07 frames/s: notes of 3 or more
+  // frames are kept, 1- and 2-frame blips are dropped.
+  double min_note_length_s = 0.058;
+  // Start notes at frame rises that have no onset peak (ignored, i.e. always on, when the
+  // activations carry no onsets).
+  bool frame_fallback = true;
+
+  // Throws qs::Error naming the field when a value is out of range (thresholds in [0, 1],
+  // min_note_length_s in [0, 60]).
+  void validate() const;
+};
+
+// A view of the model's output probabilities (not owned).
+struct Activations {
+  const float* frames = nullptr;  // [n_frames x n_notes] row-major, frame probabilities in [0, 1]
+  const float* onsets = nullptr;  // same shape, onset probabilities; nullptr: frame-only model
+  std::size_t n_frames = 0;
+  int n_notes = 88;               // 88 piano keys, or 12 pitch classes
+  int lowest_pitch = 21;          // MIDI pitch of note index 0 (21 = A0; 12-class models: e.g. 60)
+  double frame_rate = 22050.0 / 512.0;  // frames per second (sample_rate / hop_length)
+};
+
+// Decodes notes, sorted by onset then pitch (qs::sort_notes). Throws qs::Error on an invalid
+// shape (n_notes < 1, lowest_pitch + n_notes > 128, no frame data, frame_rate <= 0) or invalid
+// parameters.
+NoteList decode_notes(const Activations& act, const DecoderParams& params = {});
+// The same, reusing `out`'s capacity (cleared first): no allocation once `out` is large enough.
+void decode_notes(const Activations& act, const DecoderParams& params, NoteList& out);
+
+// In-place logistic sigmoid: the model's `frame_logits` / `onset_logits` -> probabilities.
+void sigmoid_inplace(float* values, std::size_t n);
+
+}  // namespace qs

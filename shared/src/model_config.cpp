@@ -1,0 +1,342 @@
+#include "qscribe/model_config.hpp"
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <limits>
+#include <sstream>
+
+#include "qscribe/error.hpp"
+
+namespace qs {
+namespace {
+
+using nlohmann::json;
+
+[[noreturn]] void fail_field(const std::string& path, const std::string& why) {
+  throw Error("model config: field \"" + path + "\": " + why);
+}
+
+[[noreturn]] void fail_got(const std::string& path, const std::string& why, const json& got) {
+  fail_field(path, why + ", got " + got.dump());
+}
+
+std::string join(const std::string& path, const std::string& key) { return path.empty() ? key : path + "." + key; }
+
+// Typed access to the known fields of one JSON object; unknown fields are ignored.
+class Fields {
+ public:
+  Fields(const json& obj, std::string path) : obj_(obj), path_(std::move(path)) {}
+
+  const json* find(const std::string& key) const {
+    auto it = obj_.find(key);
+    return it == obj_.end() ? nullptr : &*it;
+  }
+  const json& require(const std::string& key) const {
+    const json* v = find(key);
+    if (!v) fail_field(join(path_, key), "is required but missing");
+    return *v;
+  }
+  // A nested object; `required` false: nullptr when absent.
+  const json* object(const std::string& key, bool required) const {
+    const json* v = required ? &require(key) : find(key);
+    if (v && !v->is_object()) fail_got(join(path_, key), "must be an object", *v);
+    return v;
+  }
+  void integer(const std::string& key, int& out, bool required, long lo, long hi, const char* what) const {
+    const json* v = required ? &require(key) : find(key);
+    if (!v) return;
+    const std::string why = std::string("must be ") + what;
+    double d = 0.0;
+    if (v->is_number_integer()) {
+      d = static_cast<double>(v->get<std::int64_t>());
+    } else if (v->is_number_float() && std::floor(v->get<double>()) == v->get<double>()) {
+      d = v->get<double>();  // 512.0 is an integer too
+    } else {
+      fail_got(join(path_, key), why, *v);
+    }
+    if (d < static_cast<double>(lo) || d > static_cast<double>(hi)) fail_got(join(path_, key), why, *v);
+    out = static_cast<int>(d);
+  }
+  void number(const std::string& key, double& out, bool required, double lo, double hi, const char* what) const {
+    const json* v = required ? &require(key) : find(key);
+    if (!v) return;
+    if (!v->is_number() || !(v->get<double>() >= lo && v->get<double>() <= hi))
+      fail_got(join(path_, key), std::string("must be ") + what, *v);
+    out = v->get<double>();
+  }
+  void boolean(const std::string& key, bool& out) const {
+    const json* v = find(key);
+    if (!v) return;
+    if (!v->is_boolean()) fail_got(join(path_, key), "must be true or false", *v);
+    out = v->get<bool>();
+  }
+  void string(const std::string& key, std::string& out, bool required) const {
+    const json* v = required ? &require(key) : find(key);
+    if (!v) return;
+    if (!v->is_string()) fail_got(join(path_, key), "must be a string", *v);
+    out = v->get<std::string>();
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  const json& obj_;
+  std::string path_;
+};
+
+constexpr double kHuge = std::numeric_limits<double>::max();
+constexpr long kMaxInt = std::numeric_limits<int>::max();
+
+void read_features(const Fields& f, CqtParams& p) {
+  f.number("sample_rate", p.sample_rate, true, 1e-9, kHuge, "a positive number of Hz");
+  f.integer("hop_length", p.hop_length, true, 1, kMaxInt, "a positive integer");
+  f.number("fmin", p.fmin, true, 1e-9, kHuge, "a positive frequency in Hz");
+  f.integer("bins_per_semitone", p.bins_per_semitone, true, 1, kMaxInt, "a positive integer");
+  f.integer("n_bins", p.n_bins, true, 1, kMaxInt, "a positive integer");
+  f.number("filter_scale", p.filter_scale, true, 1e-9, kHuge, "a positive number");
+  f.number("sparsity", p.sparsity, false, 0.0, 1.0, "a number in [0, 1)");
+}
+
+void read_decoding(const Fields& f, DecoderParams& d) {
+  double onset = d.onset_threshold, frame = d.frame_threshold;
+  f.number("onset_threshold", onset, false, 0.0, 1.0, "a probability in [0, 1]");
+  f.number("frame_threshold", frame, false, 0.0, 1.0, "a probability in [0, 1]");
+  f.number("min_note_length_s", d.min_note_length_s, false, 0.0, 60.0, "a duration in [0, 60] seconds");
+  f.boolean("frame_fallback", d.frame_fallback);
+  d.onset_threshold = static_cast<float>(onset);
+  d.frame_threshold = static_cast<float>(frame);
+}
+
+TensorSpec read_tensor(const Fields& f) {
+  TensorSpec t;
+  f.string("name", t.name, true);
+  if (t.name.empty()) fail_field(join(f.path(), "name"), "must not be empty");
+  const json* shape = f.find("shape");
+  if (!shape) fail_field(join(f.path(), "shape"), "is required but missing");
+  if (!shape->is_array()) fail_got(join(f.path(), "shape"), "must be an array of sizes and axis names", *shape);
+  for (std::size_t i = 0; i < shape->size(); ++i) {
+    const json& d = (*shape)[i];
+    const std::string where = join(f.path(), "shape") + "[" + std::to_string(i) + "]";
+    if (d.is_string() && !d.get<std::string>().empty()) {
+      t.shape.push_back(TensorDim::dynamic(d.get<std::string>()));
+    } else if (d.is_number_integer() && d.get<std::int64_t>() > 0) {
+      t.shape.push_back(TensorDim::fixed(d.get<std::int64_t>()));
+    } else {
+      fail_got(where, "must be a positive size or a dynamic axis name", d);
+    }
+  }
+  return t;
+}
+
+json tensor_to_json(const TensorSpec& t) {
+  json shape = json::array();
+  for (const TensorDim& d : t.shape) shape.push_back(d.is_dynamic() ? json(d.name) : json(d.size));
+  return {{"name", t.name}, {"shape", shape}};
+}
+
+void check_version(const json& root) {
+  const json* v = root.contains("format_version") ? &root["format_version"] : nullptr;
+  if (!v) fail_field("format_version", "is required but missing");
+  if (!v->is_number_integer() || v->get<std::int64_t>() < 1)
+    fail_got("format_version", "must be a positive integer", *v);
+  if (v->get<std::int64_t>() > ModelConfig::kFormatVersion)
+    fail_field("format_version", "this file is format version " + std::to_string(v->get<std::int64_t>()) +
+                                     ", written by a newer qscribe; this build reads version " +
+                                     std::to_string(ModelConfig::kFormatVersion) + " (update qscribe)");
+}
+
+// A tensor of rank 3 whose last axis, when fixed, has `expected` entries.
+void check_tensor(const TensorSpec& t, const std::string& path, std::int64_t expected, const char* axis) {
+  if (t.shape.size() != 3)
+    fail_field(path + ".shape", "must have 3 axes [batch, frames, " + std::string(axis) + "], got " +
+                                    std::to_string(t.shape.size()));
+  const TensorDim& last = t.shape.back();
+  if (!last.is_dynamic() && last.size != expected)
+    fail_field(path + ".shape[2]", "must be " + std::to_string(expected) + " (" + axis + "), got " +
+                                       std::to_string(last.size));
+}
+
+bool same(double a, double b) { return std::fabs(a - b) <= 1e-9 * std::max(std::fabs(a), std::fabs(b)); }
+
+std::string num(double x) {
+  std::ostringstream s;
+  s << x;
+  return s.str();
+}
+
+// The shortest decimal (as a double) that reads back as the float x.
+double shortest_double(float x) {
+  for (int digits = 6; digits < 9; ++digits) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.*g", digits, static_cast<double>(x));
+    const double d = std::strtod(buf, nullptr);
+    if (static_cast<float>(d) == x) return d;
+  }
+  return static_cast<double>(x);
+}
+
+}  // namespace
+
+void ModelConfig::validate() const {
+  if (format_version != kFormatVersion)
+    fail_field("format_version", "must be " + std::to_string(kFormatVersion) + ", got " + std::to_string(format_version));
+  try {
+    features.validate();
+  } catch (const Error& e) {
+    fail_field("features", e.what());
+  }
+  if (n_notes < 1 || n_notes > 128) fail_field("notes.n_notes", "must be between 1 and 128, got " + std::to_string(n_notes));
+  if (lowest_pitch < 0 || lowest_pitch + n_notes > 128)
+    fail_field("notes.lowest_pitch", "notes " + std::to_string(lowest_pitch) + ".." +
+                                         std::to_string(lowest_pitch + n_notes - 1) + " must lie in MIDI 0..127");
+  if (only_note_names && n_notes != 12)
+    fail_field("notes.n_notes", "must be 12 when only_note_names is true, got " + std::to_string(n_notes));
+  if (segment_frames < 1) fail_field("segment.frames", "must be a positive integer, got " + std::to_string(segment_frames));
+  if (context_frames < 0)
+    fail_field("segment.context_frames", "must be 0 or more, got " + std::to_string(context_frames));
+  try {
+    decoding.validate();
+  } catch (const Error& e) {
+    fail_field("decoding", e.what());
+  }
+  check_tensor(input, "io.input", features.n_bins, "bins");
+  check_tensor(frame_output, "io.frame_output", n_notes, "notes");
+  if (has_onset_output) check_tensor(onset_output, "io.onset_output", n_notes, "notes");
+  if (!architecture.is_object()) fail_field("architecture", "must be an object");
+  if (!training.is_object()) fail_field("training", "must be an object");
+}
+
+void ModelConfig::check_compatible(const CqtParams& rt) const {
+  std::string diffs;
+  auto cmp = [&](const char* field, double model, double runtime) {
+    if (same(model, runtime)) return;
+    diffs += std::string(diffs.empty() ? "" : "; ") + field + " " + num(model) + " (model) vs " + num(runtime) +
+             " (runtime)";
+  };
+  const CqtParams& m = features;
+  cmp("sample_rate", m.sample_rate, rt.sample_rate);
+  cmp("hop_length", m.hop_length, rt.hop_length);
+  cmp("fmin", m.fmin, rt.fmin);
+  cmp("bins_per_semitone", m.bins_per_semitone, rt.bins_per_semitone);
+  cmp("n_bins", m.n_bins, rt.n_bins);
+  cmp("filter_scale", m.filter_scale, rt.filter_scale);
+  if (!diffs.empty())
+    throw Error("model " + (name.empty() ? std::string("config") : "\"" + name + "\"") +
+                " was trained on different CQT features than this runtime computes: " + diffs);
+}
+
+void ModelConfig::check_output_notes(std::int64_t notes, const std::string& tensor_name) const {
+  if (notes != n_notes)
+    throw Error("model " + (name.empty() ? std::string("config") : "\"" + name + "\"") + ": output \"" + tensor_name +
+                "\" has " + std::to_string(notes) + " notes per frame but the config says " + std::to_string(n_notes));
+}
+
+ModelConfig model_config_from_json(const json& j) {
+  if (!j.is_object()) throw Error("model config: the document must be a JSON object, got " + std::string(j.type_name()));
+  check_version(j);
+  const Fields root(j, "");
+  ModelConfig c;
+  c.format_version = static_cast<int>(j["format_version"].get<std::int64_t>());
+  root.string("name", c.name, false);
+  root.string("description", c.description, false);
+
+  read_features(Fields(*root.object("features", true), "features"), c.features);
+
+  const Fields notes(*root.object("notes", true), "notes");
+  notes.integer("lowest_pitch", c.lowest_pitch, true, 0, 127, "a MIDI pitch (0..127)");
+  notes.integer("n_notes", c.n_notes, true, 1, 128, "an integer between 1 and 128");
+  notes.boolean("only_note_names", c.only_note_names);
+
+  if (const json* seg = root.object("segment", false)) {
+    const Fields f(*seg, "segment");
+    f.integer("frames", c.segment_frames, false, 1, kMaxInt, "a positive integer");
+    f.integer("context_frames", c.context_frames, false, 0, kMaxInt, "a non-negative integer");
+  }
+  if (const json* dec = root.object("decoding", false)) read_decoding(Fields(*dec, "decoding"), c.decoding);
+
+  const Fields io(*root.object("io", true), "io");
+  c.input = read_tensor(Fields(*io.object("input", true), "io.input"));
+  c.frame_output = read_tensor(Fields(*io.object("frame_output", true), "io.frame_output"));
+  const json* onset = io.find("onset_output");
+  c.has_onset_output = onset && !onset->is_null();
+  if (c.has_onset_output) c.onset_output = read_tensor(Fields(*io.object("onset_output", true), "io.onset_output"));
+  io.boolean("outputs_are_logits", c.outputs_are_logits);
+
+  if (const json* a = root.object("architecture", false)) c.architecture = *a;
+  if (const json* t = root.object("training", false)) c.training = *t;
+  c.validate();
+  return c;
+}
+
+json model_config_to_json(const ModelConfig& c) {
+  const CqtParams& f = c.features;
+  json j;
+  j["format_version"] = c.format_version;
+  j["name"] = c.name;
+  j["description"] = c.description;
+  j["features"] = {{"sample_rate", f.sample_rate},       {"hop_length", f.hop_length},
+                   {"fmin", f.fmin},                     {"bins_per_semitone", f.bins_per_semitone},
+                   {"n_bins", f.n_bins},                 {"filter_scale", f.filter_scale},
+                   {"sparsity", f.sparsity}};
+  j["notes"] = {{"lowest_pitch", c.lowest_pitch}, {"n_notes", c.n_notes}, {"only_note_names", c.only_note_names}};
+  j["segment"] = {{"frames", c.segment_frames}, {"context_frames", c.context_frames}};
+  // Thresholds are floats in memory; write the double nearest their decimal form (0.3, not
+  // 0.30000001192092896) so the file stays readable and re-reads to the same float.
+  auto prob = [](float x) { return shortest_double(x); };
+  j["decoding"] = {{"onset_threshold", prob(c.decoding.onset_threshold)},
+                   {"frame_threshold", prob(c.decoding.frame_threshold)},
+                   {"min_note_length_s", c.decoding.min_note_length_s},
+                   {"frame_fallback", c.decoding.frame_fallback}};
+  j["io"] = {{"input", tensor_to_json(c.input)},
+             {"frame_output", tensor_to_json(c.frame_output)},
+             {"onset_output", c.has_onset_output ? tensor_to_json(c.onset_output) : json(nullptr)},
+             {"outputs_are_logits", c.outputs_are_logits}};
+  j["architecture"] = c.architecture;
+  j["training"] = c.training;
+  return j;
+}
+
+ModelConfig parse_model_config(const std::string& text) {
+  json j;
+  try {
+    j = json::parse(text);
+  } catch (const json::parse_error& e) {
+    throw Error(std::string("model config: not valid JSON (") + e.what() + ")");
+  }
+  return model_config_from_json(j);
+}
+
+std::string model_config_to_string(const ModelConfig& c, int indent) { return model_config_to_json(c).dump(indent) + "\n"; }
+
+ModelConfig load_model_config(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(path + ": cannot open the model config");
+  std::ostringstream text;
+  text << in.rdbuf();
+  try {
+    return parse_model_config(text.str());
+  } catch (const Error& e) {
+    throw Error(path + ": " + e.what());
+  }
+}
+
+void save_model_config(const ModelConfig& c, const std::string& path) {
+  c.validate();
+  std::ofstream out(path, std::ios::binary);
+  if (!out) throw Error(path + ": cannot write the model config");
+  out << model_config_to_string(c);
+  if (!out) throw Error(path + ": write failed");
+}
+
+std::string model_config_path_for(const std::string& model_path) {
+  const std::size_t slash = model_path.find_last_of("/\\");
+  const std::size_t dot = model_path.find_last_of('.');
+  if (dot == std::string::npos || (slash != std::string::npos && dot < slash)) return model_path + ".json";
+  return model_path.substr(0, dot) + ".json";
+}
+
+void to_json(nlohmann::json& j, const ModelConfig& c) { j = model_config_to_json(c); }
+void from_json(const nlohmann::json& j, ModelConfig& c) { c = model_config_from_json(j); }
+
+}  // namespace qs

@@ -1,0 +1,135 @@
+#include "qscribe/note_decoder.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+#include "qscribe/error.hpp"
+
+namespace qs {
+namespace {
+
+constexpr int kMaxNotes = 128;  // MIDI range: bounds the per-pitch state kept on the stack
+
+// NaN and negative values count as 0 (NaN fails `x > 0`).
+inline float clean(float x) { return x > 0.0f ? x : 0.0f; }
+
+int velocity_from(double mean_prob) {
+  const double p = std::min(1.0, std::max(0.0, mean_prob));
+  return 1 + static_cast<int>(std::lround(126.0 * p));
+}
+
+void check_shape(const Activations& act) {
+  if (act.n_notes < 1 || act.n_notes > kMaxNotes)
+    throw Error("note decoder: n_notes must be between 1 and 128, got " + std::to_string(act.n_notes));
+  if (act.lowest_pitch < 0 || act.lowest_pitch + act.n_notes > kMaxNotes)
+    throw Error("note decoder: pitches " + std::to_string(act.lowest_pitch) + ".." +
+                std::to_string(act.lowest_pitch + act.n_notes - 1) + " fall outside MIDI 0..127");
+  if (!(act.frame_rate > 0.0 && std::isfinite(act.frame_rate)))
+    throw Error("note decoder: frame_rate must be a positive number of frames per second");
+  if (act.n_frames > 0 && act.frames == nullptr)
+    throw Error("note decoder: no frame probabilities given");
+}
+
+// Per-pitch running state of the single pass over frames.
+struct Voices {
+  int start[kMaxNotes];     // first frame of the sounding note, -1 when silent
+  double sum[kMaxNotes];    // sum of its frame probabilities (for the velocity)
+};
+
+}  // namespace
+
+void DecoderParams::validate() const {
+  auto fail = [](const char* field, const std::string& why) {
+    throw Error(std::string("invalid decoding parameter '") + field + "': " + why);
+  };
+  if (!(onset_threshold >= 0.0f && onset_threshold <= 1.0f)) fail("onset_threshold", "must be between 0 and 1");
+  if (!(frame_threshold >= 0.0f && frame_threshold <= 1.0f)) fail("frame_threshold", "must be between 0 and 1");
+  if (!(min_note_length_s >= 0.0 && min_note_length_s <= 60.0))
+    fail("min_note_length_s", "must be between 0 and 60 seconds");
+}
+
+void decode_notes(const Activations& act, const DecoderParams& params, NoteList& out) {
+  check_shape(act);
+  params.validate();
+  out.clear();
+
+  const std::size_t n = act.n_frames;
+  const int notes = act.n_notes;
+  const float on_thr = params.onset_threshold;
+  const float fr_thr = params.frame_threshold;
+  const bool rise_starts = params.frame_fallback || act.onsets == nullptr;
+  // Minimum length in frames; the epsilon keeps "exactly 2.5 frames" stable under rounding.
+  const double min_frames = params.min_note_length_s * act.frame_rate - 1e-9;
+  const double hop_s = 1.0 / act.frame_rate;
+
+  Voices v;
+  std::fill(v.start, v.start + notes, -1);
+
+  auto close = [&](int k, std::size_t end) {
+    const int s = v.start[k];
+    v.start[k] = -1;
+    const std::size_t len = end - static_cast<std::size_t>(s);
+    if (static_cast<double>(len) < min_frames) return;
+    Note note;
+    note.onset = static_cast<double>(s) * hop_s;
+    note.offset = static_cast<double>(end) * hop_s;
+    note.pitch = act.lowest_pitch + k;
+    note.velocity = velocity_from(v.sum[k] / static_cast<double>(len));
+    out.push_back(note);
+  };
+
+  for (std::size_t j = 0; j < n; ++j) {
+    const float* f = act.frames + j * notes;
+    const float* o = act.onsets ? act.onsets + j * notes : nullptr;
+    const float* o_prev = (o && j > 0) ? o - notes : nullptr;
+    const float* o_next = (o && j + 1 < n) ? o + notes : nullptr;
+    for (int k = 0; k < notes; ++k) {
+      const float fv = clean(f[k]);
+      bool peak = false;
+      if (o) {
+        const float ov = clean(o[k]);
+        if (ov > on_thr) {
+          // Local maximum over time; frames outside the signal count as 0.
+          const float prev = o_prev ? clean(o_prev[k]) : 0.0f;
+          const float next = o_next ? clean(o_next[k]) : 0.0f;
+          peak = ov > prev && ov >= next;
+        }
+      }
+      if (v.start[k] >= 0) {
+        if (peak) {
+          close(k, j);  // re-strike
+        } else if (fv > fr_thr) {
+          v.sum[k] += fv;
+          continue;
+        } else {
+          close(k, j);
+          continue;
+        }
+      } else if (!peak && !(rise_starts && fv > fr_thr)) {
+        continue;
+      }
+      v.start[k] = static_cast<int>(j);
+      v.sum[k] = fv;
+    }
+  }
+  for (int k = 0; k < notes; ++k)
+    if (v.start[k] >= 0) close(k, n);
+  // (onset, pitch) is unique among decoded notes, so an unstable in-place sort gives
+  // qs::sort_notes' order without its temporary buffer.
+  std::sort(out.begin(), out.end(), [](const Note& a, const Note& b) {
+    return a.onset < b.onset || (a.onset == b.onset && a.pitch < b.pitch);
+  });
+}
+
+NoteList decode_notes(const Activations& act, const DecoderParams& params) {
+  NoteList out;
+  decode_notes(act, params, out);
+  return out;
+}
+
+void sigmoid_inplace(float* values, std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i) values[i] = 1.0f / (1.0f + std::exp(-values[i]));
+}
+
+}  // namespace qs

@@ -1,0 +1,243 @@
+// Note decoder: hand-made activations with known notes.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "qscribe/error.hpp"
+#include "qscribe/note_decoder.hpp"
+
+namespace {
+
+// A small [frames x notes] activation pair with helpers to paint values.
+struct Grid {
+  std::size_t n_frames;
+  int n_notes;
+  std::vector<float> frames, onsets;
+  Grid(std::size_t f, int n) : n_frames(f), n_notes(n), frames(f * n, 0.0f), onsets(f * n, 0.0f) {}
+  void frame(std::size_t j0, std::size_t j1, int k, float v) {
+    for (std::size_t j = j0; j < j1; ++j) frames[j * n_notes + k] = v;
+  }
+  void onset(std::size_t j, int k, float v) { onsets[j * n_notes + k] = v; }
+  qs::Activations act(bool with_onsets = true) const {
+    qs::Activations a;
+    a.frames = frames.data();
+    a.onsets = with_onsets ? onsets.data() : nullptr;
+    a.n_frames = n_frames;
+    a.n_notes = n_notes;
+    a.lowest_pitch = 21;
+    a.frame_rate = 22050.0 / 512.0;
+    return a;
+  }
+};
+
+constexpr double kHop = 512.0 / 22050.0;
+
+}  // namespace
+
+TEST(NoteDecoder, OnsetPeakStartsNoteFramesSustainIt) {
+  Grid g(20, 88);
+  g.onset(3, 39, 0.6f);
+  g.onset(4, 39, 0.9f);  // the peak
+  g.onset(5, 39, 0.7f);
+  g.frame(4, 12, 39, 0.8f);
+  const qs::NoteList notes = qs::decode_notes(g.act());
+  ASSERT_EQ(notes.size(), 1u);
+  EXPECT_EQ(notes[0].pitch, 60);
+  EXPECT_DOUBLE_EQ(notes[0].onset, 4 * kHop);
+  EXPECT_DOUBLE_EQ(notes[0].offset, 12 * kHop);
+  EXPECT_EQ(notes[0].velocity, 1 + static_cast<int>(std::lround(126 * 0.8)));
+}
+
+TEST(NoteDecoder, OnsetFrameBelowFrameThresholdStillBelongsToNote) {
+  Grid g(10, 88);
+  g.onset(2, 0, 0.9f);
+  g.frame(3, 6, 0, 0.5f);  // frame prob rises one frame after the onset
+  const qs::NoteList notes = qs::decode_notes(g.act());
+  ASSERT_EQ(notes.size(), 1u);
+  EXPECT_EQ(notes[0].pitch, 21);
+  EXPECT_DOUBLE_EQ(notes[0].onset, 2 * kHop);
+  EXPECT_DOUBLE_EQ(notes[0].offset, 6 * kHop);
+  // mean of (0, 0.5, 0.5, 0.5) = 0.375
+  EXPECT_EQ(notes[0].velocity, 1 + static_cast<int>(std::lround(126 * 0.375)));
+}
+
+TEST(NoteDecoder, RestrikeSplitsSoundingNote) {
+  Grid g(30, 88);
+  g.frame(0, 25, 10, 0.9f);
+  g.onset(0, 10, 0.8f);
+  g.onset(12, 10, 0.8f);
+  const qs::NoteList notes = qs::decode_notes(g.act());
+  ASSERT_EQ(notes.size(), 2u);
+  EXPECT_DOUBLE_EQ(notes[0].onset, 0.0);
+  EXPECT_DOUBLE_EQ(notes[0].offset, 12 * kHop);
+  EXPECT_DOUBLE_EQ(notes[1].onset, 12 * kHop);
+  EXPECT_DOUBLE_EQ(notes[1].offset, 25 * kHop);
+}
+
+TEST(NoteDecoder, PlateauPeakCountsOnce) {
+  Grid g(20, 4);
+  g.frame(5, 15, 1, 0.9f);
+  for (int j = 5; j < 9; ++j) g.onset(j, 1, 0.7f);
+  EXPECT_EQ(qs::decode_notes(g.act()).size(), 1u);
+}
+
+TEST(NoteDecoder, OnsetBelowThresholdDoesNotStrike) {
+  Grid g(20, 4);
+  g.frame(0, 15, 1, 0.9f);
+  g.onset(0, 1, 0.9f);
+  g.onset(8, 1, 0.5f);  // not above 0.5
+  EXPECT_EQ(qs::decode_notes(g.act()).size(), 1u);
+}
+
+TEST(NoteDecoder, FrameRiseFallbackIsSwitchable) {
+  Grid g(20, 4);
+  g.frame(5, 15, 2, 0.6f);  // no onset at all
+  qs::DecoderParams p;
+  ASSERT_EQ(qs::decode_notes(g.act(), p).size(), 1u);
+  EXPECT_DOUBLE_EQ(qs::decode_notes(g.act(), p)[0].onset, 5 * kHop);
+  p.frame_fallback = false;
+  EXPECT_TRUE(qs::decode_notes(g.act(), p).empty());
+  // Without onsets the fallback is always on: frame-only models decode from frames.
+  EXPECT_EQ(qs::decode_notes(g.act(false), p).size(), 1u);
+}
+
+TEST(NoteDecoder, FrameOnlyIgnoresOnsetMatrix) {
+  Grid g(30, 4);
+  g.frame(0, 25, 3, 0.9f);
+  g.onset(12, 3, 0.9f);
+  const qs::NoteList notes = qs::decode_notes(g.act(false));
+  ASSERT_EQ(notes.size(), 1u);
+  EXPECT_DOUBLE_EQ(notes[0].offset, 25 * kHop);
+}
+
+TEST(NoteDecoder, MinimumLengthDropsShortNotes) {
+  Grid g(20, 4);
+  g.frame(1, 3, 0, 0.9f);   // 2 frames: 46 ms < 58 ms
+  g.frame(6, 9, 1, 0.9f);   // 3 frames: 70 ms
+  qs::NoteList notes = qs::decode_notes(g.act());
+  ASSERT_EQ(notes.size(), 1u);
+  EXPECT_EQ(notes[0].pitch, 22);
+  qs::DecoderParams p;
+  p.min_note_length_s = 0.0;
+  EXPECT_EQ(qs::decode_notes(g.act(), p).size(), 2u);
+  p.min_note_length_s = 3 * kHop;  // exactly 3 frames: kept
+  EXPECT_EQ(qs::decode_notes(g.act(), p).size(), 1u);
+}
+
+TEST(NoteDecoder, NoteRunningToTheEndIsClosed) {
+  Grid g(10, 4);
+  g.frame(4, 10, 3, 0.9f);
+  const qs::NoteList notes = qs::decode_notes(g.act());
+  ASSERT_EQ(notes.size(), 1u);
+  EXPECT_DOUBLE_EQ(notes[0].offset, 10 * kHop);
+}
+
+TEST(NoteDecoder, OutputSortedByOnsetThenPitch) {
+  Grid g(40, 8);
+  g.frame(20, 30, 1, 0.9f);
+  g.frame(5, 30, 6, 0.9f);
+  g.frame(5, 10, 2, 0.9f);
+  const qs::NoteList notes = qs::decode_notes(g.act());
+  ASSERT_EQ(notes.size(), 3u);
+  EXPECT_EQ(notes[0].pitch, 23);
+  EXPECT_EQ(notes[1].pitch, 27);
+  EXPECT_EQ(notes[2].pitch, 22);
+}
+
+TEST(NoteDecoder, AllZerosAndEmptyGiveNoNotes) {
+  Grid g(50, 88);
+  qs::DecoderParams p;
+  p.onset_threshold = 0.0f;
+  p.frame_threshold = 0.0f;
+  EXPECT_TRUE(qs::decode_notes(g.act(), p).empty());
+  qs::Activations empty;
+  empty.n_frames = 0;
+  EXPECT_TRUE(qs::decode_notes(empty).empty());
+}
+
+TEST(NoteDecoder, NanAndNegativeCountAsZero) {
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  Grid g(20, 4);
+  g.frame(0, 20, 0, nan);
+  g.frame(0, 20, 1, -1.0f);
+  g.frame(2, 10, 2, 0.9f);
+  g.frame(5, 6, 2, nan);  // a NaN hole ends the note: 3 frames, then a new rise
+  g.onset(3, 2, nan);
+  const qs::NoteList notes = qs::decode_notes(g.act());
+  ASSERT_EQ(notes.size(), 2u);
+  EXPECT_DOUBLE_EQ(notes[0].offset, 5 * kHop);
+  EXPECT_DOUBLE_EQ(notes[1].onset, 6 * kHop);
+}
+
+TEST(NoteDecoder, VelocityRange) {
+  Grid g(20, 2);
+  g.frame(0, 10, 0, 1.0f);
+  g.onset(0, 0, 1.0f);
+  g.frame(0, 10, 1, 50.0f);  // out-of-range probabilities are clamped for the velocity
+  const qs::NoteList notes = qs::decode_notes(g.act());
+  ASSERT_EQ(notes.size(), 2u);
+  EXPECT_EQ(notes[0].velocity, 127);
+  EXPECT_EQ(notes[1].velocity, 127);
+}
+
+TEST(NoteDecoder, PitchClassModel) {
+  Grid g(20, 12);
+  g.frame(0, 10, 11, 0.9f);
+  qs::Activations a = g.act();
+  a.lowest_pitch = 60;
+  const qs::NoteList notes = qs::decode_notes(a);
+  ASSERT_EQ(notes.size(), 1u);
+  EXPECT_EQ(notes[0].pitch, 71);
+}
+
+TEST(NoteDecoder, ReusesOutputBuffer) {
+  Grid g(20, 4);
+  g.frame(0, 10, 0, 0.9f);
+  qs::NoteList out(5);
+  qs::decode_notes(g.act(), {}, out);
+  EXPECT_EQ(out.size(), 1u);
+}
+
+TEST(NoteDecoder, RejectsBadShapesAndParameters) {
+  Grid g(4, 4);
+  qs::Activations a = g.act();
+  a.n_notes = 0;
+  EXPECT_THROW(qs::decode_notes(a), qs::Error);
+  a = g.act();
+  a.n_notes = 129;
+  EXPECT_THROW(qs::decode_notes(a), qs::Error);
+  a = g.act();
+  a.lowest_pitch = 125;
+  EXPECT_THROW(qs::decode_notes(a), qs::Error);
+  a = g.act();
+  a.frame_rate = 0.0;
+  EXPECT_THROW(qs::decode_notes(a), qs::Error);
+  a = g.act();
+  a.frames = nullptr;
+  EXPECT_THROW(qs::decode_notes(a), qs::Error);
+
+  qs::DecoderParams p;
+  p.onset_threshold = 1.5f;
+  EXPECT_THROW(qs::decode_notes(g.act(), p), qs::Error);
+  p = {};
+  p.frame_threshold = std::numeric_limits<float>::quiet_NaN();
+  EXPECT_THROW(qs::decode_notes(g.act(), p), qs::Error);
+  p = {};
+  p.min_note_length_s = -1.0;
+  try {
+    qs::decode_notes(g.act(), p);
+    FAIL() << "expected qs::Error";
+  } catch (const qs::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("min_note_length_s"), std::string::npos);
+  }
+}
+
+TEST(NoteDecoder, SigmoidMapsLogits) {
+  std::vector<float> v{0.0f, 100.0f, -100.0f};
+  qs::sigmoid_inplace(v.data(), v.size());
+  EXPECT_FLOAT_EQ(v[0], 0.5f);
+  EXPECT_FLOAT_EQ(v[1], 1.0f);
+  EXPECT_NEAR(v[2], 0.0f, 1e-30);
+}
