@@ -1,6 +1,5 @@
 # Native dependencies: all from Debian packages (scripts/setup.sh installs them).
 find_package(PkgConfig REQUIRED)
-find_package(kissfft CONFIG REQUIRED COMPONENTS SHARED float)  # kissfft::kissfft-float
 find_package(nlohmann_json 3 CONFIG REQUIRED)   # nlohmann_json::nlohmann_json
 pkg_check_modules(SNDFILE REQUIRED IMPORTED_TARGET sndfile)
 pkg_check_modules(SOXR REQUIRED IMPORTED_TARGET soxr)
@@ -10,5 +9,3 @@ endif()
 if(QSCRIBE_BUILD_BENCHMARKS)
   find_package(benchmark REQUIRED)
 endif()
-add_library(qs_kissfft INTERFACE)
-target_link_libraries(qs_kissfft INTERFACE kissfft::kissfft-float)

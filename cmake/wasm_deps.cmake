@@ -1,17 +1,5 @@
-# WebAssembly dependencies: compiled from Debian source packages fetched by scripts/setup.sh
-# (`apt-get source imgui kissfft` into third_party/src, git-ignored) and header-only packages.
-file(GLOB QS_KISSFFT_DIR LIST_DIRECTORIES true ${QSCRIBE_THIRD_PARTY_SRC}/kissfft-*)
-list(FILTER QS_KISSFFT_DIR EXCLUDE REGEX "\\.(gz|xz|dsc)$")
-if(NOT QS_KISSFFT_DIR)
-  message(FATAL_ERROR "KissFFT sources missing in ${QSCRIBE_THIRD_PARTY_SRC}: run scripts/setup.sh")
-endif()
-add_library(qs_kissfft_static STATIC ${QS_KISSFFT_DIR}/kiss_fft.c ${QS_KISSFFT_DIR}/kiss_fftr.c)
-target_include_directories(qs_kissfft_static SYSTEM PUBLIC ${QS_KISSFFT_DIR})
-target_compile_definitions(qs_kissfft_static PUBLIC kiss_fft_scalar=float)
-target_compile_options(qs_kissfft_static PRIVATE -O3)
-add_library(qs_kissfft INTERFACE)
-target_link_libraries(qs_kissfft INTERFACE qs_kissfft_static)
-
+# WebAssembly dependencies: Debian source packages fetched by scripts/setup.sh (`apt-get source
+# imgui kissfft` into third_party/src, git-ignored) and header-only packages.
 # nlohmann-json is header-only: expose a copy of just its headers (not all of /usr/include).
 set(QS_NLOHMANN_INC ${CMAKE_BINARY_DIR}/third_party_include)
 file(COPY /usr/include/nlohmann DESTINATION ${QS_NLOHMANN_INC})

@@ -11,7 +11,7 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
 PKGS=(
   build-essential cmake ninja-build pkg-config dpkg-dev
-  libkissfft-dev libsndfile1-dev libsoxr-dev nlohmann-json3-dev libcli11-dev
+  libsndfile1-dev libsoxr-dev nlohmann-json3-dev libcli11-dev
   libgtest-dev googletest libbenchmark-dev
   emscripten nodejs
   python3 python3-mir-eval python3-mido python3-numpy python3-soundfile

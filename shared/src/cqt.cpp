@@ -1,6 +1,6 @@
 #include "qscribe/cqt.hpp"
 
-#include <kiss_fftr.h>
+#include <kiss_fftr.h>  // built with USE_SIMD: kiss_fft_scalar is __m128 (four lanes)
 
 #include <algorithm>
 #include <cmath>
@@ -37,7 +37,9 @@ Spectrogram Cqt::transform(const float* samples, std::size_t n) const {
   Spectrogram out;
   out.n_bins = n_bins();
   out.data.reserve(n_frames(n) * out.n_bins);
-  stream.push(samples, n, out.data);
+  // Blocks keep the stream's buffers small and cache-resident; the result is the same.
+  constexpr std::size_t kBlock = 16384;
+  for (std::size_t i = 0; i < n; i += kBlock) stream.push(samples + i, std::min(kBlock, n - i), out.data);
   stream.finish(out.data);
   out.n_frames = out.data.size() / out.n_bins;
   return out;
@@ -97,22 +99,23 @@ struct StreamingCqt::Impl {
   std::shared_ptr<const CqtKernels> k;
   HalfbandDecimator decimator;
   std::vector<Level> levels;
-  std::vector<kiss_fftr_cfg> fft;       // per octave
-  std::vector<std::size_t> next_frame;  // per octave: next frame to compute
+  std::vector<kiss_fftr_cfg> fft;       // per lane group
+  std::vector<std::size_t> next_frame;  // per lane group: next frame to compute
   std::vector<Pending> pending;         // per octave
   std::size_t emitted = 0;
   std::size_t total_frames = kUnknown;  // known once finished
   bool finished = false;
-  std::vector<float> window;
+  std::vector<kiss_fft_scalar> window;  // lane l = the frame window of the group's octave l
   std::vector<kiss_fft_cpx> spectrum;
+  std::vector<float> lane_scratch[LaneGroup::kLanes];
 
   explicit Impl(std::shared_ptr<const CqtKernels> kernels) : k(std::move(kernels)) {
     int max_fft = 2;
-    for (const auto& oct : k->octaves) {
-      kiss_fftr_cfg cfg = kiss_fftr_alloc(oct.n_fft, 0, nullptr, nullptr);
-      if (!cfg) throw Error("CQT: out of memory allocating an FFT of size " + std::to_string(oct.n_fft));
+    for (const auto& g : k->groups) {
+      kiss_fftr_cfg cfg = kiss_fftr_alloc(g.n_fft, 0, nullptr, nullptr);
+      if (!cfg) throw Error("CQT: out of memory allocating an FFT of size " + std::to_string(g.n_fft));
       fft.push_back(cfg);
-      max_fft = std::max(max_fft, oct.n_fft);
+      max_fft = std::max(max_fft, g.n_fft);
     }
     window.resize(max_fft);
     spectrum.resize(max_fft / 2 + 1);
@@ -124,7 +127,7 @@ struct StreamingCqt::Impl {
 
   void reset() {
     levels.assign(k->n_levels, Level{});
-    next_frame.assign(k->octaves.size(), 0);
+    next_frame.assign(k->groups.size(), 0);
     pending.assign(k->octaves.size(), Pending{});
     emitted = 0;
     total_frames = kUnknown;
@@ -162,41 +165,76 @@ struct StreamingCqt::Impl {
     return lev.count >= half ? (lev.count - half) / oct.hop + 1 : 0;
   }
 
-  void compute_frame(std::size_t o, std::size_t f) {
-    const OctaveKernels& oct = k->octaves[o];
+  // Octave `oct`'s frame-f window (zero-padded outside the signal): a pointer into the level's
+  // buffer when the window lies inside it, else a copy in `scratch`.
+  const float* window_of(const OctaveKernels& oct, std::size_t f, std::vector<float>& scratch) const {
     const Level& lev = levels[oct.level];
     const std::ptrdiff_t n_fft = oct.n_fft;
     const std::ptrdiff_t start = static_cast<std::ptrdiff_t>(f) * oct.hop - n_fft / 2;
     const std::ptrdiff_t lo = static_cast<std::ptrdiff_t>(lev.offset);
     const std::ptrdiff_t hi = static_cast<std::ptrdiff_t>(std::min(lev.count, lev.final_len));
-    float* w = window.data();
-    if (start >= lo && start + n_fft <= hi) {
-      std::memcpy(w, lev.buf.data() + (start - lo), sizeof(float) * n_fft);
-    } else {
-      // Zero padding before the signal and after its end (centred frames, pad_mode constant).
-      for (std::ptrdiff_t i = 0; i < n_fft; ++i) {
-        const std::ptrdiff_t s = start + i;
-        w[i] = (s < 0 || s >= hi) ? 0.0f : lev.buf[s - lo];
+    if (start >= lo && start + n_fft <= hi) return lev.buf.data() + (start - lo);
+    scratch.resize(static_cast<std::size_t>(n_fft));
+    for (std::ptrdiff_t i = 0; i < n_fft; ++i) {
+      const std::ptrdiff_t s = start + i;
+      scratch[i] = (s < 0 || s >= hi) ? 0.0f : lev.buf[s - lo];
+    }
+    return scratch.data();
+  }
+
+  // Frame f of every octave in lane group gi: one 4-lane FFT, then the sparse kernel products.
+  void compute_group_frame(std::size_t gi, std::size_t f) {
+    const LaneGroup& g = k->groups[gi];
+    // Interleave the four windows into lanes, four samples at a time (4x4 transposes).
+    const float* src[LaneGroup::kLanes];
+    for (int l = 0; l < LaneGroup::kLanes; ++l) {
+      if (l < g.n_lanes) {
+        src[l] = window_of(k->octaves[g.octave[l]], f, lane_scratch[l]);
+      } else {
+        lane_scratch[l].assign(static_cast<std::size_t>(g.n_fft), 0.0f);
+        src[l] = lane_scratch[l].data();
       }
     }
-    kiss_fftr(fft[o], w, spectrum.data());
+    for (int i = 0; i < g.n_fft; i += 4) {
+      __m128 r0 = _mm_loadu_ps(src[0] + i), r1 = _mm_loadu_ps(src[1] + i);
+      __m128 r2 = _mm_loadu_ps(src[2] + i), r3 = _mm_loadu_ps(src[3] + i);
+      _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+      window[i] = r0;
+      window[i + 1] = r1;
+      window[i + 2] = r2;
+      window[i + 3] = r3;
+    }
+    kiss_fftr(fft[gi], window.data(), spectrum.data());
 
-    Pending& pend = pending[o];
+    float* dest[LaneGroup::kLanes] = {};
+    for (int l = 0; l < g.n_lanes; ++l) {
+      std::vector<float>& rows = pending[g.octave[l]].rows;
+      rows.resize(rows.size() + static_cast<std::size_t>(k->octaves[g.octave[l]].n_bins));
+      dest[l] = rows.data() + rows.size() - k->octaves[g.octave[l]].n_bins;
+    }
+    alignas(16) float mag[LaneGroup::kLanes];
     const kiss_fft_cpx* X = spectrum.data();
-    for (int r = 0; r < oct.n_bins; ++r) {
-      float acc_re = 0.0f, acc_im = 0.0f;
-      for (int e = oct.row_start[r]; e < oct.row_start[r + 1]; ++e) {
-        const kiss_fft_cpx x = X[oct.fft_bin[e]];
-        acc_re += oct.re[e] * x.r - oct.im[e] * x.i;
-        acc_im += oct.re[e] * x.i + oct.im[e] * x.r;
+    for (int row = 0; row < g.n_rows; ++row) {
+      __m128 acc_re = _mm_setzero_ps(), acc_im = _mm_setzero_ps();
+      for (int e = g.row_start[row]; e < g.row_start[row + 1]; ++e) {
+        const kiss_fft_cpx x = X[g.fft_bin[e]];
+        const __m128 re = _mm_loadu_ps(&g.re[static_cast<std::size_t>(e) * LaneGroup::kLanes]);
+        const __m128 im = _mm_loadu_ps(&g.im[static_cast<std::size_t>(e) * LaneGroup::kLanes]);
+        acc_re = _mm_add_ps(acc_re, _mm_sub_ps(_mm_mul_ps(re, x.r), _mm_mul_ps(im, x.i)));
+        acc_im = _mm_add_ps(acc_im, _mm_add_ps(_mm_mul_ps(re, x.i), _mm_mul_ps(im, x.r)));
       }
-      pend.rows.push_back(std::sqrt(acc_re * acc_re + acc_im * acc_im) * oct.scale[r]);
+      const __m128 m = _mm_sqrt_ps(_mm_add_ps(_mm_mul_ps(acc_re, acc_re), _mm_mul_ps(acc_im, acc_im)));
+      _mm_store_ps(mag, _mm_mul_ps(m, _mm_loadu_ps(&g.scale[static_cast<std::size_t>(row) * LaneGroup::kLanes])));
+      for (int l = 0; l < g.n_lanes; ++l) {
+        const int r = row - (g.n_rows - k->octaves[g.octave[l]].n_bins);
+        if (r >= 0) dest[l][r] = mag[l];
+      }
     }
   }
 
   std::size_t release(std::vector<float>& out) {
     std::size_t ready = kUnknown;
-    for (std::size_t o = 0; o < next_frame.size(); ++o) ready = std::min(ready, next_frame[o]);
+    for (std::size_t gi = 0; gi < next_frame.size(); ++gi) ready = std::min(ready, next_frame[gi]);
     const std::size_t n_bins = static_cast<std::size_t>(k->params.n_bins);
     const std::size_t added = ready > emitted ? ready - emitted : 0;
     std::size_t base = out.size();
@@ -227,7 +265,7 @@ struct StreamingCqt::Impl {
       for (std::size_t o = 0; o < k->octaves.size(); ++o) {
         const OctaveKernels& oct = k->octaves[o];
         if (static_cast<std::size_t>(oct.level) == l)
-          keep = std::min(keep, static_cast<std::ptrdiff_t>(next_frame[o]) * oct.hop - oct.n_fft / 2);
+          keep = std::min(keep, static_cast<std::ptrdiff_t>(next_frame[oct.group]) * oct.hop - oct.n_fft / 2);
       }
       if (l + 1 < levels.size())
         keep = std::min(keep, 2 * static_cast<std::ptrdiff_t>(levels[l + 1].count) - reach);
@@ -238,9 +276,11 @@ struct StreamingCqt::Impl {
 
   std::size_t advance(std::vector<float>& out) {
     decimate_levels();
-    for (std::size_t o = 0; o < k->octaves.size(); ++o) {
-      const std::size_t end = ready_frames(k->octaves[o]);
-      for (; next_frame[o] < end; ++next_frame[o]) compute_frame(o, next_frame[o]);
+    for (std::size_t gi = 0; gi < k->groups.size(); ++gi) {
+      const LaneGroup& g = k->groups[gi];
+      std::size_t end = kUnknown;
+      for (int l = 0; l < g.n_lanes; ++l) end = std::min(end, ready_frames(k->octaves[g.octave[l]]));
+      for (; next_frame[gi] < end; ++next_frame[gi]) compute_group_frame(gi, next_frame[gi]);
     }
     const std::size_t added = release(out);
     trim();

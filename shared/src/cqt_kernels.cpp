@@ -2,8 +2,10 @@
 #include "cqt_kernels.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <complex>
+#include <map>
 #include <numeric>
 
 #include "qscribe/halfband.hpp"
@@ -84,6 +86,46 @@ std::vector<std::size_t> sparse_support(const std::vector<cd>& row, double quant
   return keep;
 }
 
+// Consecutive octaves with the same FFT size share a group (up to four lanes).
+void build_lane_groups(CqtKernels& k) {
+  const int n_octaves = static_cast<int>(k.octaves.size());
+  for (int g0 = 0; g0 < n_octaves;) {
+    LaneGroup g;
+    g.n_fft = k.octaves[g0].n_fft;
+    while (g.n_lanes < LaneGroup::kLanes && g0 + g.n_lanes < n_octaves && k.octaves[g0 + g.n_lanes].n_fft == g.n_fft)
+      ++g.n_lanes;
+    for (int l = 0; l < g.n_lanes; ++l) {
+      g.octave[l] = g0 + l;
+      g.n_rows = std::max(g.n_rows, k.octaves[g0 + l].n_bins);
+    }
+    g.scale.assign(static_cast<std::size_t>(g.n_rows) * LaneGroup::kLanes, 0.0f);
+    g.row_start.push_back(0);
+    for (int row = 0; row < g.n_rows; ++row) {
+      std::map<int, std::pair<std::array<float, LaneGroup::kLanes>, std::array<float, LaneGroup::kLanes>>> entries;
+      for (int l = 0; l < g.n_lanes; ++l) {
+        const OctaveKernels& oct = k.octaves[g.octave[l]];
+        const int r = row - (g.n_rows - oct.n_bins);
+        if (r < 0) continue;
+        for (int e = oct.row_start[r]; e < oct.row_start[r + 1]; ++e) {
+          auto& entry = entries[oct.fft_bin[e]];
+          entry.first[l] = oct.re[e];
+          entry.second[l] = oct.im[e];
+        }
+        g.scale[static_cast<std::size_t>(row) * LaneGroup::kLanes + l] = oct.scale[r];
+      }
+      for (const auto& [bin, coef] : entries) {
+        g.fft_bin.push_back(bin);
+        g.re.insert(g.re.end(), coef.first.begin(), coef.first.end());
+        g.im.insert(g.im.end(), coef.second.begin(), coef.second.end());
+      }
+      g.row_start.push_back(static_cast<int>(g.fft_bin.size()));
+    }
+    for (int l = 0; l < g.n_lanes; ++l) k.octaves[g.octave[l]].group = static_cast<int>(k.groups.size());
+    g0 += g.n_lanes;
+    k.groups.push_back(std::move(g));
+  }
+}
+
 }  // namespace
 
 CqtKernels build_cqt_kernels(const CqtParams& p) {
@@ -104,7 +146,9 @@ CqtKernels build_cqt_kernels(const CqtParams& p) {
   const double sr_early = p.sample_rate / std::pow(2.0, early);
   const int hop_early = p.hop_length >> early;
 
-  k.octave_of_bin.assign(p.n_bins, 0);
+  // Octave layout first: bins, level, hop and FFT size (librosa's: the octave's longest kernel
+  // rounded up to a power of two).
+  std::vector<double> sr_of(n_octaves);
   int halvings = 0;
   for (int o = 0; o < n_octaves; ++o) {
     OctaveKernels oct;
@@ -113,12 +157,30 @@ CqtKernels build_cqt_kernels(const CqtParams& p) {
     oct.n_bins = hi - oct.first_bin;
     oct.level = early + halvings;
     oct.hop = hop_early >> halvings;
-    const double sr_o = sr_early / std::pow(2.0, halvings);
-
+    sr_of[o] = sr_early / std::pow(2.0, halvings);
+    const double max_len = q * sr_of[o] / p.bin_frequency(oct.first_bin);
+    oct.n_fft = 1 << static_cast<int>(std::ceil(std::log2(max_len)));
+    if (o > 0 && oct.n_bins < bpo && halvings > 0) {
+      // A partial lowest octave whose FFT is half the octave above's: evaluate it one level up
+      // (twice the rate, same FFT size as its neighbour) so it shares that octave's SIMD FFT
+      // instead of paying for a 4-lane FFT alone. Same kernels, one decimation step fewer.
+      const OctaveKernels& above = k.octaves[o - 1];
+      if (oct.n_fft * 2 == above.n_fft && oct.level == above.level + 1) {
+        oct.level = above.level;
+        oct.hop = above.hop;
+        oct.n_fft = above.n_fft;
+        sr_of[o] = sr_of[o - 1];
+      }
+    }
+    k.octaves.push_back(oct);
+    if ((hop_early >> halvings) % 2 == 0 && o + 1 < n_octaves) ++halvings;
+  }
+  k.octave_of_bin.assign(p.n_bins, 0);
+  for (int o = 0; o < n_octaves; ++o) {
+    OctaveKernels& oct = k.octaves[o];
+    const double sr_o = sr_of[o];
     std::vector<double> lengths(oct.n_bins);
     for (int r = 0; r < oct.n_bins; ++r) lengths[r] = q * sr_o / p.bin_frequency(oct.first_bin + r);
-    const double max_len = *std::max_element(lengths.begin(), lengths.end());
-    oct.n_fft = 1 << static_cast<int>(std::ceil(std::log2(max_len)));
     const int n_fft = oct.n_fft;
     const double rate_gain = std::sqrt(sr_early / sr_o);  // compensates the decimation
 
@@ -149,9 +211,8 @@ CqtKernels build_cqt_kernels(const CqtParams& p) {
     oct.lookahead = a;
 
     k.n_levels = std::max(k.n_levels, oct.level + 1);
-    k.octaves.push_back(std::move(oct));
-    if ((hop_early >> halvings) % 2 == 0 && o + 1 < n_octaves) ++halvings;
   }
+  build_lane_groups(k);
   return k;
 }
 

@@ -52,31 +52,53 @@ void HalfbandDecimator::decimate_window(const float* x, std::ptrdiff_t x_offset,
                                                                                : static_cast<std::ptrdiff_t>(signal_len);
   const std::ptrdiff_t lo_avail = x_offset, hi_avail = x_offset + static_cast<std::ptrdiff_t>(x_len);
   const int n_odd = static_cast<int>(odd_taps_.size());
-  for (std::size_t m = m_begin; m < m_end; ++m) {
+  const float* taps = odd_taps_.data();
+  // One output; `interior` skips the bounds checks. Both paths add in the same order, so the
+  // result never depends on how much of the signal the caller holds (streaming == batch).
+  auto one = [&](std::size_t m, bool interior) {
     const std::ptrdiff_t c = 2 * static_cast<std::ptrdiff_t>(m);
-    const bool interior = c - kHalfLength >= 0 && c + kHalfLength < n && c - kHalfLength >= lo_avail &&
-                          c + kHalfLength < hi_avail;
-    const float* xc = x + (c - x_offset);
     float acc;
     if (interior) {
+      const float* xc = x + (c - x_offset);
       acc = 0.5f * xc[0];
-      for (int t = 0; t < n_odd; ++t) {
-        const int j = 2 * t + 1;
-        acc += odd_taps_[t] * (xc[-j] + xc[j]);
-      }
+      for (int t = 0; t < n_odd; ++t) acc += taps[t] * (xc[-(2 * t + 1)] + xc[2 * t + 1]);
     } else {
-      // Near the signal's ends: samples outside [0, n) are zero.
-      auto sample = [&](std::ptrdiff_t i) -> float {
-        return (i < 0 || i >= n) ? 0.0f : x[i - x_offset];
-      };
+      auto sample = [&](std::ptrdiff_t i) -> float { return (i < 0 || i >= n) ? 0.0f : x[i - x_offset]; };
       acc = 0.5f * sample(c);
-      for (int t = 0; t < n_odd; ++t) {
-        const int j = 2 * t + 1;
-        acc += odd_taps_[t] * (sample(c - j) + sample(c + j));
-      }
+      for (int t = 0; t < n_odd; ++t) acc += taps[t] * (sample(c - (2 * t + 1)) + sample(c + (2 * t + 1)));
     }
     out[m - m_begin] = gain * acc;
+  };
+  // Interior outputs: every tap inside both the signal and the window held.
+  const std::ptrdiff_t lo = std::max<std::ptrdiff_t>(0, lo_avail) + kHalfLength;
+  const std::ptrdiff_t hi = std::min<std::ptrdiff_t>(n, hi_avail) - kHalfLength;  // c < hi
+  const std::size_t first_in = static_cast<std::size_t>(std::max<std::ptrdiff_t>(0, (lo + 1) / 2));
+  const std::size_t end_in = hi > 0 ? static_cast<std::size_t>((hi + 1) / 2) : 0;
+  std::size_t m = m_begin;
+  for (; m < m_end && m < first_in; ++m) one(m, false);
+  const std::size_t m_in = std::min(m_end, std::max(m, end_in));
+  if (m_in > m) {
+    // Interior block, vectorised across outputs: with even samples e[i] = x[2i] and odd samples
+    // o[i] = x[2i+1], y[m] = 0.5 e[m] + sum_t h_t (o[m-t-1] + o[m+t]). Each output still adds its
+    // terms in the order of `one`, so the values are identical.
+    const std::size_t cnt = m_in - m;
+    const std::ptrdiff_t reach = n_odd;  // odd taps t = 0..n_odd-1 reach o[m - n_odd] .. o[m + n_odd - 1]
+    scratch_.resize(cnt * 2 + 2 * static_cast<std::size_t>(reach));
+    float* acc = scratch_.data();
+    float* odd = acc + cnt;  // odd[i] = o[m - reach + i]
+    const float* xm = x + (2 * static_cast<std::ptrdiff_t>(m) - x_offset);
+    for (std::size_t i = 0; i < cnt; ++i) acc[i] = 0.5f * xm[2 * i];
+    for (std::ptrdiff_t i = 0; i < static_cast<std::ptrdiff_t>(cnt) + 2 * reach; ++i) odd[i] = xm[2 * (i - reach) + 1];
+    for (int t = 0; t < n_odd; ++t) {
+      const float h = taps[t];
+      const float* before = odd + (reach - t - 1);  // o[m' - t - 1]
+      const float* after = odd + (reach + t);       // o[m' + t]
+      for (std::size_t i = 0; i < cnt; ++i) acc[i] += h * (before[i] + after[i]);
+    }
+    for (std::size_t i = 0; i < cnt; ++i) out[m + i - m_begin] = gain * acc[i];
+    m = m_in;
   }
+  for (; m < m_end; ++m) one(m, false);
 }
 
 }  // namespace qs

@@ -8,9 +8,11 @@
 #include <cmath>
 #include <fstream>
 #include <random>
+#include <cstring>
 
 #include "qscribe/cqt.hpp"
 #include "qscribe/error.hpp"
+#include "qscribe/halfband.hpp"
 #include "test_support.hpp"
 
 namespace {
@@ -91,5 +93,156 @@ INSTANTIATE_TEST_SUITE_P(Cqt, LibrosaFixture,
                            std::replace_if(n.begin(), n.end(), [](char ch) { return !std::isalnum(ch); }, '_');
                            return n;
                          });
+
+}  // namespace
+
+namespace {
+
+std::vector<float> noisy_chord(std::size_t n, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> noise(0.0f, 0.02f);
+  std::vector<float> x(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    const double t = i / 22050.0;
+    x[i] = static_cast<float>(0.3 * std::sin(2 * M_PI * 110.0 * t) + 0.2 * std::sin(2 * M_PI * 1318.5 * t)) + noise(rng);
+  }
+  return x;
+}
+
+TEST(Cqt, StreamingFramesAreBitIdenticalToBatchForAnyBlockSizes) {
+  const qs::Cqt cqt;
+  const auto x = noisy_chord(22050 * 3 + 123, 1);
+  const qs::Spectrogram batch = cqt.transform(x);
+  std::mt19937 rng(42);
+  for (int trial = 0; trial < 3; ++trial) {
+    qs::StreamingCqt stream(cqt);
+    std::vector<float> frames;
+    std::size_t i = 0;
+    while (i < x.size()) {
+      const std::size_t block = std::min<std::size_t>(x.size() - i, 1 + rng() % (trial == 0 ? 7 : 5000));
+      stream.push(x.data() + i, block, frames);
+      i += block;
+    }
+    stream.finish(frames);
+    ASSERT_EQ(frames.size(), batch.data.size()) << "trial " << trial;
+    EXPECT_EQ(0, std::memcmp(frames.data(), batch.data.data(), frames.size() * sizeof(float))) << "trial " << trial;
+    EXPECT_EQ(stream.frames_emitted(), batch.n_frames);
+  }
+}
+
+TEST(Cqt, StreamReleasesEachFrameExactlyAtItsLookahead) {
+  const qs::Cqt cqt;
+  const std::size_t lookahead = cqt.frame_lookahead_samples();
+  const std::size_t hop = 512;
+  const auto x = noisy_chord(lookahead + 5 * hop + 17, 2);
+  qs::StreamingCqt stream(cqt);
+  std::vector<float> frames;
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    stream.push(&x[i], 1, frames);
+    const std::size_t pushed = i + 1;
+    // Frame j is out once j*hop + lookahead samples are in, and not before.
+    const std::size_t expected = pushed >= lookahead ? (pushed - lookahead) / hop + 1 : 0;
+    ASSERT_EQ(stream.frames_emitted(), expected) << "after " << pushed << " samples";
+  }
+}
+
+TEST(Cqt, LookaheadPerBinFollowsTheOctaveStructure) {
+  const qs::Cqt cqt;
+  // Top octave: half of its 1024-sample FFT window; each octave down doubles it (plus the
+  // decimator's reach). A0 needs about 1.5 s of future audio at filter_scale 1: its kernel alone
+  // spans 2.5 s, and librosa's octave FFT rounds the window up to a power of two.
+  EXPECT_EQ(cqt.lookahead_samples(351), 512u);
+  EXPECT_EQ(cqt.lookahead_samples(304), 512u);
+  EXPECT_EQ(cqt.lookahead_samples(303), 2u * 512u + qs::HalfbandDecimator::kHalfLength - 1);
+  for (int b = 1; b < 352; ++b) EXPECT_LE(cqt.lookahead_samples(b), cqt.lookahead_samples(b - 1));
+  EXPECT_EQ(cqt.frame_lookahead_samples(), cqt.lookahead_samples(0));
+  EXPECT_GT(cqt.lookahead_seconds(0), 1.2);
+  EXPECT_LT(cqt.lookahead_seconds(0), 1.7);
+  // C3 (MIDI 48) shares its octave's window with the F2 kernel, ~0.76 s; the top octave 23 ms.
+  EXPECT_NEAR(cqt.lookahead_seconds(4 * (48 - 21)), 0.763, 0.01);
+  EXPECT_NEAR(cqt.lookahead_seconds(351), 0.0232, 0.001);
+  EXPECT_THROW(cqt.lookahead_samples(352), qs::Error);
+}
+
+TEST(Cqt, SineAmplitudeAndPitchAtEveryResolution) {
+  for (int bps = 1; bps <= 8; ++bps) {
+    qs::CqtParams p;
+    p.bins_per_semitone = bps;
+    p.n_bins = 88 * bps;
+    const qs::Cqt cqt(p);
+    std::vector<float> x(22050 * 2);
+    for (std::size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(0.5 * std::sin(2 * M_PI * 440.0 * i / 22050.0));
+    const qs::Spectrogram c = cqt.transform(x);
+    ASSERT_EQ(c.n_bins, static_cast<std::size_t>(88 * bps));
+    const std::size_t mid = c.n_frames / 2;
+    const float* row = c.frame(mid);
+    const std::size_t peak = std::max_element(row, row + c.n_bins) - row;
+    EXPECT_EQ(peak, static_cast<std::size_t>(bps * (69 - 21))) << "bins per semitone " << bps;
+    // A steady sinusoid of amplitude A at a bin centre gives (A/2) sqrt(L_k).
+    const double r2 = std::pow(2.0, 2.0 / (12 * bps));
+    const double length = (1.0 / ((r2 - 1) / (r2 + 1))) * 22050.0 / 440.0;
+    EXPECT_NEAR(row[peak], 0.25 * std::sqrt(length), 0.01 * 0.25 * std::sqrt(length)) << "bins per semitone " << bps;
+  }
+}
+
+TEST(Cqt, OtherHopsFminAndFilterScales) {
+  qs::CqtParams p;
+  p.hop_length = 256;
+  p.fmin = 32.703;  // C1
+  p.n_bins = 4 * 84;
+  p.filter_scale = 0.5;
+  const qs::Cqt cqt(p);
+  std::vector<float> x(22050);
+  for (std::size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(0.5 * std::sin(2 * M_PI * 261.63 * i / 22050.0));
+  const qs::Spectrogram c = cqt.transform(x);
+  EXPECT_EQ(c.n_frames, 1 + x.size() / 256);
+  const float* row = c.frame(c.n_frames / 2);
+  EXPECT_EQ(std::max_element(row, row + c.n_bins) - row, 4 * 36);  // C4 is 36 semitones above C1
+  // Shorter kernels: less look-ahead than filter_scale 1.
+  EXPECT_LT(cqt.lookahead_samples(0), qs::Cqt(qs::CqtParams{}).lookahead_samples(16));
+}
+
+TEST(Cqt, EdgeCases) {
+  const qs::Cqt cqt;
+  EXPECT_EQ(cqt.transform(std::vector<float>{}).n_frames, 1u);
+  EXPECT_EQ(cqt.transform(std::vector<float>(511, 0.1f)).n_frames, 1u);
+  EXPECT_EQ(cqt.transform(std::vector<float>(512, 0.1f)).n_frames, 2u);
+  const auto silent = cqt.transform(std::vector<float>(5000, 0.0f));
+  for (float v : silent.data) EXPECT_EQ(v, 0.0f);
+  qs::AudioBuffer wrong_rate{std::vector<float>(100, 0.0f), 44100.0};
+  EXPECT_THROW(cqt.transform(wrong_rate), qs::Error);
+  qs::StreamingCqt stream(cqt);
+  std::vector<float> frames;
+  stream.finish(frames);
+  EXPECT_THROW(stream.push(frames.data(), 0, frames), qs::Error);
+  stream.reset();
+  EXPECT_EQ(stream.frames_emitted(), 0u);
+}
+
+TEST(Cqt, InvalidParametersNameTheField) {
+  auto message = [](qs::CqtParams p) {
+    try {
+      qs::Cqt c(p);
+    } catch (const qs::Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  qs::CqtParams p;
+  p.bins_per_semitone = 9;
+  EXPECT_NE(message(p).find("bins_per_semitone"), std::string::npos);
+  p = {};
+  p.hop_length = 0;
+  EXPECT_NE(message(p).find("hop_length"), std::string::npos);
+  p = {};
+  p.n_bins = 500;  // reaches past Nyquist at 22050 Hz
+  EXPECT_NE(message(p).find("n_bins"), std::string::npos);
+  p = {};
+  p.fmin = -1;
+  EXPECT_NE(message(p).find("fmin"), std::string::npos);
+  p = {};
+  p.filter_scale = 0;
+  EXPECT_NE(message(p).find("filter_scale"), std::string::npos);
+}
 
 }  // namespace

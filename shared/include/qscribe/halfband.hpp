@@ -30,6 +30,7 @@ class HalfbandDecimator {
 
  private:
   std::vector<float> odd_taps_;
+  mutable std::vector<float> scratch_;  // per-call work space: one decimator per stream/thread
 };
 
 }  // namespace qs
