@@ -313,14 +313,19 @@ PieceCounts& PieceCounts::operator+=(const PieceCounts& o) {
   return *this;
 }
 
-PieceCounts evaluate_piece(const NoteList& ref, const NoteList& est, double duration_s) {
-  double dur = duration_s;
-  if (dur < 0.0) {  // score.py without a WAV: the latest offset of either list
-    dur = 0.0;
-    for (const Note& n : ref) dur = std::max(dur, n.offset);
-    for (const Note& n : est) dur = std::max(dur, n.offset);
-  }
-  // The audio ends at `dur`: clip estimates the way score.py does.
+namespace {
+
+// score.py without a WAV: the latest offset of either list.
+double piece_duration(const NoteList& ref, const NoteList& est, double duration_s) {
+  if (duration_s >= 0.0) return duration_s;
+  double dur = 0.0;
+  for (const Note& n : ref) dur = std::max(dur, n.offset);
+  for (const Note& n : est) dur = std::max(dur, n.offset);
+  return dur;
+}
+
+// The audio ends at `dur`: clip estimates the way score.py does.
+NoteList clip_estimates(const NoteList& est, double dur) {
   NoteList clipped;
   clipped.reserve(est.size());
   for (Note n : est) {
@@ -329,6 +334,42 @@ PieceCounts evaluate_piece(const NoteList& ref, const NoteList& est, double dura
     n.offset = std::min(n.offset, dur);
     if (n.offset > n.onset) clipped.push_back(n);
   }
+  return clipped;
+}
+
+}  // namespace
+
+PieceCounts evaluate_pooled(const std::vector<PieceNotes>& pieces) {
+  constexpr double kGap = 10.0;  // score.py's GAP
+  PieceCounts total;
+  NoteList ref, est;
+  double shift = 0.0;
+  for (const PieceNotes& p : pieces) {
+    const double dur = piece_duration(p.ref, p.est, p.duration_s);
+    const PieceCounts c = evaluate_piece(p.ref, p.est, dur);
+    total.duration_s += dur;
+    total.frame += c.frame;
+    total.exact += c.exact;
+    for (Note n : p.ref) {
+      n.onset += shift;
+      n.offset += shift;
+      ref.push_back(n);
+    }
+    for (Note n : clip_estimates(p.est, dur)) {
+      n.onset += shift;
+      n.offset += shift;
+      est.push_back(n);
+    }
+    shift += dur + kGap;
+  }
+  total.note = note_counts(ref, est, NoteMatchParams::onset_only());
+  total.note_offset = note_counts(ref, est, NoteMatchParams::with_offset());
+  return total;
+}
+
+PieceCounts evaluate_piece(const NoteList& ref, const NoteList& est, double duration_s) {
+  const double dur = piece_duration(ref, est, duration_s);
+  const NoteList clipped = clip_estimates(est, dur);
   PieceCounts c;
   c.duration_s = dur;
   c.note = note_counts(ref, clipped, NoteMatchParams::onset_only());

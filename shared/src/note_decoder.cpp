@@ -85,10 +85,11 @@ void decode_notes(const Activations& act, const DecoderParams& params, NoteList&
     const float* o_prev = (o && j > 0) ? o - notes : nullptr;
     const float* o_next = (o && j + 1 < n) ? o + notes : nullptr;
     for (int k = 0; k < notes; ++k) {
-      const float fv = clean(f[k]);
+      // Comparisons with `>` already treat NaN as "not above"; clean() only where values mix.
+      const float fv = f[k];
       bool peak = false;
       if (o) {
-        const float ov = clean(o[k]);
+        const float ov = o[k];
         if (ov > on_thr) {
           // Local maximum over time; frames outside the signal count as 0.
           const float prev = o_prev ? clean(o_prev[k]) : 0.0f;
@@ -110,7 +111,7 @@ void decode_notes(const Activations& act, const DecoderParams& params, NoteList&
         continue;
       }
       v.start[k] = static_cast<int>(j);
-      v.sum[k] = fv;
+      v.sum[k] = clean(fv);
     }
   }
   for (int k = 0; k < notes; ++k)

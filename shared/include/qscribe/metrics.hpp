@@ -120,8 +120,21 @@ struct Scores {
 // (dropping those starting at or after it or ending at or before 0) before anything is scored.
 PieceCounts evaluate_piece(const NoteList& ref, const NoteList& est, double duration_s = -1.0);
 Scores scores_of(const PieceCounts& counts);
-// score.py's POOLED: counts summed over pieces, then scored once.
+// POOLED from per-piece counts: counts summed, then scored once. Equals score.py's POOLED except
+// in rare 4-decimal rounding ties, because score.py shifts note times onto one time line (see
+// evaluate_pooled for the exact replica).
 Scores pooled_scores(const std::vector<PieceCounts>& pieces);
+
+// One piece's notes for evaluate_pooled (duration_s < 0: from the notes, as in evaluate_piece).
+struct PieceNotes {
+  NoteList ref;
+  NoteList est;
+  double duration_s = -1.0;
+};
+// score.py's POOLED exactly: clipped pieces concatenated on one time line with 10 s of silence
+// between them (times shifted in the same floating-point order), note metrics computed once over
+// the concatenation, frame counts summed over the per-piece rolls. Score it with scores_of.
+PieceCounts evaluate_pooled(const std::vector<PieceNotes>& pieces);
 // score.py's MEAN: unweighted mean of the per-piece scores (all zero for no pieces).
 Scores mean_scores(const std::vector<PieceCounts>& pieces);
 
