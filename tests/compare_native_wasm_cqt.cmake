@@ -1,0 +1,17 @@
+# Runs qs_cqt_dump natively and under Node (wasm) on the same input and fails unless the two
+# outputs are byte-identical. Variables: NODE NATIVE WASM INPUT BLOCK WORK.
+file(MAKE_DIRECTORY ${WORK})
+execute_process(COMMAND ${NATIVE} ${INPUT} ${WORK}/native.f32 ${BLOCK} RESULT_VARIABLE rc_native)
+execute_process(COMMAND ${NODE} --no-experimental-fetch ${WASM} ${INPUT} ${WORK}/wasm.f32 ${BLOCK} RESULT_VARIABLE rc_wasm)
+if(NOT rc_native EQUAL 0 OR NOT rc_wasm EQUAL 0)
+  message(FATAL_ERROR "qs_cqt_dump failed: native ${rc_native}, wasm ${rc_wasm}")
+endif()
+file(SIZE ${WORK}/native.f32 size)
+if(size EQUAL 0)
+  message(FATAL_ERROR "empty CQT output")
+endif()
+execute_process(COMMAND ${CMAKE_COMMAND} -E compare_files ${WORK}/native.f32 ${WORK}/wasm.f32 RESULT_VARIABLE differ)
+if(NOT differ EQUAL 0)
+  message(FATAL_ERROR "native and wasm CQT outputs differ")
+endif()
+message(STATUS "native and wasm CQT outputs are identical (${size} bytes)")
