@@ -6,7 +6,7 @@ if(NOT EMSCRIPTEN)
   target_compile_options(qs_metrics_crosscheck PRIVATE -Wall -Wextra)
 
   set(QS_REFEREE_SCORE_PY ${CMAKE_SOURCE_DIR}/../shared/eval/score.py CACHE FILEPATH
-      "The referee's scorer the metrics cross-check compares against (skipped when missing)")
+      "The referee's scorer the metrics cross-check compares against (required)")
   add_test(NAME mir_eval.metrics_crosscheck
     COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/python/crosscheck_mir_eval.py
             $<TARGET_FILE:qs_metrics_crosscheck> --score-py ${QS_REFEREE_SCORE_PY} --cases 300)

@@ -143,7 +143,7 @@ qs::NoteList by_pitch(qs::NoteList notes) {
 }
 
 TEST(MidiMido, MidoReadsOurWriterOutput) {
-  if (!mido_available()) GTEST_SKIP() << "python3-mido is not installed";
+  ASSERT_TRUE(mido_available()) << "python3-mido is not installed (scripts/setup.sh installs it)";
   const std::string dir = qs::test::temp_dir("mido-read");
   std::mt19937 rng(11);
   std::uniform_real_distribution<double> onset(0.0, 20.0), length(0.02, 2.0);
@@ -182,7 +182,7 @@ TEST(MidiMido, MidoReadsOurWriterOutput) {
 }
 
 TEST(MidiMido, MidoWritesOurReaderParses) {
-  if (!mido_available()) GTEST_SKIP() << "python3-mido is not installed";
+  ASSERT_TRUE(mido_available()) << "python3-mido is not installed (scripts/setup.sh installs it)";
   const std::string dir = qs::test::temp_dir("mido-write");
   const std::string type1 = dir + "/tempo1.mid", type0 = dir + "/tempo0.mid", length = dir + "/length.txt";
   ASSERT_TRUE(run_python(dir, kMidoWriteScript, type1 + " " + type0 + " " + length));
@@ -214,9 +214,9 @@ TEST(MidiMido, MidoWritesOurReaderParses) {
 }
 
 TEST(MidiMido, SameNotesAsTheScorersReader) {
-  if (!mido_available()) GTEST_SKIP() << "python3-mido is not installed";
+  ASSERT_TRUE(mido_available()) << "python3-mido is not installed (scripts/setup.sh installs it)";
   const std::string eval_dir = std::string(QSCRIBE_SOURCE_DIR) + "/../shared/eval";
-  if (!std::ifstream(eval_dir + "/midinotes.py")) GTEST_SKIP() << "no " << eval_dir << "/midinotes.py";
+  ASSERT_TRUE(std::ifstream(eval_dir + "/midinotes.py").good()) << "no " << eval_dir << "/midinotes.py (the referee scripts beside the repository)";
   const std::string dir = qs::test::temp_dir("mido-scorer");
   const int n_files = 150;
   ASSERT_TRUE(run_python(dir, kRandomFilesScript, eval_dir + " " + dir + " " + std::to_string(n_files)));

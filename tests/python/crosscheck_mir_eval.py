@@ -163,10 +163,10 @@ def main():
         check_mir_eval_direct(case, chk)
     n_direct = chk.n
     pooled_diff = None
-    if a.score_py and os.path.exists(a.score_py):
+    if a.score_py:
+        if not os.path.exists(a.score_py):
+            sys.exit(f'referee scorer not found: {a.score_py} (the eval scripts beside the repository)')
         pooled_diff = check_score_py(data, load_score_py(a.score_py), chk)
-    else:
-        print(f'# score.py not found ({a.score_py}): checked against mir_eval directly only')
 
     n_ref = sum(len(c['ref']) for c in data['cases'])
     n_est = sum(len(c['est']) for c in data['cases'])
