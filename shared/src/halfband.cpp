@@ -83,12 +83,13 @@ void HalfbandDecimator::decimate_window(const float* x, std::ptrdiff_t x_offset,
     // terms in the order of `one`, so the values are identical.
     const std::size_t cnt = m_in - m;
     const std::ptrdiff_t reach = n_odd;  // odd taps t = 0..n_odd-1 reach o[m - n_odd] .. o[m + n_odd - 1]
-    scratch_.resize(cnt * 2 + 2 * static_cast<std::size_t>(reach));
+    const std::ptrdiff_t n_odd_samples = static_cast<std::ptrdiff_t>(cnt) + 2 * reach - 1;  // o[m - reach .. m_in - 1 + reach - 1]
+    scratch_.resize(cnt + static_cast<std::size_t>(n_odd_samples));
     float* acc = scratch_.data();
     float* odd = acc + cnt;  // odd[i] = o[m - reach + i]
     const float* xm = x + (2 * static_cast<std::ptrdiff_t>(m) - x_offset);
     for (std::size_t i = 0; i < cnt; ++i) acc[i] = 0.5f * xm[2 * i];
-    for (std::ptrdiff_t i = 0; i < static_cast<std::ptrdiff_t>(cnt) + 2 * reach; ++i) odd[i] = xm[2 * (i - reach) + 1];
+    for (std::ptrdiff_t i = 0; i < n_odd_samples; ++i) odd[i] = xm[2 * (i - reach) + 1];
     for (int t = 0; t < n_odd; ++t) {
       const float h = taps[t];
       const float* before = odd + (reach - t - 1);  // o[m' - t - 1]
