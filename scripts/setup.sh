@@ -14,6 +14,8 @@ PKGS=(
   libsndfile1-dev libsoxr-dev nlohmann-json3-dev libcli11-dev
   libgtest-dev googletest libbenchmark-dev
   emscripten nodejs
+  libtorch-dev libopenblas0-openmp libonnx-dev libprotobuf-dev protobuf-compiler
+  libfluidsynth-dev timgm6mb-soundfont
   python3 python3-mir-eval python3-mido python3-numpy python3-soundfile
   sox
 )

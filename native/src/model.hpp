@@ -1,0 +1,85 @@
+// The transcription model (the original project's architecture, plus an onset head).
+//
+//   cqt [B, T, F] (CQT magnitudes, F = 88 * bins_per_note)
+//   -> log1p -> LayerNorm over F                                   ("input_norm")
+//   -> per frame: Conv1d(1->c, k) ReLU Conv1d(c->c, k) ReLU over F  ("conv1", "conv2"), k <= 1.5 notes
+//   -> flatten [c*F] -> Linear -> embed_dim, ReLU                   ("freq_fc": the fully connected
+//      frequency layer) + sinusoidal positions over T
+//   -> n_layers pre-norm Transformer blocks over T                  ("blocks.i.{norm1,qkv,proj,norm2,ff1,ff2}")
+//      attention with n_heads x head_dim (need not equal embed_dim), ReLU feed-forward 4x
+//   -> LayerNorm ("final_norm") -> two MLPs: Linear ReLU Linear -> n_notes
+//      ("frame_head.{0,2}", "onset_head.{0,2}")
+//   outputs frame_logits, onset_logits [B, T, n_notes] (sigmoid gives probabilities)
+//
+// Log compression and normalisation live inside, so every runtime feeds raw magnitudes. The
+// ONNX exporter (onnx_export.cpp) mirrors this graph op for op by parameter name.
+#pragma once
+#include <torch/torch.h>
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+
+namespace qs {
+
+struct ModelHyper {
+  int bins_per_note = 4;   // CQT bins per semitone
+  int n_bins = 352;        // input bins (88 * bins_per_note)
+  int n_notes = 88;        // outputs: 88 keys, or 12 pitch classes (--only-note-names)
+  int c = 3;               // conv channels
+  int embed_dim = 192;
+  int n_layers = 4;
+  int n_heads = 4;
+  int head_dim = 32;
+  int mlp_hidden = 192;
+  double dropout = 0.1;
+
+  // Conv kernel over frequency: the largest odd width <= 1.5 notes (5 bins at 4 bins/note);
+  // the original found wider kernels hurt.
+  int conv_kernel() const;
+  void validate() const;  // throws qs::Error naming the field
+  nlohmann::json to_json() const;
+  static ModelHyper from_json(const nlohmann::json& j);
+};
+
+struct ModelOutput {
+  torch::Tensor frame_logits;  // [B, T, n_notes]
+  torch::Tensor onset_logits;  // [B, T, n_notes]
+};
+
+// Sinusoidal position table [T, dim]: pe[t, 2i] = sin(t / 10000^(2i/dim)), pe[t, 2i+1] = cos(...).
+torch::Tensor sinusoidal_positions(int64_t t, int64_t dim, const torch::TensorOptions& opts);
+
+class TransformerBlockImpl : public torch::nn::Module {
+ public:
+  TransformerBlockImpl(const ModelHyper& h);
+  torch::Tensor forward(const torch::Tensor& x);  // [B, T, E]
+
+  torch::nn::LayerNorm norm1{nullptr}, norm2{nullptr};
+  torch::nn::Linear qkv{nullptr}, proj{nullptr}, ff1{nullptr}, ff2{nullptr};
+  torch::nn::Dropout drop{nullptr};
+  int n_heads, head_dim;
+};
+TORCH_MODULE(TransformerBlock);
+
+class TranscriberImpl : public torch::nn::Module {
+ public:
+  explicit TranscriberImpl(const ModelHyper& h);
+  ModelOutput forward(const torch::Tensor& cqt);  // cqt [B, T, n_bins]
+  const ModelHyper& hyper() const { return hyper_; }
+  int64_t parameter_count() const;
+
+  torch::nn::LayerNorm input_norm{nullptr};
+  torch::nn::Conv1d conv1{nullptr}, conv2{nullptr};
+  torch::nn::Linear freq_fc{nullptr};
+  torch::nn::ModuleList blocks;
+  torch::nn::LayerNorm final_norm{nullptr};
+  torch::nn::Sequential frame_head{nullptr}, onset_head{nullptr};
+  torch::nn::Dropout drop{nullptr};
+
+ private:
+  ModelHyper hyper_;
+};
+TORCH_MODULE(Transcriber);
+
+}  // namespace qs
