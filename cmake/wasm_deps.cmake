@@ -17,3 +17,7 @@ if(QSCRIBE_BUILD_TESTS)
   add_subdirectory(/usr/src/googletest ${CMAKE_BINARY_DIR}/googletest EXCLUDE_FROM_ALL)
   # googletest's own CMake defines the GTest::gtest / GTest::gtest_main aliases.
 endif()
+
+# Emscripten's Node output is CommonJS: pin the module type for everything under the build tree,
+# whatever the repository's package.json says.
+file(WRITE ${CMAKE_BINARY_DIR}/package.json "{\"type\": \"commonjs\"}\n")
