@@ -1,0 +1,724 @@
+#include "synth.hpp"
+
+#include <fluidsynth.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <map>
+#include <mutex>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "progress.hpp"
+#include "qscribe/audio_file.hpp"
+#include "qscribe/error.hpp"
+#include "qscribe/midi_file.hpp"
+
+namespace fs = std::filesystem;
+
+namespace qs::synth {
+
+namespace {
+
+constexpr int kBlock = 64;  // fluidsynth's internal block: events take effect on this grid
+constexpr int kLowest = 21, kHighest = 108;
+
+// ---- SMF channel splitting ---------------------------------------------------------------
+std::uint32_t be32(const std::uint8_t* p) {
+  return (std::uint32_t(p[0]) << 24) | (std::uint32_t(p[1]) << 16) | (std::uint32_t(p[2]) << 8) | p[3];
+}
+std::uint32_t le32(const std::uint8_t* p) {
+  return (std::uint32_t(p[3]) << 24) | (std::uint32_t(p[2]) << 16) | (std::uint32_t(p[1]) << 8) | p[0];
+}
+bool read_vlq(const std::uint8_t* d, std::size_t& q, std::size_t e, std::uint32_t& value) {
+  value = 0;
+  for (int k = 0; k < 4; ++k) {
+    if (q >= e) return false;
+    const std::uint8_t b = d[q++];
+    value = (value << 7) | (b & 0x7F);
+    if (!(b & 0x80)) return true;
+  }
+  return false;
+}
+
+struct ChannelScan {
+  std::array<bool, 16> has_notes{};
+  std::array<int, 16> program;
+  ChannelScan() { program.fill(-1); }
+};
+
+// Walks the events of an SMF. With `out`, copies the file and moves every note-on/off that is not
+// on channel `keep` to channel 10 (index 9), which the reader drops: the reader then returns the
+// notes of channel `keep` alone, with its pedal and the file's tempo map. Running status needs no
+// care: only explicit status bytes are rewritten, and the events that reuse them follow.
+bool scan_smf(const std::uint8_t* d, std::size_t n, int keep, std::vector<std::uint8_t>* out, ChannelScan& scan) {
+  if (n < 14 || std::memcmp(d, "MThd", 4) != 0) return false;
+  const std::uint32_t header = be32(d + 4);
+  if (header < 6 || header > n - 8) return false;
+  if (out) out->assign(d, d + n);
+  std::size_t p = 8 + header;
+  while (n - p >= 8) {
+    const std::uint32_t len = be32(d + p + 4);
+    const std::size_t s = p + 8;
+    if (len > n - s) return false;
+    const std::size_t e = s + len;
+    if (std::memcmp(d + p, "MTrk", 4) == 0) {
+      std::size_t q = s;
+      std::uint8_t running = 0;
+      while (q < e) {
+        std::uint32_t delta = 0;
+        if (!read_vlq(d, q, e, delta) || q >= e) return false;
+        std::uint8_t status = d[q];
+        std::size_t status_pos = q;
+        if (status & 0x80) {
+          ++q;
+        } else {
+          if (!running) return false;
+          status = running;
+          status_pos = std::numeric_limits<std::size_t>::max();
+        }
+        if (status == 0xFF) {
+          if (q >= e) return false;
+          const std::uint8_t type = d[q++];
+          std::uint32_t l = 0;
+          if (!read_vlq(d, q, e, l) || l > e - q) return false;
+          q += l;
+          if (type == 0x2F) break;
+        } else if (status == 0xF0 || status == 0xF7) {
+          std::uint32_t l = 0;
+          if (!read_vlq(d, q, e, l) || l > e - q) return false;
+          q += l;
+          running = 0;
+        } else if (status > 0xF0) {
+          return false;
+        } else {
+          running = status;
+          const int type = status & 0xF0, ch = status & 0x0F;
+          const std::size_t nd = (type == 0xC0 || type == 0xD0) ? 1 : 2;
+          if (nd > e - q) return false;
+          if (type == 0x90 && (d[q + 1] & 0x7F) > 0) scan.has_notes[static_cast<std::size_t>(ch)] = true;
+          if (type == 0xC0 && scan.program[static_cast<std::size_t>(ch)] < 0)
+            scan.program[static_cast<std::size_t>(ch)] = d[q] & 0x7F;
+          if (out && (type == 0x80 || type == 0x90) && ch != keep &&
+              status_pos != std::numeric_limits<std::size_t>::max())
+            (*out)[status_pos] = static_cast<std::uint8_t>(type | 9);
+          q += nd;
+        }
+      }
+    }
+    p = e;
+  }
+  return true;
+}
+
+// The SMF inside a RIFF RMID wrapper (or the bytes themselves).
+std::pair<const std::uint8_t*, std::size_t> smf_payload(const std::vector<std::uint8_t>& b) {
+  if (b.size() >= 12 && std::memcmp(b.data(), "RIFF", 4) == 0 && std::memcmp(b.data() + 8, "RMID", 4) == 0) {
+    std::size_t p = 12;
+    while (b.size() - p >= 8) {
+      const std::uint32_t len = le32(b.data() + p + 4);
+      if (len > b.size() - p - 8) break;
+      if (std::memcmp(b.data() + p, "data", 4) == 0) return {b.data() + p + 8, len};
+      p += 8 + len + (len & 1);
+    }
+  }
+  return {b.data(), b.size()};
+}
+
+}  // namespace
+
+Piece read_midi_piece(const std::vector<std::uint8_t>& bytes) {
+  const MidiContents all = parse_midi(bytes.data(), bytes.size());  // throws on malformed input
+  Piece piece;
+  const auto [d, n] = smf_payload(bytes);
+  ChannelScan scan;
+  bool ok = scan_smf(d, n, -1, nullptr, scan);
+  std::size_t total = 0;
+  if (ok) {
+    std::vector<std::uint8_t> copy;
+    for (int ch = 0; ch < 16 && ok; ++ch) {
+      if (ch == 9 || !scan.has_notes[static_cast<std::size_t>(ch)]) continue;
+      ChannelScan ignored;
+      if (!scan_smf(d, n, ch, &copy, ignored)) {
+        ok = false;
+        break;
+      }
+      Part part;
+      part.program = std::max(0, scan.program[static_cast<std::size_t>(ch)]);
+      part.notes = parse_midi(copy.data(), copy.size()).notes;
+      total += part.notes.size();
+      if (!part.notes.empty()) piece.parts.push_back(std::move(part));
+    }
+  }
+  if (!ok || total != all.notes.size()) {  // not splittable: one part, as read
+    piece.parts.clear();
+    if (!all.notes.empty()) piece.parts.push_back(Part{0, all.notes});
+  }
+  return piece;
+}
+
+Piece read_midi_piece_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(path + ": cannot open");
+  std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  try {
+    return read_midi_piece(bytes);
+  } catch (const Error& e) {
+    throw Error(path + ": " + e.what());
+  }
+}
+
+// ---- augmentation --------------------------------------------------------------------------
+
+std::uint64_t file_seed(std::uint64_t seed, const std::string& name, int variant) {
+  return mix_hash(mix_hash(seed, fnv1a(name)), static_cast<std::uint64_t>(variant));
+}
+
+Augmentation draw_augmentation(std::uint64_t seed, const AugmentOptions& o, const Piece& piece, int n_soundfonts) {
+  // Every value is always drawn, in a fixed order, so that changing one option does not change
+  // the draws of the others.
+  Rng r(seed);
+  Augmentation a;
+  a.soundfont = r.integer(0, std::max(0, n_soundfonts - 1));
+  a.transpose = r.integer(std::min(o.transpose_min, o.transpose_max), std::max(o.transpose_min, o.transpose_max));
+  a.peak_db = r.uniform(o.peak_db_min, o.peak_db_max);
+  a.reverb = r.chance(o.reverb_prob);
+  a.reverb_room = r.uniform(0.2, 0.95);
+  a.reverb_damp = r.uniform(0.0, 0.7);
+  a.reverb_width = r.uniform(0.3, 1.0);
+  a.reverb_level = r.uniform(0.2, 0.9);
+  a.chorus = r.chance(o.chorus_prob);
+  a.chorus_voices = r.integer(2, 5);
+  a.chorus_level = r.uniform(0.5, 2.0);
+  a.chorus_speed = r.uniform(0.2, 1.5);
+  a.chorus_depth = r.uniform(2.0, 12.0);
+  a.noise = r.chance(o.noise_prob) && o.noise;
+  a.noise_snr = r.uniform(o.noise_snr_min, o.noise_snr_max);
+  a.pink = r.chance(0.5);
+  a.noise_seed = r.next();
+  for (const auto& part : piece.parts) {
+    const int random_program = r.integer(0, 111);
+    a.programs.push_back(o.programs == ProgramMode::Random ? random_program
+                         : o.programs == ProgramMode::Piano ? 0
+                                                            : std::clamp(part.program, 0, 127));
+  }
+  return a;
+}
+
+// ---- preparation ---------------------------------------------------------------------------
+
+PreparedPiece prepare_piece(const Piece& piece, int transpose, double render_rate, double tail) {
+  PreparedPiece out;
+  const std::size_t n_parts = std::min<std::size_t>(piece.parts.size(), 16);
+  out.parts.resize(n_parts);
+  for (std::size_t i = 0; i < n_parts; ++i) out.parts[i].program = piece.parts[i].program;
+  auto grid = [&](double t) -> std::int64_t {
+    const double blocks = std::max(0.0, t) * render_rate / kBlock;
+    return static_cast<std::int64_t>(std::llround(blocks)) * kBlock;
+  };
+  auto seconds = [&](std::int64_t s) { return static_cast<double>(s) / render_rate; };
+  std::int64_t last = 0;
+  for (std::size_t i = 0; i < piece.parts.size(); ++i) {
+    auto& dst = out.parts[i % 16].notes;
+    for (const Note& n : piece.parts[i].notes) {
+      const int p = n.pitch + transpose;
+      if (p < kLowest || p > kHighest || !(n.offset > n.onset)) continue;
+      const std::int64_t on = grid(n.onset);
+      const std::int64_t off = std::max(grid(n.offset), on + kBlock);
+      dst.push_back(Note{seconds(on), seconds(off), p, std::clamp(n.velocity, 1, 127)});
+    }
+  }
+  // Within a part (one synth channel) a note-on of a sounding key ends the earlier note there.
+  for (auto& part : out.parts) {
+    sort_notes(part.notes);
+    std::map<int, std::size_t> sounding;
+    std::vector<bool> drop(part.notes.size(), false);
+    for (std::size_t k = 0; k < part.notes.size(); ++k) {
+      Note& n = part.notes[k];
+      auto it = sounding.find(n.pitch);
+      if (it != sounding.end()) {
+        Note& prev = part.notes[it->second];
+        if (prev.offset > n.onset) {
+          if (prev.onset >= n.onset) {  // same onset: one note, the longer and louder
+            n.offset = std::max(n.offset, prev.offset);
+            n.velocity = std::max(n.velocity, prev.velocity);
+            drop[it->second] = true;
+          } else {
+            prev.offset = n.onset;
+          }
+        }
+      }
+      sounding[n.pitch] = k;
+    }
+    NoteList kept;
+    for (std::size_t k = 0; k < part.notes.size(); ++k)
+      if (!drop[k]) kept.push_back(part.notes[k]);
+    part.notes = std::move(kept);
+    for (const Note& n : part.notes) last = std::max<std::int64_t>(last, std::llround(n.offset * render_rate));
+  }
+  // Labels: the union; where parts overlap on one pitch the later onset starts a new label note
+  // that lasts as long as either sounds (what write_midi would otherwise cut).
+  NoteList all;
+  for (const auto& part : out.parts) all.insert(all.end(), part.notes.begin(), part.notes.end());
+  sort_notes(all);
+  std::map<int, std::size_t> sounding;
+  std::vector<bool> drop(all.size(), false);
+  for (std::size_t k = 0; k < all.size(); ++k) {
+    Note& n = all[k];
+    auto it = sounding.find(n.pitch);
+    if (it != sounding.end()) {
+      Note& prev = all[it->second];
+      if (prev.offset > n.onset) {
+        n.offset = std::max(n.offset, prev.offset);
+        if (prev.onset >= n.onset) {
+          n.velocity = std::max(n.velocity, prev.velocity);
+          drop[it->second] = true;
+        } else {
+          prev.offset = n.onset;
+        }
+      }
+    }
+    sounding[n.pitch] = k;
+  }
+  for (std::size_t k = 0; k < all.size(); ++k)
+    if (!drop[k]) out.labels.push_back(all[k]);
+  const std::int64_t tail_samples =
+      static_cast<std::int64_t>(std::ceil(std::max(0.0, tail) * render_rate / kBlock)) * kBlock;
+  out.render_samples = last + tail_samples;
+  return out;
+}
+
+void write_labels_midi(const std::string& path, const NoteList& labels, double render_rate) {
+  MidiWriteOptions w;
+  w.bpm = 120.0;  // a quarter note = 0.5 s
+  const double half = render_rate / 2;
+  if (half == std::floor(half) && half >= 1 && half <= 32767) w.ppq = static_cast<int>(half);  // tick = 1 sample
+  else w.ppq = 960;
+  write_midi_file(path, labels, w);
+}
+
+std::string default_soundfont() {
+  for (const char* p : {"/usr/share/sounds/sf2/TimGM6mb.sf2", "/usr/share/sounds/sf2/FluidR3_GM.sf2",
+                        "/usr/share/sounds/sf2/FluidR3Mono_GM.sf3", "/usr/share/sounds/sf2/FluidR3Mono_GM.sf2"}) {
+    std::error_code ec;
+    if (fs::is_regular_file(p, ec)) return p;
+  }
+  return "";
+}
+
+// ---- rendering -----------------------------------------------------------------------------
+
+struct Renderer::Impl {
+  RenderOptions opt;
+  fluid_settings_t* settings = nullptr;
+  // Keeps the soundfonts loaded: fluidsynth's sample cache then lets each fresh per-piece synth
+  // load them again without reading the sample data (the reset of a reused synth does not clear
+  // every effect state, so only a fresh synth renders a piece the same whatever came before).
+  fluid_synth_t* keeper = nullptr;
+  ~Impl() {
+    if (keeper) delete_fluid_synth(keeper);
+    if (settings) delete_fluid_settings(settings);
+  }
+  // A synth with all soundfonts loaded; ids in load order. Throws naming the failing file.
+  fluid_synth_t* make_synth(std::vector<int>& ids) const {
+    fluid_synth_t* s = new_fluid_synth(settings);
+    if (!s) throw Error("fluidsynth: cannot create a synthesiser");
+    ids.clear();
+    for (const auto& sf : opt.soundfonts) {
+      std::error_code ec;
+      const int id = fs::is_regular_file(sf, ec) ? fluid_synth_sfload(s, sf.c_str(), 0) : FLUID_FAILED;
+      if (id == FLUID_FAILED) {
+        delete_fluid_synth(s);
+        throw Error(sf + ": cannot load soundfont");
+      }
+      ids.push_back(id);
+    }
+    return s;
+  }
+};
+
+namespace {
+void quiet_fluidsynth() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    for (int level : {FLUID_ERR, FLUID_WARN, FLUID_INFO, FLUID_DBG}) fluid_set_log_function(level, nullptr, nullptr);
+  });
+}
+struct SynthGuard {
+  fluid_synth_t* s;
+  ~SynthGuard() { delete_fluid_synth(s); }
+};
+}  // namespace
+
+Renderer::Renderer(const RenderOptions& options) : impl_(new Impl) {
+  quiet_fluidsynth();
+  Impl& m = *impl_;
+  try {
+    m.opt = options;
+    if (m.opt.soundfonts.empty()) {
+      const std::string d = default_soundfont();
+      if (d.empty())
+        throw Error("no soundfont given and none installed (apt-get install timgm6mb-soundfont or fluid-soundfont-gm)");
+      m.opt.soundfonts.push_back(d);
+    }
+    m.settings = new_fluid_settings();
+    if (!m.settings) throw Error("fluidsynth: cannot create settings");
+    fluid_settings_setnum(m.settings, "synth.sample-rate", m.opt.render_rate);
+    fluid_settings_setint(m.settings, "synth.polyphony", std::clamp(m.opt.polyphony, 16, 65535));
+    fluid_settings_setint(m.settings, "synth.cpu-cores", 1);
+    fluid_settings_setint(m.settings, "synth.threadsafe-api", 0);
+    fluid_settings_setint(m.settings, "synth.reverb.active", 1);
+    fluid_settings_setint(m.settings, "synth.chorus.active", 1);
+    fluid_settings_setint(m.settings, "synth.drums-channel.active", 0);
+    fluid_settings_setint(m.settings, "synth.midi-channels", 16);
+    fluid_settings_setint(m.settings, "synth.dynamic-sample-loading", 0);
+    fluid_settings_setnum(m.settings, "synth.gain", 0.2);
+    std::vector<int> ids;
+    m.keeper = m.make_synth(ids);
+  } catch (...) {
+    delete impl_;
+    throw;
+  }
+}
+
+Renderer::~Renderer() { delete impl_; }
+
+AudioBuffer Renderer::render(const PreparedPiece& piece, const Augmentation& aug) {
+  Impl& m = *impl_;
+  std::vector<int> sfont_ids;
+  SynthGuard guard{m.make_synth(sfont_ids)};
+  fluid_synth_t* s = guard.s;
+  fluid_synth_reverb_on(s, -1, aug.reverb ? 1 : 0);
+  fluid_synth_set_reverb_group_roomsize(s, -1, aug.reverb_room);
+  fluid_synth_set_reverb_group_damp(s, -1, aug.reverb_damp);
+  fluid_synth_set_reverb_group_width(s, -1, aug.reverb_width);
+  fluid_synth_set_reverb_group_level(s, -1, aug.reverb_level);
+  fluid_synth_chorus_on(s, -1, aug.chorus ? 1 : 0);
+  fluid_synth_set_chorus_group_nr(s, -1, aug.chorus_voices);
+  fluid_synth_set_chorus_group_level(s, -1, aug.chorus_level);
+  fluid_synth_set_chorus_group_speed(s, -1, aug.chorus_speed);
+  fluid_synth_set_chorus_group_depth(s, -1, aug.chorus_depth);
+  const int sfid = sfont_ids.at(static_cast<std::size_t>(std::clamp(aug.soundfont, 0, static_cast<int>(sfont_ids.size()) - 1)));
+  for (std::size_t ch = 0; ch < piece.parts.size(); ++ch) {
+    const int program = ch < aug.programs.size() ? aug.programs[ch] : piece.parts[ch].program;
+    if (fluid_synth_program_select(s, static_cast<int>(ch), sfid, 0, program) != FLUID_OK &&
+        fluid_synth_program_select(s, static_cast<int>(ch), sfid, 0, 0) != FLUID_OK)
+      throw Error(m.opt.soundfonts[static_cast<std::size_t>(aug.soundfont)] + ": no melodic preset in bank 0");
+  }
+
+  struct Event {
+    std::int64_t sample;
+    int on;  // 0 off, 1 on: offs first at one instant
+    int channel, key, velocity;
+    bool operator<(const Event& o) const {
+      return std::tie(sample, on, channel, key) < std::tie(o.sample, o.on, o.channel, o.key);
+    }
+  };
+  std::vector<Event> events;
+  for (std::size_t ch = 0; ch < piece.parts.size(); ++ch)
+    for (const Note& n : piece.parts[ch].notes) {
+      events.push_back({static_cast<std::int64_t>(std::llround(n.onset * m.opt.render_rate)), 1, static_cast<int>(ch), n.pitch, n.velocity});
+      events.push_back({static_cast<std::int64_t>(std::llround(n.offset * m.opt.render_rate)), 0, static_cast<int>(ch), n.pitch, 0});
+    }
+  std::sort(events.begin(), events.end());
+
+  const std::int64_t total = piece.render_samples;
+  std::vector<float> left(static_cast<std::size_t>(total)), right(static_cast<std::size_t>(total));
+  std::int64_t pos = 0;
+  auto write_to = [&](std::int64_t until) {
+    until = std::min(until, total);
+    while (pos < until) {
+      const int len = static_cast<int>(std::min<std::int64_t>(until - pos, 1 << 16));
+      fluid_synth_write_float(s, len, left.data(), static_cast<int>(pos), 1, right.data(), static_cast<int>(pos), 1);
+      pos += len;
+    }
+  };
+  for (const Event& e : events) {
+    write_to(e.sample);
+    if (e.on) fluid_synth_noteon(s, e.channel, e.key, e.velocity);
+    else fluid_synth_noteoff(s, e.channel, e.key);
+  }
+  write_to(total);
+
+  AudioBuffer audio;
+  audio.sample_rate = m.opt.render_rate;
+  audio.samples.resize(static_cast<std::size_t>(total));
+  for (std::size_t i = 0; i < audio.samples.size(); ++i) audio.samples[i] = 0.5f * (left[i] + right[i]);
+  left = {};
+  right = {};
+  if (m.opt.sample_rate != m.opt.render_rate) {
+    const auto want = static_cast<std::size_t>(std::llround(static_cast<double>(total) * m.opt.sample_rate / m.opt.render_rate));
+    audio = resample(audio, m.opt.sample_rate);
+    audio.samples.resize(want, 0.0f);
+  }
+
+  // Noise at the drawn SNR against the RMS of the whole signal.
+  if (aug.noise) {
+    double energy = 0;
+    for (float x : audio.samples) energy += double(x) * x;
+    const double rms = std::sqrt(energy / std::max<std::size_t>(1, audio.samples.size()));
+    if (rms > 0) {
+      Rng r(aug.noise_seed);
+      std::vector<double> noise(audio.samples.size());
+      double b0 = 0, b1 = 0, b2 = 0, b3 = 0, b4 = 0, b5 = 0, b6 = 0;  // Kellett's pink filter
+      for (auto& v : noise) {
+        const double w = r.gaussian();
+        if (!aug.pink) {
+          v = w;
+          continue;
+        }
+        b0 = 0.99886 * b0 + w * 0.0555179;
+        b1 = 0.99332 * b1 + w * 0.0750759;
+        b2 = 0.96900 * b2 + w * 0.1538520;
+        b3 = 0.86650 * b3 + w * 0.3104856;
+        b4 = 0.55000 * b4 + w * 0.5329522;
+        b5 = -0.7616 * b5 - w * 0.0168980;
+        v = b0 + b1 + b2 + b3 + b4 + b5 + b6 + w * 0.5362;
+        b6 = w * 0.115926;
+      }
+      double ne = 0;
+      for (double v : noise) ne += v * v;
+      const double nrms = std::sqrt(ne / std::max<std::size_t>(1, noise.size()));
+      const double scale = nrms > 0 ? rms / std::pow(10.0, aug.noise_snr / 20.0) / nrms : 0.0;
+      for (std::size_t i = 0; i < noise.size(); ++i) audio.samples[i] += static_cast<float>(noise[i] * scale);
+    }
+  }
+  // Gain: peak-normalise to the drawn level.
+  float peak = 0;
+  for (float x : audio.samples) peak = std::max(peak, std::fabs(x));
+  if (peak > 0) {
+    const float g = static_cast<float>(std::pow(10.0, aug.peak_db / 20.0) / peak);
+    for (float& x : audio.samples) x *= g;
+  }
+  return audio;
+}
+
+// ---- batch driver --------------------------------------------------------------------------
+
+namespace {
+
+std::string lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+bool is_midi_path(const fs::path& p) {
+  const std::string e = lower(p.extension().string());
+  return e == ".mid" || e == ".midi" || e == ".kar" || e == ".rmi";
+}
+std::string sanitize(const std::string& s) {
+  std::string o;
+  for (char c : s) o += (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.') ? c : '_';
+  return o.empty() ? std::string("piece") : o;
+}
+
+struct Job {
+  std::string name;        // output name (unique)
+  std::string base;        // name of the piece (all variants share it: same split)
+  std::string source;      // MIDI path, or "procedural"
+  int variant = 0;
+  std::uint64_t procedural_seed = 0;
+};
+
+struct Result {
+  bool done = false, corrupt = false;
+  double seconds = 0;
+  std::string manifest_line;
+};
+
+std::string fmt(const char* f, double v) {
+  char b[64];
+  std::snprintf(b, sizeof b, f, v);
+  return b;
+}
+
+}  // namespace
+
+SynthSummary run_synth(const SynthOptions& o) {
+  const auto t_start = std::chrono::steady_clock::now();
+  SynthSummary summary;
+  if (o.out_dir.empty()) throw Error("no output directory (-o)");
+  if (o.midi_inputs.empty() && o.procedural <= 0) throw Error("nothing to render: give --midi DIR and/or --procedural N");
+
+  RenderOptions ro = o.render;
+  if (ro.soundfonts.empty()) {
+    const std::string d = default_soundfont();
+    if (d.empty()) throw Error("no soundfont given and none installed (apt-get install timgm6mb-soundfont)");
+    ro.soundfonts.push_back(d);
+  }
+  for (const auto& sf : ro.soundfonts) {
+    std::error_code ec;
+    if (!fs::is_regular_file(sf, ec)) throw Error(sf + ": soundfont not found");
+  }
+
+  // Inputs, in a deterministic order with unique names.
+  std::vector<Job> jobs;
+  std::set<std::string> taken;
+  auto unique = [&](std::string n) {
+    std::string u = n;
+    for (int k = 2; taken.count(u); ++k) u = n + "_" + std::to_string(k);
+    taken.insert(u);
+    return u;
+  };
+  std::vector<std::pair<std::string, std::string>> midi;  // (name, path)
+  for (const auto& in : o.midi_inputs) {
+    std::error_code ec;
+    if (fs::is_directory(in, ec)) {
+      std::vector<fs::path> found;
+      for (auto it = fs::recursive_directory_iterator(in, fs::directory_options::follow_directory_symlink, ec);
+           !ec && it != fs::recursive_directory_iterator(); it.increment(ec))
+        if (it->is_regular_file(ec) && is_midi_path(it->path())) found.push_back(it->path());
+      std::sort(found.begin(), found.end());
+      for (const auto& p : found) {
+        fs::path rel = fs::relative(p, in, ec);
+        std::string r = (ec ? p.filename() : rel).replace_extension().generic_string();
+        std::replace(r.begin(), r.end(), '/', '_');
+        midi.emplace_back(sanitize(r), p.string());
+      }
+    } else if (fs::is_regular_file(in, ec)) {
+      midi.emplace_back(sanitize(fs::path(in).stem().string()), in);
+    } else {
+      throw Error(in + ": no such file or directory");
+    }
+  }
+  const int variants = std::max(1, o.variants);
+  auto add_jobs = [&](const std::string& base_raw, const std::string& source, std::uint64_t pseed) {
+    const std::string base = unique(base_raw);
+    for (int v = 0; v < variants; ++v)
+      jobs.push_back(Job{variants > 1 ? base + "_v" + std::to_string(v) : base, base, source, v, pseed});
+  };
+  for (const auto& [name, path] : midi) add_jobs(name, path, 0);
+  for (int i = 0; i < o.procedural; ++i) {
+    char b[32];
+    std::snprintf(b, sizeof b, "proc_%05d", i);
+    add_jobs(b, "procedural", file_seed(o.seed, b, -1));
+  }
+  summary.inputs = midi.size() + static_cast<std::size_t>(std::max(0, o.procedural));
+
+  std::error_code ec;
+  fs::create_directories(o.out_dir, ec);
+  if (ec) throw Error(o.out_dir + ": cannot create directory: " + ec.message());
+  auto dir_of = [&](const Job& j) -> std::string {
+    if (o.split_dev <= 0) return o.out_dir;
+    const double u = static_cast<double>(fnv1a(j.base) >> 11) * 0x1.0p-53;
+    return (fs::path(o.out_dir) / (u < o.split_dev ? "dev" : "train")).string();
+  };
+  for (const char* sub : {"dev", "train"})
+    if (o.split_dev > 0) fs::create_directories(fs::path(o.out_dir) / sub, ec);
+
+  std::vector<Result> results(jobs.size());
+  std::mutex warn_mutex;
+  const bool tty = isatty(STDERR_FILENO) != 0;
+  auto warn = [&](const std::string& w) {
+    std::lock_guard<std::mutex> lock(warn_mutex);
+    summary.warnings.push_back(w);
+    if (o.verbose_warnings) std::fprintf(stderr, "%sqscribe: warning: %s\n", tty && o.progress ? "\r\033[K" : "", w.c_str());
+  };
+
+  unsigned workers = o.num_workers > 0 ? static_cast<unsigned>(o.num_workers) : std::max(1u, std::thread::hardware_concurrency());
+  workers = std::max<unsigned>(1, std::min<unsigned>(workers, static_cast<unsigned>(std::max<std::size_t>(1, jobs.size()))));
+  cli::ProgressBar bar("synth", jobs.size(), "files", o.progress);
+  std::atomic<std::size_t> next{0};
+  std::atomic<bool> failed{false};
+  std::string fatal;
+  std::mutex fatal_mutex;
+  const std::vector<std::string> sf_names = ro.soundfonts;
+
+  auto worker = [&] {
+    std::unique_ptr<Renderer> renderer;
+    try {
+      for (std::size_t i; !failed && (i = next++) < jobs.size();) {
+        const Job& job = jobs[i];
+        Result& res = results[i];
+        Piece piece;
+        if (job.source == "procedural") {
+          ProceduralOptions po;
+          po.duration = o.procedural_duration;
+          piece = generate_procedural(job.procedural_seed, po);
+        } else {
+          try {
+            piece = read_midi_piece_file(job.source);
+          } catch (const Error& e) {
+            res.corrupt = job.variant == 0;  // counted once per file
+            if (job.variant == 0) warn(std::string(e.what()) + " (skipped)");
+            bar.add();
+            continue;
+          }
+        }
+        const Augmentation aug = draw_augmentation(file_seed(o.seed, job.base, job.variant), o.augment, piece,
+                                                   static_cast<int>(ro.soundfonts.size()));
+        PreparedPiece prepared = prepare_piece(piece, aug.transpose, ro.render_rate, ro.tail);
+        if (prepared.labels.empty()) {
+          if (job.variant == 0) warn(job.source + ": no notes to render (drums only, empty or out of range; skipped)");
+          bar.add();
+          continue;
+        }
+        const double dur = static_cast<double>(prepared.render_samples) / ro.render_rate;
+        if (dur > o.max_duration) {
+          if (job.variant == 0) warn(job.source + ": " + fmt("%.0f", dur) + " s is longer than --max-duration (skipped)");
+          bar.add();
+          continue;
+        }
+        if (!renderer) renderer = std::make_unique<Renderer>(ro);
+        const AudioBuffer audio = renderer->render(prepared, aug);
+        const fs::path dir = dir_of(job);
+        const fs::path wav = dir / (job.name + ".wav"), mid = dir / (job.name + ".mid");
+        const fs::path wav_tmp = dir / (job.name + ".part.wav"), mid_tmp = dir / (job.name + ".part.mid");
+        write_labels_midi(mid_tmp.string(), prepared.labels, ro.render_rate);
+        save_wav(wav_tmp.string(), audio, ro.float_wav ? WavEncoding::Float32 : WavEncoding::Pcm16);
+        fs::rename(mid_tmp, mid);
+        fs::rename(wav_tmp, wav);
+        res.done = true;
+        res.seconds = audio.duration();
+        std::ostringstream line;
+        line << job.name << '\t' << (o.split_dev > 0 ? dir.filename().string() : std::string("-")) << '\t' << job.source
+             << '\t' << job.variant << '\t' << fs::path(sf_names[static_cast<std::size_t>(aug.soundfont)]).filename().string()
+             << '\t';
+        for (std::size_t k = 0; k < aug.programs.size(); ++k) line << (k ? "," : "") << aug.programs[k];
+        line << '\t' << aug.transpose << '\t' << fmt("%.2f", aug.peak_db) << '\t'
+             << (aug.reverb ? fmt("room=%.2f", aug.reverb_room) + fmt(",level=%.2f", aug.reverb_level) : "-") << '\t'
+             << (aug.chorus ? fmt("level=%.2f", aug.chorus_level) + fmt(",depth=%.1f", aug.chorus_depth) : "-") << '\t'
+             << (aug.noise ? std::string(aug.pink ? "pink" : "white") + fmt("@%.1fdB", aug.noise_snr) : "-") << '\t'
+             << prepared.labels.size() << '\t' << fmt("%.3f", res.seconds);
+        res.manifest_line = line.str();
+        bar.add();
+      }
+    } catch (const std::exception& e) {
+      std::lock_guard<std::mutex> lock(fatal_mutex);
+      if (!failed.exchange(true)) fatal = e.what();
+    }
+  };
+  std::vector<std::thread> threads;
+  for (unsigned w = 1; w < workers; ++w) threads.emplace_back(worker);
+  worker();
+  for (auto& t : threads) t.join();
+  bar.finish();
+  if (failed) throw Error(fatal);
+
+  std::ofstream manifest(fs::path(o.out_dir) / "synth_manifest.tsv");
+  manifest << "name\tsplit\tsource\tvariant\tsoundfont\tprograms\ttranspose\tpeak_db\treverb\tchorus\tnoise\tnotes\tseconds\n";
+  for (const auto& r : results) {
+    if (r.done) {
+      ++summary.rendered;
+      summary.audio_seconds += r.seconds;
+      manifest << r.manifest_line << '\n';
+    } else {
+      ++summary.skipped;
+    }
+    if (r.corrupt) ++summary.corrupt;
+  }
+  if (!manifest) throw Error(o.out_dir + ": cannot write synth_manifest.tsv");
+  summary.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
+  return summary;
+}
+
+}  // namespace qs::synth

@@ -1,0 +1,138 @@
+// `qscribe synth`: renders MIDI files (or procedural music) through libfluidsynth into the
+// aligned-pairs layout OUT/[SPLIT/]NAME.wav + NAME.mid, with augmentation. See docs/synth.md.
+//
+// Labels are exactly what is audible: every note is played from the label list itself (no MIDI
+// player, no pedal messages: pedal-extended offsets are note-offs), on the 64-sample block grid of
+// the synthesiser, and the written NAME.mid holds those quantised times (its tick is one sample
+// of the render rate when that rate is even and <= 65534 Hz). Everything random derives from
+// --seed and the file name, so reruns give bit-identical files whatever the worker count.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "procedural.hpp"
+#include "qscribe/audio.hpp"
+#include "qscribe/note.hpp"
+
+namespace qs::synth {
+
+// ---- MIDI input ----------------------------------------------------------------------------
+// Splits an SMF into its channels' parts (drums dropped, sustain pedal applied to offsets) with
+// each channel's first program change (0 when none). The notes of all parts together are exactly
+// qs::read_midi's. A file whose events cannot be split (but which qs::read_midi accepts) becomes
+// one part, program 0. Malformed files throw qs::Error.
+Piece read_midi_piece(const std::vector<std::uint8_t>& bytes);
+Piece read_midi_piece_file(const std::string& path);
+
+// ---- augmentation --------------------------------------------------------------------------
+enum class ProgramMode { Keep, Random, Piano };
+
+struct AugmentOptions {
+  ProgramMode programs = ProgramMode::Keep;   // random: GM melodic program 0..111 per part
+  int transpose_min = 0, transpose_max = 0;   // semitones, one draw per file
+  double peak_db_min = -1.0, peak_db_max = -1.0;  // output peak level, dBFS (the gain)
+  double reverb_prob = 0.0;                   // probability of reverb (random room) per file
+  double chorus_prob = 0.0;                   // probability of chorus (random settings) per file
+  bool noise = false;                         // add white or pink noise ...
+  double noise_snr_min = 30.0, noise_snr_max = 30.0;  // ... at this SNR (dB, vs the signal RMS)
+  double noise_prob = 1.0;                    // ... to this fraction of the files
+};
+
+// The draws for one file (also written to the manifest).
+struct Augmentation {
+  int soundfont = 0;  // index into RenderOptions::soundfonts
+  std::vector<int> programs;  // per part
+  int transpose = 0;
+  double peak_db = -1.0;
+  bool reverb = false;
+  double reverb_room = 0.2, reverb_damp = 0.0, reverb_width = 0.5, reverb_level = 0.9;
+  bool chorus = false;
+  int chorus_voices = 3;
+  double chorus_level = 2.0, chorus_speed = 0.3, chorus_depth = 8.0;
+  bool noise = false;
+  bool pink = false;
+  double noise_snr = 30.0;
+  std::uint64_t noise_seed = 0;
+};
+
+// Per-file seed: mix(mix(seed, fnv1a(name)), variant).
+std::uint64_t file_seed(std::uint64_t seed, const std::string& name, int variant);
+Augmentation draw_augmentation(std::uint64_t file_seed, const AugmentOptions& options, const Piece& piece,
+                               int n_soundfonts);
+
+// ---- rendering -----------------------------------------------------------------------------
+struct RenderOptions {
+  std::vector<std::string> soundfonts;  // .sf2/.sf3 files; empty: default_soundfont()
+  double sample_rate = 22050.0;         // of the written WAV (mono)
+  double render_rate = 44100.0;         // fluidsynth's rate; resampled (soxr HQ) to sample_rate
+  double tail = 1.0;                    // s rendered after the last note-off
+  bool float_wav = false;               // float32 WAV instead of 16-bit PCM
+  int polyphony = 1024;                 // fluidsynth voices
+};
+
+// TimGM6mb (Debian timgm6mb-soundfont) if present, else FluidR3_GM, else "".
+std::string default_soundfont();
+
+// The notes actually played, after transposition and on the render grid.
+struct PreparedPiece {
+  std::vector<Part> parts;  // transposed, range 21..108, quantised, no same-pitch overlap in a part
+  NoteList labels;          // the union, same-pitch overlaps across parts merged (sorted)
+  std::int64_t render_samples = 0;  // length at the render rate (last note-off + tail, whole blocks)
+};
+PreparedPiece prepare_piece(const Piece& piece, int transpose, double render_rate, double tail);
+
+// Keeps the soundfonts loaded; render() plays each piece on a fresh fluidsynth instance (whose
+// sample data comes from fluidsynth's sample cache), so a piece renders to the same bytes whatever
+// was rendered before. Not thread-safe: one per worker thread.
+class Renderer {
+ public:
+  explicit Renderer(const RenderOptions& options);
+  ~Renderer();
+  Renderer(const Renderer&) = delete;
+  Renderer& operator=(const Renderer&) = delete;
+
+  // Mono audio at options.sample_rate: synthesised, noise added, peak-normalised to aug.peak_db.
+  AudioBuffer render(const PreparedPiece& piece, const Augmentation& aug);
+
+ private:
+  struct Impl;
+  Impl* impl_;
+};
+
+// Writes a label list as SMF so that it reads back at the render grid's precision.
+void write_labels_midi(const std::string& path, const NoteList& labels, double render_rate);
+
+// ---- batch driver (the CLI's work) ---------------------------------------------------------
+struct SynthOptions {
+  std::vector<std::string> midi_inputs;  // directories (searched recursively) or .mid files
+  int procedural = 0;                    // number of procedural pieces
+  double procedural_duration = 30.0;     // s each
+  std::string out_dir;
+  std::uint64_t seed = 0;
+  int variants = 1;                      // renders per input
+  int num_workers = 0;                   // 0: hardware threads
+  double split_dev = 0.0;                // fraction of pieces (by name hash) put in OUT/dev
+  double max_duration = 1800.0;          // s; longer inputs are skipped
+  AugmentOptions augment;
+  RenderOptions render;
+  bool progress = true;
+  bool verbose_warnings = true;          // print warnings to stderr as they happen
+};
+
+struct SynthSummary {
+  std::size_t inputs = 0;     // MIDI files found + procedural pieces
+  std::size_t rendered = 0;   // wav/mid pairs written
+  std::size_t skipped = 0;    // renders not done (corrupt, empty, too long)
+  std::size_t corrupt = 0;    // of which unreadable MIDI
+  double audio_seconds = 0.0;
+  double wall_seconds = 0.0;
+  std::vector<std::string> warnings;
+};
+
+// Renders everything; writes OUT/synth_manifest.tsv (one line per rendered file: the draws).
+// Throws qs::Error for unusable settings (no soundfont, bad output directory); bad inputs are
+// warnings.
+SynthSummary run_synth(const SynthOptions& options);
+
+}  // namespace qs::synth

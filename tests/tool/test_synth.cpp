@@ -1,0 +1,361 @@
+// qscribe synth: procedural music, MIDI channel splitting, label preparation, fluidsynth rendering
+// (audio where the labels say, written .mid == labels), determinism, corrupt inputs, the CLI.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "procedural.hpp"
+#include "qscribe/audio_file.hpp"
+#include "qscribe/error.hpp"
+#include "qscribe/midi_file.hpp"
+#include "synth.hpp"
+#include "test_support.hpp"
+
+namespace fs = std::filesystem;
+using namespace qs::synth;
+
+namespace {
+
+const char* kSoundfont = "/usr/share/sounds/sf2/TimGM6mb.sf2";  // Debian timgm6mb-soundfont
+
+void put_vlq(std::vector<std::uint8_t>& b, std::uint32_t v) {
+  std::uint8_t tmp[5];
+  int n = 0;
+  tmp[n++] = v & 0x7F;
+  while (v >>= 7) tmp[n++] = static_cast<std::uint8_t>((v & 0x7F) | 0x80);
+  while (n) b.push_back(tmp[--n]);
+}
+void put_track(std::vector<std::uint8_t>& smf, const std::vector<std::uint8_t>& events) {
+  const auto n = static_cast<std::uint32_t>(events.size());
+  smf.insert(smf.end(), {'M', 'T', 'r', 'k', std::uint8_t(n >> 24), std::uint8_t(n >> 16), std::uint8_t(n >> 8), std::uint8_t(n)});
+  smf.insert(smf.end(), events.begin(), events.end());
+}
+struct Ev {
+  std::uint32_t delta;
+  std::vector<std::uint8_t> bytes;
+};
+std::vector<std::uint8_t> events(const std::vector<Ev>& evs) {
+  std::vector<std::uint8_t> b;
+  for (const auto& e : evs) {
+    put_vlq(b, e.delta);
+    b.insert(b.end(), e.bytes.begin(), e.bytes.end());
+  }
+  b.insert(b.end(), {0x00, 0xFF, 0x2F, 0x00});
+  return b;
+}
+
+// A small two-track SMF, PPQ 480, 120 bpm (a tick = 1/960 s): channel 0 plays a violin (program
+// 40) line with running status; channel 1 (piano) holds a chord under the sustain pedal; channel 10
+// plays drums, which the labels must not contain.
+std::vector<std::uint8_t> hand_made_midi() {
+  std::vector<std::uint8_t> smf{'M', 'T', 'h', 'd', 0, 0, 0, 6, 0, 1, 0, 3, 0x01, 0xE0};
+  put_track(smf, events({{0, {0xFF, 0x51, 0x03, 0x07, 0xA1, 0x20}}}));  // 500000 us per quarter
+  put_track(smf, events({{0, {0xC0, 40}},
+                         {240, {0x90, 72, 90}},
+                         {480, {76, 80}},  // running status
+                         {0, {72, 0}},     // note-off as velocity 0
+                         {480, {79, 100}},
+                         {0, {76, 0}},
+                         {480, {0x80, 79, 0}}}));
+  put_track(smf, events({{0, {0xC1, 0}},
+                         {0, {0xB1, 64, 127}},  // pedal down
+                         {0, {0x91, 48, 70}},
+                         {0, {0x91, 55, 70}},
+                         {240, {0x81, 48, 0}},  // released under the pedal: sounds until 1.5 s
+                         {0, {0x81, 55, 0}},
+                         {1200, {0xB1, 64, 0}},  // pedal up at 1.5 s
+                         {0, {0x99, 36, 100}},   // drums
+                         {240, {0x89, 36, 0}},
+                         {0, {0x91, 43, 60}},
+                         {480, {0x81, 43, 0}}}));
+  return smf;
+}
+
+void write_file(const std::string& path, const std::vector<std::uint8_t>& b) {
+  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
+}
+
+std::vector<std::uint8_t> bytes_of(const std::string& path) { return qs::test::read_bytes(path); }
+
+double rms(const std::vector<float>& x, double sr, double t0, double t1) {
+  const auto a = static_cast<std::size_t>(std::max(0.0, t0) * sr), b = std::min(x.size(), static_cast<std::size_t>(t1 * sr));
+  double e = 0;
+  for (std::size_t i = a; i < b; ++i) e += double(x[i]) * x[i];
+  return b > a ? std::sqrt(e / static_cast<double>(b - a)) : 0.0;
+}
+
+int run(const std::string& args, std::string* out = nullptr) {
+  const std::string cmd = std::string(QSCRIBE_BIN) + " " + args + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return -1;
+  std::string text;
+  char buf[4096];
+  while (std::size_t n = std::fread(buf, 1, sizeof buf, p)) text.append(buf, n);
+  const int status = pclose(p);
+  if (out) *out = text;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+bool have_soundfont() { return fs::exists(kSoundfont); }
+
+}  // namespace
+
+TEST(SynthProcedural, DeterministicUnderSeedAndMusical) {
+  ProceduralOptions po;
+  po.duration = 20;
+  const Piece a = generate_procedural(42, po), b = generate_procedural(42, po), c = generate_procedural(43, po);
+  ASSERT_EQ(a.parts.size(), b.parts.size());
+  for (std::size_t i = 0; i < a.parts.size(); ++i) EXPECT_EQ(a.parts[i].notes, b.parts[i].notes);
+  EXPECT_NE(a.parts[0].notes, c.parts[0].notes);
+  // Over many seeds: notes in range and time, dense enough, and real polyphony appears.
+  int max_poly = 0;
+  for (std::uint64_t seed = 0; seed < 20; ++seed) {
+    const Piece p = generate_procedural(seed, po);
+    std::size_t n = 0;
+    std::vector<std::pair<double, int>> edges;
+    for (const auto& part : p.parts)
+      for (const auto& note : part.notes) {
+        ++n;
+        EXPECT_GE(note.pitch, 21);
+        EXPECT_LE(note.pitch, 108);
+        EXPECT_GE(note.onset, 0.0);
+        EXPECT_LE(note.offset, po.duration + 1e-9);
+        EXPECT_GT(note.offset, note.onset);
+        EXPECT_GE(note.velocity, 1);
+        EXPECT_LE(note.velocity, 127);
+        edges.push_back({note.onset, 1});
+        edges.push_back({note.offset, -1});
+      }
+    EXPECT_GT(n, 30u) << "seed " << seed;
+    std::sort(edges.begin(), edges.end());
+    int cur = 0;
+    for (const auto& e : edges) max_poly = std::max(max_poly, cur += e.second);
+  }
+  EXPECT_GE(max_poly, 4);
+}
+
+TEST(SynthMidi, SplitsChannelsWithProgramsPedalAndNoDrums) {
+  const auto smf = hand_made_midi();
+  const Piece piece = read_midi_piece(smf);
+  ASSERT_EQ(piece.parts.size(), 2u);
+  EXPECT_EQ(piece.parts[0].program, 40);
+  EXPECT_EQ(piece.parts[1].program, 0);
+  ASSERT_EQ(piece.parts[0].notes.size(), 3u);
+  ASSERT_EQ(piece.parts[1].notes.size(), 3u);
+  EXPECT_NEAR(piece.parts[1].notes[0].offset, 1.5, 1e-9);  // pedal-extended
+  qs::NoteList all;
+  for (const auto& p : piece.parts) all.insert(all.end(), p.notes.begin(), p.notes.end());
+  qs::sort_notes(all);
+  EXPECT_EQ(all, qs::read_midi(smf));  // same notes as the core reader (no drums: 6 notes)
+  EXPECT_EQ(all.size(), 6u);
+  EXPECT_THROW(read_midi_piece({'M', 'T', 'h', 'd', 0, 0}), qs::Error);
+}
+
+TEST(SynthPrepare, QuantisesTransposesAndMergesOverlaps) {
+  Piece piece;
+  piece.parts.resize(2);
+  piece.parts[0].notes = {{0.1001, 1.0, 60, 80}, {0.5, 0.7, 107, 80}, {0.3, 0.4, 20, 50}};
+  piece.parts[1].notes = {{0.5, 2.0, 60, 90}};
+  const double rr = 44100;
+  const PreparedPiece p = prepare_piece(piece, 2, rr, 1.0);
+  // 107 + 2 leaves the range; 20 + 2 enters it.
+  for (const auto& part : p.parts)
+    for (const auto& n : part.notes) {
+      EXPECT_NE(n.pitch, 109);
+      const double s = n.onset * rr / 64, e = n.offset * rr / 64;
+      EXPECT_NEAR(s, std::round(s), 1e-9);
+      EXPECT_NEAR(e, std::round(e), 1e-9);
+    }
+  // Labels: 62 from part 0 cut at 0.5 s, then one 62 from 0.5 s to 2.0 s; plus 22.
+  ASSERT_EQ(p.labels.size(), 3u);
+  EXPECT_EQ(p.labels[0].pitch, 62);
+  EXPECT_NEAR(p.labels[0].onset, 0.1001, 64 / rr);
+  EXPECT_NEAR(p.labels[1].pitch, 22, 0);
+  EXPECT_NEAR(p.labels[2].onset, 0.5, 64 / rr);
+  EXPECT_NEAR(p.labels[0].offset, p.labels[2].onset, 1e-12);
+  EXPECT_NEAR(p.labels[2].offset, 2.0, 64 / rr);
+  EXPECT_NEAR(static_cast<double>(p.render_samples) / rr, 3.0, 128 / rr);
+}
+
+class SynthRender : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!have_soundfont()) GTEST_SKIP() << kSoundfont << " missing (apt-get install timgm6mb-soundfont)";
+  }
+  // Two 3 s procedural pieces + the hand-made MIDI (+ optional extra inputs in the MIDI folder).
+  SynthOptions options(const std::string& out, const std::string& midi_dir, std::uint64_t seed) {
+    SynthOptions o;
+    o.midi_inputs = {midi_dir};
+    o.procedural = 2;
+    o.procedural_duration = 3.0;
+    o.out_dir = out;
+    o.seed = seed;
+    o.render.soundfonts = {kSoundfont};
+    o.progress = false;
+    o.verbose_warnings = false;
+    return o;
+  }
+};
+
+TEST_F(SynthRender, AudioFollowsLabelsAndMidMatches) {
+  const std::string dir = qs::test::temp_dir("synth_render");
+  const std::string midi = dir + "/in", out = dir + "/out";
+  fs::create_directories(midi);
+  write_file(midi + "/hand.mid", hand_made_midi());
+  SynthOptions o = options(out, midi, 7);
+  const SynthSummary s = run_synth(o);
+  EXPECT_EQ(s.inputs, 3u);
+  EXPECT_EQ(s.rendered, 3u);
+  EXPECT_EQ(s.skipped, 0u);
+  for (const std::string name : {"hand", "proc_00000", "proc_00001"}) {
+    SCOPED_TRACE(name);
+    ASSERT_TRUE(fs::exists(out + "/" + name + ".wav"));
+    // The labels the renderer played, recomputed from the source.
+    const Piece piece = name == "hand" ? read_midi_piece_file(midi + "/hand.mid")
+                                       : generate_procedural(file_seed(o.seed, name, -1), ProceduralOptions{3.0, 21, 108});
+    const Augmentation aug = draw_augmentation(file_seed(o.seed, name, 0), o.augment, piece, 1);
+    const PreparedPiece prep = prepare_piece(piece, aug.transpose, o.render.render_rate, o.render.tail);
+    const qs::NoteList written = qs::read_midi_file(out + "/" + name + ".mid");
+    ASSERT_EQ(written.size(), prep.labels.size());
+    for (std::size_t i = 0; i < written.size(); ++i) {
+      EXPECT_EQ(written[i].pitch, prep.labels[i].pitch);
+      EXPECT_EQ(written[i].velocity, prep.labels[i].velocity);
+      EXPECT_NEAR(written[i].onset, prep.labels[i].onset, 1e-9);
+      EXPECT_NEAR(written[i].offset, prep.labels[i].offset, 1e-9);
+    }
+    if (name == "hand") { EXPECT_EQ(written.size(), 6u); }
+
+    const qs::AudioBuffer audio = qs::load_audio(out + "/" + name + ".wav", 0);
+    EXPECT_EQ(audio.sample_rate, 22050.0);
+    double last = 0, first = 1e9;
+    for (const auto& n : written) last = std::max(last, n.offset), first = std::min(first, n.onset);
+    EXPECT_NEAR(audio.duration(), last + o.render.tail, 64.0 / 44100 + 2.0 / 22050);
+    float peak = 0;
+    for (float x : audio.samples) peak = std::max(peak, std::fabs(x));
+    EXPECT_NEAR(20 * std::log10(peak), -1.0, 0.1);  // default peak level
+    // Sound where each note starts, silence before the first one.
+    for (const auto& n : written) {
+      const double r = rms(audio.samples, audio.sample_rate, n.onset, std::min(n.offset, n.onset + 0.08));
+      EXPECT_GT(r, 1e-3) << "pitch " << n.pitch << " at " << n.onset;
+    }
+    if (first > 0.1) { EXPECT_LT(rms(audio.samples, audio.sample_rate, 0.0, first - 0.01), 1e-4); }
+  }
+  std::ifstream manifest(out + "/synth_manifest.tsv");
+  std::string line;
+  int lines = 0;
+  while (std::getline(manifest, line)) ++lines;
+  EXPECT_EQ(lines, 4);
+}
+
+TEST_F(SynthRender, SameSeedSameBytesWhateverWorkersAndDifferentSeedDiffers) {
+  const std::string dir = qs::test::temp_dir("synth_determinism");
+  const std::string midi = dir + "/in";
+  fs::create_directories(midi);
+  write_file(midi + "/hand.mid", hand_made_midi());
+  auto augmented = [&](const std::string& out, std::uint64_t seed, int workers) {
+    SynthOptions o = options(out, midi, seed);
+    o.num_workers = workers;
+    o.augment.programs = ProgramMode::Random;
+    o.augment.transpose_min = -3;
+    o.augment.transpose_max = 3;
+    o.augment.peak_db_min = -20;
+    o.augment.peak_db_max = -1;
+    o.augment.reverb_prob = 0.7;
+    o.augment.chorus_prob = 0.7;
+    o.augment.noise = true;
+    o.augment.noise_snr_min = 20;
+    o.augment.noise_snr_max = 40;
+    return run_synth(o);
+  };
+  EXPECT_EQ(augmented(dir + "/a", 5, 1).rendered, 3u);
+  EXPECT_EQ(augmented(dir + "/b", 5, 3).rendered, 3u);  // one fresh synth per file vs one reused
+  EXPECT_EQ(augmented(dir + "/c", 6, 2).rendered, 3u);
+  for (const std::string f : {"hand.wav", "hand.mid", "proc_00000.wav", "proc_00000.mid", "proc_00001.wav",
+                              "synth_manifest.tsv"}) {
+    SCOPED_TRACE(f);
+    const auto a = bytes_of(dir + "/a/" + f);
+    EXPECT_EQ(a, bytes_of(dir + "/b/" + f));
+    EXPECT_NE(a, bytes_of(dir + "/c/" + f));
+  }
+}
+
+TEST_F(SynthRender, CorruptMidiIsSkippedWithAWarningAndCounted) {
+  const std::string dir = qs::test::temp_dir("synth_corrupt");
+  const std::string midi = dir + "/in";
+  fs::create_directories(midi + "/sub");
+  write_file(midi + "/sub/good.MID", hand_made_midi());
+  write_file(midi + "/garbage.mid", qs::test::random_bytes(3, 500));
+  auto truncated = hand_made_midi();
+  truncated.resize(40);
+  write_file(midi + "/truncated.midi", truncated);
+  std::vector<std::uint8_t> drums{'M', 'T', 'h', 'd', 0, 0, 0, 6, 0, 0, 0, 1, 0x01, 0xE0};
+  put_track(drums, events({{0, {0x99, 36, 100}}, {480, {0x89, 36, 0}}}));
+  write_file(midi + "/drums.mid", drums);
+  SynthOptions o = options(dir + "/out", midi, 1);
+  o.procedural = 0;
+  o.variants = 2;
+  const SynthSummary s = run_synth(o);
+  EXPECT_EQ(s.inputs, 4u);
+  EXPECT_EQ(s.rendered, 2u);  // sub_good_v0, sub_good_v1
+  EXPECT_EQ(s.skipped, 6u);
+  EXPECT_EQ(s.corrupt, 2u);
+  EXPECT_EQ(s.warnings.size(), 3u);
+  EXPECT_TRUE(fs::exists(dir + "/out/sub_good_v1.wav"));
+  EXPECT_FALSE(fs::exists(dir + "/out/garbage.wav"));
+  bool named = false;
+  for (const auto& w : s.warnings) named |= w.find("garbage.mid") != std::string::npos;
+  EXPECT_TRUE(named);
+}
+
+TEST_F(SynthRender, SplitDevHoldsOutWholePieces) {
+  const std::string dir = qs::test::temp_dir("synth_split");
+  SynthOptions o = options(dir + "/out", dir, 3);
+  o.midi_inputs.clear();
+  o.procedural = 6;
+  o.procedural_duration = 1.0;
+  o.variants = 2;
+  o.split_dev = 0.5;
+  EXPECT_EQ(run_synth(o).rendered, 12u);
+  int dev = 0, train = 0;
+  for (int i = 0; i < 6; ++i) {
+    char b[32];
+    std::snprintf(b, sizeof b, "proc_%05d", i);
+    const bool d0 = fs::exists(dir + "/out/dev/" + b + "_v0.wav"), d1 = fs::exists(dir + "/out/dev/" + b + "_v1.wav");
+    const bool t0 = fs::exists(dir + "/out/train/" + b + "_v0.wav");
+    EXPECT_EQ(d0, d1);  // variants stay together
+    EXPECT_NE(d0, t0);
+    (d0 ? dev : train) += 1;
+  }
+  EXPECT_EQ(dev + train, 6);
+}
+
+TEST(SynthCli, HelpAndUsageErrors) {
+  std::string out;
+  EXPECT_EQ(run("synth --help", &out), 0);
+  for (const char* opt : {"--midi", "--procedural", "--soundfont", "--seed", "--variants", "--num-workers", "--programs",
+                          "--transpose", "--gain-db", "--reverb", "--chorus", "--noise-db", "--split-dev"})
+    EXPECT_NE(out.find(opt), std::string::npos) << opt;
+  EXPECT_EQ(run("synth --procedural 1 -o /tmp/x --no-such-option"), 2);
+  EXPECT_EQ(run("synth --procedural 1"), 2);  // -o required
+  EXPECT_EQ(run("synth --procedural 1 -o /tmp/x --programs violin"), 2);
+  EXPECT_EQ(run("synth --procedural 1 -o /tmp/x --transpose 3:1"), 2);
+  EXPECT_EQ(run("synth --procedural 1 -o /tmp/x --gain-db abc"), 2);
+}
+
+TEST(SynthCli, EndToEndProcedural) {
+  if (!have_soundfont()) GTEST_SKIP() << kSoundfont << " missing";
+  const std::string dir = qs::test::temp_dir("synth_cli");
+  std::string out;
+  ASSERT_EQ(run("synth --procedural 2 --duration 2 --augment --transpose=-2:2 -j 2 -q -o " + dir + "/o", &out), 0) << out;
+  EXPECT_NE(out.find("rendered 2 files"), std::string::npos) << out;
+  EXPECT_TRUE(fs::exists(dir + "/o/proc_00001.wav"));
+  EXPECT_TRUE(fs::exists(dir + "/o/proc_00001.mid"));
+  EXPECT_EQ(run("synth --procedural 1 --soundfont /nonexistent.sf2 -q -o " + dir + "/p", &out), 1);
+  EXPECT_NE(out.find("qscribe: error:"), std::string::npos) << out;
+}
