@@ -1,0 +1,222 @@
+#include "checkpoint.hpp"
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <sstream>
+
+#include "qscribe/error.hpp"
+
+namespace qs {
+
+namespace fs = std::filesystem;
+
+nlohmann::json cqt_params_to_json(const CqtParams& p) {
+  return {{"sample_rate", p.sample_rate}, {"hop_length", p.hop_length}, {"fmin", p.fmin},
+          {"bins_per_semitone", p.bins_per_semitone}, {"n_bins", p.n_bins}, {"filter_scale", p.filter_scale},
+          {"sparsity", p.sparsity}};
+}
+
+CqtParams cqt_params_from_json(const nlohmann::json& j) {
+  CqtParams p;
+  auto get = [&](const char* key, auto& field) {
+    if (j.contains(key)) field = j.at(key).get<std::decay_t<decltype(field)>>();
+  };
+  get("sample_rate", p.sample_rate);
+  get("hop_length", p.hop_length);
+  get("fmin", p.fmin);
+  get("bins_per_semitone", p.bins_per_semitone);
+  get("n_bins", p.n_bins);
+  get("filter_scale", p.filter_scale);
+  get("sparsity", p.sparsity);
+  p.validate();
+  return p;
+}
+
+nlohmann::json CheckpointInfo::to_json() const {
+  return {{"format", "qscribe-checkpoint"},
+          {"format_version", kCheckpointFormatVersion},
+          {"hyper", hyper.to_json()},
+          {"features", cqt_params_to_json(features)},
+          {"notes", {{"lowest_pitch", lowest_pitch}, {"n_notes", n_notes}, {"only_note_names", only_note_names}}},
+          {"segment", {{"frames", segment_frames}, {"context_frames", context_frames}}},
+          {"decoding",
+           {{"onset_threshold", decoding.onset_threshold},
+            {"frame_threshold", decoding.frame_threshold},
+            {"min_note_length_s", decoding.min_note_length_s},
+            {"frame_fallback", decoding.frame_fallback}}},
+          {"training", training}};
+}
+
+CheckpointInfo CheckpointInfo::from_json(const nlohmann::json& j) {
+  CheckpointInfo c;
+  try {
+    if (j.value("format", std::string()) != "qscribe-checkpoint") throw Error("not a qscribe checkpoint");
+    const int version = j.value("format_version", 0);
+    if (version > kCheckpointFormatVersion)
+      throw Error("checkpoint format " + std::to_string(version) + " was written by a newer qscribe (this one reads " +
+                  std::to_string(kCheckpointFormatVersion) + ")");
+    c.hyper = ModelHyper::from_json(j.at("hyper"));
+    c.features = cqt_params_from_json(j.at("features"));
+    const auto& n = j.at("notes");
+    c.lowest_pitch = n.value("lowest_pitch", 21);
+    c.n_notes = n.value("n_notes", 88);
+    c.only_note_names = n.value("only_note_names", false);
+    if (j.contains("segment")) {
+      c.segment_frames = j["segment"].value("frames", 43);
+      c.context_frames = j["segment"].value("context_frames", 0);
+    }
+    if (j.contains("decoding")) {
+      const auto& d = j["decoding"];
+      c.decoding.onset_threshold = d.value("onset_threshold", c.decoding.onset_threshold);
+      c.decoding.frame_threshold = d.value("frame_threshold", c.decoding.frame_threshold);
+      c.decoding.min_note_length_s = d.value("min_note_length_s", c.decoding.min_note_length_s);
+      c.decoding.frame_fallback = d.value("frame_fallback", c.decoding.frame_fallback);
+    }
+    if (j.contains("training")) c.training = j["training"];
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(std::string("bad checkpoint metadata: ") + e.what());
+  }
+  if (c.hyper.n_notes != c.n_notes) throw Error("checkpoint: hyper.n_notes differs from notes.n_notes");
+  if (c.hyper.n_bins != c.features.n_bins) throw Error("checkpoint: hyper.n_bins differs from features.n_bins");
+  if (c.segment_frames < 1) throw Error("checkpoint: segment.frames must be >= 1");
+  return c;
+}
+
+ModelConfig CheckpointInfo::model_config() const {
+  ModelConfig m;
+  m.features = features;
+  m.lowest_pitch = lowest_pitch;
+  m.n_notes = n_notes;
+  m.only_note_names = only_note_names;
+  m.segment_frames = segment_frames;
+  m.context_frames = context_frames;
+  m.decoding = decoding;
+  m.input.shape = {TensorDim::dynamic("batch"), TensorDim::dynamic("frames"), TensorDim::fixed(features.n_bins)};
+  m.frame_output.shape = {TensorDim::dynamic("batch"), TensorDim::dynamic("frames"), TensorDim::fixed(n_notes)};
+  m.onset_output.shape = m.frame_output.shape;
+  m.architecture = hyper.to_json();
+  m.architecture["encoder"] = "cnn-transformer";
+  m.training = training;
+  return m;
+}
+
+namespace {
+
+std::map<std::string, std::vector<int64_t>> shapes_of(torch::nn::Module& m) {
+  std::map<std::string, std::vector<int64_t>> s;
+  for (const auto& p : m.named_parameters()) s[p.key()] = p.value().sizes().vec();
+  for (const auto& b : m.named_buffers()) s[b.key()] = b.value().sizes().vec();
+  return s;
+}
+
+void fsync_path(const std::string& path, bool directory) {
+  const int fd = ::open(path.c_str(), directory ? (O_RDONLY | O_DIRECTORY) : O_RDONLY);
+  if (fd >= 0) {
+    ::fsync(fd);
+    ::close(fd);
+  }
+}
+
+}  // namespace
+
+LoadedCheckpoint load_checkpoint(const std::string& path) {
+  if (!fs::exists(path)) throw Error(path + ": no such checkpoint file");
+  LoadedCheckpoint out;
+  try {
+    torch::serialize::InputArchive archive;
+    archive.load_from(path, torch::Device(torch::kCPU));
+    c10::IValue meta_value;
+    if (!archive.try_read("meta", meta_value) || !meta_value.isString())
+      throw Error("not a qscribe checkpoint (no metadata)");
+    out.meta = nlohmann::json::parse(meta_value.toStringRef());
+    out.info = CheckpointInfo::from_json(out.meta);
+    out.hyper = out.info.hyper;
+    out.features = out.info.features;
+    out.model = Transcriber(out.hyper);
+    const auto expected = shapes_of(*out.model);
+    torch::serialize::InputArchive weights;
+    if (!archive.try_read("model", weights)) throw Error("no model weights in the file");
+    out.model->load(weights);
+    if (shapes_of(*out.model) != expected) throw Error("weights do not match the hyper-parameters stored with them");
+    out.model->eval();
+  } catch (const Error& e) {
+    throw Error(path + ": " + e.what());
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(path + ": bad checkpoint metadata: " + e.what());
+  } catch (const c10::Error& e) {
+    throw Error(path + ": not a readable qscribe checkpoint (" + e.what_without_backtrace() + ")");
+  }
+  return out;
+}
+
+void save_checkpoint(const std::string& path, Transcriber& model, const CheckpointInfo& info,
+                     torch::optim::Optimizer* optimizer, bool save_rng) {
+  const fs::path target(path);
+  const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
+  const std::string tmp = (dir / ("." + target.filename().string() + ".tmp" + std::to_string(::getpid()))).string();
+  try {
+    torch::serialize::OutputArchive archive;
+    archive.write("meta", c10::IValue(info.to_json().dump()));
+    torch::serialize::OutputArchive weights;
+    model->save(weights);
+    archive.write("model", weights);
+    if (optimizer) {
+      torch::serialize::OutputArchive opt;
+      optimizer->save(opt);
+      archive.write("optimizer", opt);
+    }
+    if (save_rng) {
+      auto gen = at::detail::getDefaultCPUGenerator();
+      std::lock_guard<std::mutex> lock(gen.mutex());
+      archive.write("rng_torch", gen.get_state());
+    }
+    archive.save_to(tmp);
+  } catch (const c10::Error& e) {
+    std::remove(tmp.c_str());
+    throw Error(path + ": cannot write checkpoint (" + e.what_without_backtrace() + ")");
+  }
+  fsync_path(tmp, false);
+  std::error_code ec;
+  fs::rename(tmp, target, ec);
+  if (ec) {
+    std::remove(tmp.c_str());
+    throw Error(path + ": cannot write checkpoint (" + ec.message() + ")");
+  }
+  fsync_path(dir.string(), true);
+}
+
+bool load_training_state(const std::string& path, torch::optim::Optimizer& optimizer, torch::Device device) {
+  try {
+    torch::serialize::InputArchive archive;
+    archive.load_from(path, device);
+    torch::serialize::InputArchive opt;
+    if (!archive.try_read("optimizer", opt)) return false;
+    optimizer.load(opt);
+    torch::Tensor state;
+    if (archive.try_read("rng_torch", state)) {
+      state = state.to(torch::kCPU);
+      auto gen = at::detail::getDefaultCPUGenerator();
+      std::lock_guard<std::mutex> lock(gen.mutex());
+      gen.set_state(state);
+    }
+  } catch (const c10::Error& e) {
+    throw Error(path + ": cannot restore the training state (" + e.what_without_backtrace() + ")");
+  }
+  return true;
+}
+
+void copy_weights(Transcriber& dst, Transcriber& src) {
+  if (shapes_of(*dst) != shapes_of(*src)) throw Error("the weights to load have other hyper-parameters than the model");
+  torch::NoGradGuard no_grad;
+  auto sp = src->named_parameters();
+  for (auto& p : dst->named_parameters()) p.value().copy_(sp[p.key()]);
+  auto sb = src->named_buffers();
+  for (auto& b : dst->named_buffers()) b.value().copy_(sb[b.key()]);
+}
+
+}  // namespace qs

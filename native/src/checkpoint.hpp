@@ -1,0 +1,88 @@
+// Training checkpoints: the LibTorch weights of a qs::Transcriber plus everything needed to use
+// or continue them. Written by `qscribe train` (checkpoint.pt every epoch, best.pt), read by
+// `qscribe train --resume/--load-weights`, `evaluate`, `transcribe` and `export`.
+//
+// File format (version 1): a torch::serialize archive (torch::save / torch::load container) with
+//   "meta"       string IValue: UTF-8 JSON text, the object described below
+//   "model.*"    the Transcriber's parameters and buffers, by their module names
+//                ("conv1.weight", "blocks.0.qkv.bias", "frame_head.2.weight", ...)
+//   "optimizer"  (optional) torch::optim::Adam state (training checkpoints only)
+//   "rng_torch"  (optional) tensor: LibTorch's default CPU generator state (dropout)
+// meta JSON:
+//   { "format": "qscribe-checkpoint", "format_version": 1,
+//     "hyper":    ModelHyper::to_json(),
+//     "features": {sample_rate, hop_length, fmin, bins_per_semitone, n_bins, filter_scale, sparsity},
+//     "notes":    {lowest_pitch, n_notes, only_note_names},
+//     "segment":  {frames (training context length in frames), context_frames (0)},
+//     "decoding": {onset_threshold, frame_threshold, min_note_length_s, frame_fallback},
+//     "training": free-form provenance: {epoch (completed epochs), batch_in_epoch (batches of the
+//                 next epoch already done; > 0 only for a checkpoint saved on Ctrl-C), step,
+//                 seed, options, rng (std::mt19937_64 state text), history [...], best {...},
+//                 data {train, val}} }
+// Readers ignore unknown meta fields. Writing is atomic: a temporary file in the same directory,
+// fsync, then rename(2) over the target, so a crash leaves either the old or the new checkpoint.
+#pragma once
+#include <torch/torch.h>
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+
+#include "model.hpp"
+#include "qscribe/cqt_params.hpp"
+#include "qscribe/model_config.hpp"
+#include "qscribe/note_decoder.hpp"
+
+namespace qs {
+
+constexpr int kCheckpointFormatVersion = 1;
+
+// What a checkpoint says about the model besides its weights.
+struct CheckpointInfo {
+  ModelHyper hyper;
+  CqtParams features;
+  int lowest_pitch = 21;
+  int n_notes = 88;
+  bool only_note_names = false;
+  int segment_frames = 43;  // the training context length (frames per model window)
+  int context_frames = 0;
+  DecoderParams decoding;
+  nlohmann::json training = nlohmann::json::object();
+
+  nlohmann::json to_json() const;                          // the "meta" object
+  static CheckpointInfo from_json(const nlohmann::json& j);  // throws qs::Error naming the field
+  // The ONNX/runtime sidecar view of this model (name and description left for the caller).
+  ModelConfig model_config() const;
+};
+
+struct LoadedCheckpoint {
+  Transcriber model{nullptr};  // on CPU, in eval() mode
+  ModelHyper hyper;
+  CqtParams features;
+  CheckpointInfo info;
+  nlohmann::json meta;  // the raw meta object
+};
+
+// Loads PATH; throws qs::Error starting with the path when it is missing, not a qscribe
+// checkpoint, of a newer format, or its weights do not fit its hyper-parameters.
+LoadedCheckpoint load_checkpoint(const std::string& path);
+
+// Writes a checkpoint atomically. `optimizer` may be null (weights-only files such as best.pt).
+// `save_rng` stores LibTorch's default CPU generator state.
+void save_checkpoint(const std::string& path, Transcriber& model, const CheckpointInfo& info,
+                     torch::optim::Optimizer* optimizer = nullptr, bool save_rng = false);
+
+// Restores optimizer state and the generator state (if stored) from a training checkpoint.
+// Returns false when the file holds no optimizer state.
+// Optimizer tensors are placed on `device` (the model's).
+bool load_training_state(const std::string& path, torch::optim::Optimizer& optimizer,
+                         torch::Device device = torch::kCPU);
+
+// Copies the weights of `src` into `dst` (same hyper-parameters required; qs::Error otherwise).
+void copy_weights(Transcriber& dst, Transcriber& src);
+
+// JSON of CqtParams / DecoderParams in the checkpoint (and sidecar) spelling.
+nlohmann::json cqt_params_to_json(const CqtParams& p);
+CqtParams cqt_params_from_json(const nlohmann::json& j);
+
+}  // namespace qs
