@@ -467,6 +467,10 @@ void DatasetWriter::finish() {
   for (auto [fd, name] : {std::pair{m.fd_cqt, kCqtName}, {m.fd_frames, kFramesName}, {m.fd_onsets, kOnsetsName}})
     if (::fsync(fd) != 0 && errno != EINVAL) throw Error(join(m.dir, name) + ": fsync failed: " + errno_text());
   m.close_all();
+  // The arrays hold the pieces in the order they finished (which varies with threads); the list
+  // is sorted by name so piece indices are the same however many workers wrote the set.
+  std::sort(m.info.pieces.begin(), m.info.pieces.end(),
+            [](const PieceInfo& a, const PieceInfo& b) { return a.name < b.name; });
   const std::string final_path = join(m.dir, kJsonName);
   const std::string tmp = final_path + ".tmp";
   {
