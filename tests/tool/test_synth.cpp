@@ -253,6 +253,43 @@ TEST_F(SynthRender, AudioFollowsLabelsAndMidMatches) {
   EXPECT_EQ(lines, 4);
 }
 
+// The audio's pitch is the label's pitch (also after transposition) and it starts at the label onset.
+TEST_F(SynthRender, SingleNotePitchAndOnsetMatchTheLabel) {
+  RenderOptions ro;
+  ro.soundfonts = {kSoundfont};
+  Renderer renderer(ro);
+  Piece piece;
+  piece.parts.push_back(Part{0, {{0.3, 0.8, 69, 100}}});
+  for (int transpose : {0, 5, -12}) {
+    SCOPED_TRACE(transpose);
+    const PreparedPiece prep = prepare_piece(piece, transpose, ro.render_rate, 0.5);
+    ASSERT_EQ(prep.labels.size(), 1u);
+    Augmentation aug;
+    aug.programs = {0};
+    const qs::AudioBuffer a = renderer.render(prep, aug);
+    const double sr = a.sample_rate, on = prep.labels[0].onset;
+    // Strongest semitone (Goertzel) over the sustained part of the note.
+    int best = 0;
+    double best_power = -1;
+    const auto i0 = static_cast<std::size_t>((on + 0.05) * sr), i1 = static_cast<std::size_t>((on + 0.4) * sr);
+    for (int p = 36; p <= 96; ++p) {
+      const double f = 440.0 * std::pow(2.0, (p - 69) / 12.0), w = 2 * M_PI * f / sr;
+      double s1 = 0, s2 = 0;
+      for (std::size_t i = i0; i < i1; ++i) {
+        const double s0 = a.samples[i] + 2 * std::cos(w) * s1 - s2;
+        s2 = s1;
+        s1 = s0;
+      }
+      const double power = s1 * s1 + s2 * s2 - 2 * std::cos(w) * s1 * s2;
+      if (power > best_power) best_power = power, best = p;
+    }
+    EXPECT_EQ(best, 69 + transpose);
+    // Silence until the onset, sound soon after it (TimGM6mb's samples start 0.5-7 ms late).
+    EXPECT_LT(rms(a.samples, sr, 0.0, on - 0.003), 1e-5);
+    EXPECT_GT(rms(a.samples, sr, on, on + 0.015), 1e-2);
+  }
+}
+
 TEST_F(SynthRender, SameSeedSameBytesWhateverWorkersAndDifferentSeedDiffers) {
   const std::string dir = qs::test::temp_dir("synth_determinism");
   const std::string midi = dir + "/in";
