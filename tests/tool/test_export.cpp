@@ -1,0 +1,348 @@
+// ONNX export (native/src/onnx_export.*, `qscribe export`): the exported graph passes the ONNX
+// checker, its sidecar loads, and onnxruntime-node (npm, run by tests/tool/onnx_parity.mjs)
+// gives the same outputs as LibTorch on the same inputs (max abs difference <= 1e-4) for several
+// lengths and batch sizes, for the default model and a small 12-pitch-class one.
+#include <ATen/CPUGeneratorImpl.h>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "checkpoint.hpp"
+#include "onnx_export.hpp"
+#include "qscribe/error.hpp"
+#include "qscribe/model_config.hpp"
+#include "test_support.hpp"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr double kTolerance = 1e-4;
+
+struct CommandResult {
+  int status = -1;
+  std::string out;
+};
+
+// Runs a shell command, capturing stdout and stderr together.
+CommandResult run_command(const std::string& cmd) {
+  CommandResult r;
+  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
+  if (!p) return r;
+  std::array<char, 4096> buf{};
+  while (std::fgets(buf.data(), buf.size(), p)) r.out += buf.data();
+  const int st = pclose(p);
+  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return r;
+}
+
+std::string quote(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+void write_tensor(const torch::Tensor& t, const std::string& path) {
+  auto c = t.detach().to(torch::kFloat).contiguous();
+  std::ofstream f(path, std::ios::binary);
+  f.write(reinterpret_cast<const char*>(c.data_ptr<float>()), static_cast<std::streamsize>(c.numel() * sizeof(float)));
+  ASSERT_TRUE(f.good()) << path;
+}
+
+// Random inputs that look like CQT magnitudes, with the awkward cases in them: negative values
+// (the model clamps them), a silent frame, tiny magnitudes (log1p near 0) and loud peaks.
+torch::Tensor make_input(int64_t b, int64_t t, int64_t f, uint64_t seed) {
+  auto gen = at::detail::createCPUGenerator(seed);
+  auto x = at::randn({b, t, f}, gen).abs().pow(2.0) * 0.05;
+  x = x + (at::rand({b, t, f}, gen) < 0.02).to(torch::kFloat) * at::rand({b, t, f}, gen) * 8.0;  // peaks
+  x = x - (at::rand({b, t, f}, gen) < 0.02).to(torch::kFloat) * 0.5;                            // negatives
+  if (t >= 3) {
+    x.index_put_({torch::indexing::Slice(), 1}, 0.0f);                                 // silence
+    x.index_put_({torch::indexing::Slice(), 2}, at::rand({b, f}, gen) * 1e-6f);         // near silence
+  }
+  return x;
+}
+
+// Random weights everywhere, including LayerNorm scales/shifts and biases (a fresh module has
+// ones and zeros there, which would hide transposition or naming mistakes).
+qs::Transcriber make_model(const qs::ModelHyper& h, uint64_t seed) {
+  torch::manual_seed(seed);
+  qs::Transcriber m(h);
+  torch::NoGradGuard guard;
+  for (auto& p : m->parameters())
+    if (p.dim() == 1) p.add_(torch::randn_like(p) * 0.2);
+  m->eval();
+  return m;
+}
+
+struct ParityStats {
+  double max_diff = 0.0, max_abs_value = 0.0;
+  int cases = 0;
+};
+
+// Exported `onnx_path` vs LibTorch `model` on inputs of each (batch, frames): ORT's outputs must
+// match within kTolerance. Returns the largest difference seen.
+ParityStats check_parity(qs::TranscriberImpl& model, const std::string& onnx_path, const std::string& work,
+                         const std::vector<std::pair<int, int>>& batch_frames, const std::string& label) {
+  ParityStats stats;
+  const auto& h = model.hyper();
+  const std::vector<std::string> outputs = {"frame_logits", "onset_logits"};
+  nlohmann::json manifest = {{"model", onnx_path}, {"input", "cqt"}, {"outputs", outputs}, {"cases", nlohmann::json::array()}};
+  std::vector<std::array<torch::Tensor, 2>> expected;
+  {
+    torch::NoGradGuard guard;
+    for (std::size_t i = 0; i < batch_frames.size(); ++i) {
+      const auto [b, t] = batch_frames[i];
+      const std::string base = work + "/case" + std::to_string(i);
+      auto x = make_input(b, t, h.n_bins, 100 + i);
+      auto y = model.forward(x);
+      expected.push_back({y.frame_logits, y.onset_logits});
+      write_tensor(x, base + ".in.f32");
+      manifest["cases"].push_back({{"input", base + ".in.f32"}, {"dims", {b, t, h.n_bins}}, {"out_prefix", base + ".ort"}});
+    }
+  }
+  const std::string manifest_path = work + "/manifest.json";
+  std::ofstream(manifest_path) << manifest.dump(1);
+
+  const std::string script = std::string(QSCRIBE_SOURCE_DIR) + "/tests/tool/onnx_parity.mjs";
+  const fs::path ort = fs::path(QSCRIBE_SOURCE_DIR) / "node_modules" / "onnxruntime-node";
+  if (!fs::exists(ort)) {
+    ADD_FAILURE() << ort << " is missing: run scripts/setup.sh (npm ci with ONNXRUNTIME_NODE_INSTALL=skip)";
+    return stats;
+  }
+  const auto r = run_command("node " + quote(script) + " " + quote(manifest_path));
+  if (r.status != 0) {
+    ADD_FAILURE() << "onnx_parity.mjs failed (status " << r.status << "):\n" << r.out;
+    return stats;
+  }
+  nlohmann::json result;
+  try {
+    result = nlohmann::json::parse(r.out.substr(r.out.find('{')));
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << "cannot parse onnx_parity.mjs output: " << e.what() << "\n" << r.out;
+    return stats;
+  }
+  EXPECT_EQ(result["input_names"], nlohmann::json::array({"cqt"}));
+  EXPECT_EQ(result["output_names"], nlohmann::json(outputs));
+
+  for (std::size_t i = 0; i < batch_frames.size(); ++i) {
+    const auto [b, t] = batch_frames[i];
+    const std::string base = work + "/case" + std::to_string(i);
+    double case_diff = 0.0;
+    for (int o = 0; o < 2; ++o) {
+      const auto& want = expected[i][o];
+      const std::vector<int64_t> want_dims = {b, t, h.n_notes};
+      EXPECT_EQ(result["cases"][i]["dims"][outputs[o]].get<std::vector<int64_t>>(), want_dims) << label << " " << outputs[o];
+      const auto got_v = qs::test::read_f32(base + ".ort." + outputs[o] + ".f32");
+      if (static_cast<int64_t>(got_v.size()) != want.numel()) {
+        ADD_FAILURE() << label << " " << outputs[o] << ": ORT wrote " << got_v.size() << " values, want " << want.numel();
+        return stats;
+      }
+      auto got = torch::from_blob(const_cast<float*>(got_v.data()), want.sizes(), torch::kFloat).clone();
+      EXPECT_TRUE(torch::isfinite(got).all().item<bool>()) << label << " " << outputs[o] << ": non-finite ORT output";
+      const double diff = (got.to(torch::kDouble) - want.to(torch::kDouble)).abs().max().item<double>();
+      case_diff = std::max(case_diff, diff);
+      stats.max_abs_value = std::max(stats.max_abs_value, want.abs().max().item<double>());
+      EXPECT_LE(diff, kTolerance) << label << " batch " << b << " frames " << t << " " << outputs[o];
+    }
+    std::printf("[parity] %s batch %d frames %3d: max |ORT - LibTorch| = %.3g (ORT %.1f ms)\n", label.c_str(), b, t,
+                case_diff, result["cases"][i]["ms"].get<double>());
+    stats.max_diff = std::max(stats.max_diff, case_diff);
+    ++stats.cases;
+  }
+  return stats;
+}
+
+const std::set<std::string> kAllowedOps = {"Add",   "Cast",  "Concat",    "Conv",   "Cos",  "Div",
+                                           "Equal", "Gather", "LayerNormalization", "Log", "MatMul", "Mul",
+                                           "Range", "Relu",  "Reshape",   "Shape",  "Sin",  "Softmax",
+                                           "Sub",   "Transpose", "Unsqueeze", "Where"};
+
+void expect_well_formed(const std::string& onnx_path, const qs::ModelHyper& h) {
+  qs::OnnxSummary s;
+  ASSERT_NO_THROW(s = qs::inspect_onnx(onnx_path));  // ONNX checker + strict shape inference
+  EXPECT_EQ(s.ir_version, qs::kOnnxIrVersion);
+  EXPECT_EQ(s.opset, qs::kOnnxOpset);
+  for (const auto& op : s.op_types) EXPECT_TRUE(kAllowedOps.count(op)) << "unexpected op " << op;
+  EXPECT_EQ(s.input_names, std::vector<std::string>({"cqt"}));
+  EXPECT_EQ(s.output_names, std::vector<std::string>({"frame_logits", "onset_logits"}));
+  const std::vector<std::string> in_dims = {"batch", "frames", std::to_string(h.n_bins)};
+  const std::vector<std::string> out_dims = {"batch", "frames", std::to_string(h.n_notes)};
+  ASSERT_EQ(s.input_dims.size(), 1u);
+  EXPECT_EQ(s.input_dims[0], in_dims);
+  ASSERT_EQ(s.output_dims.size(), 2u);
+  EXPECT_EQ(s.output_dims[0], out_dims);
+  EXPECT_EQ(s.output_dims[1], out_dims);
+  // The graph's own shape inference reaches the note axis from the weights.
+  ASSERT_EQ(s.inferred_output_dims.size(), 2u);
+  for (const auto& d : s.inferred_output_dims) {
+    ASSERT_EQ(d.size(), 3u);
+    EXPECT_EQ(d[2], std::to_string(h.n_notes));
+  }
+}
+
+qs::ModelHyper small_hyper() {
+  qs::ModelHyper h;
+  h.bins_per_note = 2;
+  h.n_bins = 176;
+  h.n_notes = 12;
+  h.c = 2;
+  h.embed_dim = 64;
+  h.n_layers = 2;
+  h.n_heads = 2;
+  h.head_dim = 24;  // n_heads * head_dim = 48 != embed_dim
+  h.mlp_hidden = 32;
+  return h;
+}
+
+const std::vector<std::pair<int, int>> kBatchFrames = {{1, 1}, {2, 1}, {1, 7}, {2, 7}, {1, 43}, {2, 43}, {1, 200}, {2, 200}};
+
+void export_and_compare(const qs::ModelHyper& h, const std::string& label) {
+  const std::string dir = qs::test::temp_dir("export_" + label);
+  auto model = make_model(h, 7);
+  auto config = qs::default_model_config(h);
+  config.name = label;
+  config.training = {{"data", "none (test)"}, {"epochs", 0}};
+  qs::ExportResult r;
+  ASSERT_NO_THROW(r = qs::export_onnx(*model, config, dir + "/" + label + ".onnx"));
+  EXPECT_EQ(r.json_path, dir + "/" + label + ".json");
+  EXPECT_GT(r.onnx_bytes, model->parameter_count() * 4);
+  EXPECT_LT(r.onnx_bytes, model->parameter_count() * 4 + 200000);
+  expect_well_formed(r.onnx_path, h);
+
+  qs::ModelConfig loaded;
+  ASSERT_NO_THROW(loaded = qs::load_model_config(r.json_path));
+  EXPECT_EQ(loaded.name, label);
+  EXPECT_EQ(loaded.n_notes, h.n_notes);
+  EXPECT_EQ(loaded.only_note_names, h.n_notes == 12);
+  EXPECT_EQ(loaded.features.n_bins, h.n_bins);
+  EXPECT_EQ(loaded.features.bins_per_semitone, h.bins_per_note);
+  EXPECT_EQ(loaded.input.name, "cqt");
+  EXPECT_EQ(loaded.frame_output.name, "frame_logits");
+  EXPECT_TRUE(loaded.has_onset_output);
+  EXPECT_EQ(loaded.onset_output.name, "onset_logits");
+  EXPECT_EQ(loaded.training.at("data"), "none (test)");
+  EXPECT_EQ(qs::ModelHyper::from_json(loaded.architecture).to_json(), h.to_json());
+  EXPECT_EQ(loaded.architecture.at("parameter_count").get<int64_t>(), model->parameter_count());
+
+  const auto stats = check_parity(*model, r.onnx_path, dir, kBatchFrames, label);
+  EXPECT_EQ(stats.cases, static_cast<int>(kBatchFrames.size()));
+  std::printf("[parity] %s: %d cases, max |diff| %.3g (outputs up to %.3g), %lld parameters, %.2f MB\n", label.c_str(),
+              stats.cases, stats.max_diff, stats.max_abs_value, static_cast<long long>(model->parameter_count()),
+              r.onnx_bytes / 1e6);
+}
+
+}  // namespace
+
+TEST(OnnxExport, DefaultModelMatchesLibTorchInOnnxRuntime) { export_and_compare(qs::ModelHyper{}, "default"); }
+
+TEST(OnnxExport, SmallPitchClassModelMatchesLibTorchInOnnxRuntime) { export_and_compare(small_hyper(), "small12"); }
+
+TEST(OnnxExport, RefusesAConfigThatContradictsTheModel) {
+  auto model = make_model(small_hyper(), 1);
+  auto config = qs::default_model_config(qs::ModelHyper{});  // 352 bins, 88 notes
+  const std::string dir = qs::test::temp_dir("export_mismatch");
+  try {
+    qs::export_onnx(*model, config, dir + "/m.onnx");
+    FAIL() << "expected qs::Error";
+  } catch (const qs::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("features.n_bins"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(fs::exists(dir + "/m.onnx"));
+}
+
+TEST(OnnxExport, CheckpointRoundTripAndCliExport) {
+  qs::ModelHyper h = small_hyper();
+  h.n_notes = 88;
+  h.n_layers = 1;
+  auto model = make_model(h, 11);
+  const std::string dir = qs::test::temp_dir("export_ckpt");
+  auto config = qs::default_model_config(h);
+  config.decoding.onset_threshold = 0.45f;
+  qs::CheckpointInfo info;
+  info.hyper = h;
+  info.features = config.features;
+  info.n_notes = h.n_notes;
+  info.decoding = config.decoding;
+  info.training = {{"epochs", 3}, {"data", "unit test"}, {"rng", "generator state"}};
+  fs::create_directories(dir + "/run");
+  ASSERT_NO_THROW(qs::save_checkpoint(dir + "/run/best.pt", model, info));
+
+  // A run directory resolves to best.pt.
+  auto ck = qs::load_model_for_export(dir + "/run");
+  EXPECT_EQ(ck.path, dir + "/run/best.pt");
+  EXPECT_EQ(ck.model->hyper().to_json(), h.to_json());
+  EXPECT_FLOAT_EQ(ck.config.decoding.onset_threshold, 0.45f);
+  EXPECT_EQ(ck.config.training.at("epochs"), 3);
+  EXPECT_FALSE(ck.config.training.contains("rng"));
+  const auto a = model->named_parameters(), b = ck.model->named_parameters();
+  ASSERT_EQ(a.size(), b.size());
+  for (const auto& item : a) EXPECT_TRUE(torch::equal(item.value(), b[item.key()])) << item.key();
+  EXPECT_THROW(qs::load_model_for_export(dir), qs::Error);  // no best.pt / checkpoint.pt there
+
+  // CLI: from the checkpoint, with thresholds overridden on the command line.
+  const std::string prefix = dir + "/out/exported";
+  auto r = run_command(std::string(QSCRIBE_BIN) + " export --checkpoint " + quote(dir + "/run/best.pt") + " --out " +
+                       quote(prefix) + " --name ckpt-test --frame-threshold 0.25 --min-note-ms 70");
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("parameters: " + std::to_string(model->parameter_count())), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("exported.onnx"), std::string::npos) << r.out;
+  const auto cfg = qs::load_model_config(prefix + ".json");
+  EXPECT_EQ(cfg.name, "ckpt-test");
+  EXPECT_FLOAT_EQ(cfg.decoding.onset_threshold, 0.45f);  // from the checkpoint
+  EXPECT_FLOAT_EQ(cfg.decoding.frame_threshold, 0.25f);  // from the command line
+  EXPECT_DOUBLE_EQ(cfg.decoding.min_note_length_s, 0.07);
+  EXPECT_EQ(cfg.training.at("data"), "unit test");
+  expect_well_formed(prefix + ".onnx", h);
+  // The file the CLI wrote computes what the in-memory model computes.
+  const auto stats = check_parity(*model, prefix + ".onnx", dir, {{1, 5}, {2, 30}}, "cli-checkpoint");
+  EXPECT_EQ(stats.cases, 2);
+}
+
+TEST(OnnxExport, CliRandomInitAndErrors) {
+  const std::string dir = qs::test::temp_dir("export_cli");
+  const std::string bin = QSCRIBE_BIN;
+  auto r = run_command(bin + " export --random-init --seed 5 --hyper '{\"n_layers\": 1, \"embed_dim\": 32, \"n_heads\": 2, "
+                             "\"head_dim\": 8, \"mlp_hidden\": 16, \"n_notes\": 12}' --out " +
+                       quote(dir + "/rnd.onnx") + " --onset-threshold 0.6 --name tiny");
+  ASSERT_EQ(r.status, 0) << r.out;
+  ASSERT_TRUE(fs::exists(dir + "/rnd.onnx")) << r.out;
+  const auto cfg = qs::load_model_config(dir + "/rnd.json");
+  EXPECT_EQ(cfg.name, "tiny");
+  EXPECT_EQ(cfg.n_notes, 12);
+  EXPECT_TRUE(cfg.only_note_names);
+  EXPECT_EQ(cfg.lowest_pitch, 60);
+  EXPECT_FLOAT_EQ(cfg.decoding.onset_threshold, 0.6f);
+  EXPECT_FLOAT_EQ(cfg.decoding.frame_threshold, 0.3f);
+  EXPECT_EQ(cfg.training.at("seed"), 5);
+  qs::ModelHyper h;
+  h.n_layers = 1, h.embed_dim = 32, h.n_heads = 2, h.head_dim = 8, h.mlp_hidden = 16, h.n_notes = 12;
+  expect_well_formed(dir + "/rnd.onnx", h);
+
+  // Usage errors exit 2, failures exit 1 with one clear line.
+  EXPECT_EQ(run_command(bin + " export --out " + quote(dir + "/x")).status, 2);
+  EXPECT_EQ(run_command(bin + " export --random-init --checkpoint a --out " + quote(dir + "/x")).status, 2);
+  EXPECT_EQ(run_command(bin + " export --random-init --onset-threshold 1.5 --out " + quote(dir + "/x")).status, 2);
+  r = run_command(bin + " export --checkpoint " + quote(dir + "/missing") + " --out " + quote(dir + "/x"));
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_NE(r.out.find("qscribe: error: "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("missing"), std::string::npos) << r.out;
+  r = run_command(bin + " export --random-init --hyper '{\"n_notes\": 50}' --out " + quote(dir + "/x"));
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_NE(r.out.find("n_notes"), std::string::npos) << r.out;
+  r = run_command(bin + " export --help");
+  EXPECT_EQ(r.status, 0);
+  for (const char* opt : {"--checkpoint", "--random-init", "--seed", "--hyper", "--out", "--name", "--onset-threshold",
+                          "--frame-threshold", "--min-note-ms"})
+    EXPECT_NE(r.out.find(opt), std::string::npos) << opt;
+}
