@@ -1,5 +1,7 @@
 #include "preprocess.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cctype>
@@ -217,10 +219,11 @@ PreprocessSummary preprocess(const PreprocessOptions& o, const std::function<voi
   const Cqt cqt(params);  // builds the kernels once; transform() is const and thread-safe
 
   std::mutex warn_mutex;
+  const bool tty = o.progress && isatty(STDERR_FILENO) != 0;  // clear a half-drawn progress line
   auto warn = [&](const std::string& msg) {
     std::lock_guard<std::mutex> lock(warn_mutex);
     if (warn_in) warn_in(msg);
-    else std::fprintf(stderr, "qscribe: warning: %s\n", msg.c_str());
+    else std::fprintf(stderr, "%sqscribe: warning: %s\n", tty ? "\r\033[K" : "", msg.c_str());
   };
 
   const auto t0 = std::chrono::steady_clock::now();
