@@ -151,6 +151,11 @@ DiscoveredFiles discover_pairs(const std::string& root, const std::string& split
       continue;
     }
     if (it->is_directory()) {
+      // A data set written inside the source tree (e.g. --out ROOT/out) is not source data.
+      if (fs::exists(p / "cqt.f32", ec) || fs::exists(p / "dataset.json", ec)) {
+        it.disable_recursion_pending();
+        continue;
+      }
       // ROOT without a split folder: don't wander into another split's folder.
       static const std::vector<std::string> kSplits = {"train", "test", "validation", "valid", "dev"};
       if (!split_folder && it.depth() == 0 &&

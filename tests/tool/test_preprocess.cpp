@@ -236,6 +236,10 @@ TEST(Preprocess, PairsLayoutOnlyNoteNamesAndFlatRoot) {
   const qs::PreprocessSummary f = qs::preprocess(options(flat, "pairs", flat + "/out"), [](const std::string&) {});
   EXPECT_EQ(f.pieces, 1u);
   EXPECT_EQ(f.skipped_total(), 0u);
+  // Run again: the data set now inside ROOT (out/notes/x.tsv) is not taken for source labels.
+  const qs::PreprocessSummary g = qs::preprocess(options(flat, "pairs", flat + "/out2"), [](const std::string&) {});
+  EXPECT_EQ(g.pieces, 1u);
+  EXPECT_EQ(g.skipped_total(), 0u);
 }
 
 TEST(Preprocess, BinaryEndToEnd) {
