@@ -3,25 +3,40 @@
 //
 //   node tests/tool/onnx_parity.mjs MANIFEST.json
 //
-// MANIFEST: {"model": "x.onnx", "input": "cqt", "outputs": ["frame_logits", "onset_logits"],
+// MANIFEST: {"model": "x.onnx", "runtime": "node" (onnxruntime-node) | "web" (onnxruntime-web, wasm),
+//            "input": "cqt", "outputs": ["frame_logits", "onset_logits"],
 //            "cases": [{"input": "case0.in.f32", "dims": [B, T, F], "out_prefix": "case0.ort"}]}
 // Inputs and outputs are raw little-endian float32. For each case and output NAME this writes
-// OUT_PREFIX.NAME.f32, and prints one JSON line: {"ort_version", "input_names", "output_names",
+// OUT_PREFIX.NAME.f32, and prints one JSON line: {"runtime", "ort_version", "input_names", "output_names",
 // "cases": [{"dims": {NAME: [...]}, "ms": ...}]}. Exit status 1 on any error (message on stderr).
 import { readFileSync, writeFileSync } from 'node:fs';
-import { InferenceSession, Tensor, env } from 'onnxruntime-node';
 
 async function main() {
   const manifestPath = process.argv[2];
   if (!manifestPath) throw new Error('usage: node onnx_parity.mjs MANIFEST.json');
   const manifest = JSON.parse(readFileSync(manifestPath, 'utf8'));
-  const session = await InferenceSession.create(manifest.model, {
-    intraOpNumThreads: 1,
-    interOpNumThreads: 1,
-    graphOptimizationLevel: manifest.optimization ?? 'all',
-  });
+  const runtime = manifest.runtime ?? 'node';
+  let ort;
+  let session;
+  const options = { graphOptimizationLevel: manifest.optimization ?? 'all' };
+  if (runtime === 'node') {
+    ort = await import('onnxruntime-node');
+    session = await ort.InferenceSession.create(manifest.model, { ...options, intraOpNumThreads: 1, interOpNumThreads: 1 });
+  } else if (runtime === 'web') {
+    // The browser's runtime (wasm CPU backend, the same binary the web app serves), under Node.
+    ort = await import('onnxruntime-web');
+    ort.env.wasm.numThreads = 1;
+    session = await ort.InferenceSession.create(new Uint8Array(readFileSync(manifest.model)), {
+      ...options,
+      executionProviders: ['wasm'],
+    });
+  } else {
+    throw new Error(`unknown runtime "${runtime}" (node or web)`);
+  }
+  const { Tensor } = ort;
   const result = {
-    ort_version: env.versions?.node ?? 'unknown',
+    runtime,
+    ort_version: ort.env.versions?.[runtime] ?? ort.env.versions?.common ?? 'unknown',
     input_names: session.inputNames,
     output_names: session.outputNames,
     cases: [],

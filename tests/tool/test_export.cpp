@@ -1,7 +1,8 @@
 // ONNX export (native/src/onnx_export.*, `qscribe export`): the exported graph passes the ONNX
-// checker, its sidecar loads, and onnxruntime-node (npm, run by tests/tool/onnx_parity.mjs)
-// gives the same outputs as LibTorch on the same inputs (max abs difference <= 1e-4) for several
-// lengths and batch sizes, for the default model and a small 12-pitch-class one.
+// checker, its sidecar loads, and ONNX Runtime (npm onnxruntime-node, and onnxruntime-web's wasm
+// backend that the browser uses, both run under Node by tests/tool/onnx_parity.mjs) gives the
+// same outputs as LibTorch on the same inputs (max abs difference <= 1e-4) for several lengths
+// and batch sizes, for the default model and a small 12-pitch-class one.
 #include <ATen/CPUGeneratorImpl.h>
 #include <gtest/gtest.h>
 
@@ -93,11 +94,14 @@ struct ParityStats {
 // Exported `onnx_path` vs LibTorch `model` on inputs of each (batch, frames): ORT's outputs must
 // match within kTolerance. Returns the largest difference seen.
 ParityStats check_parity(qs::TranscriberImpl& model, const std::string& onnx_path, const std::string& work,
-                         const std::vector<std::pair<int, int>>& batch_frames, const std::string& label) {
+                         const std::vector<std::pair<int, int>>& batch_frames, const std::string& label,
+                         const std::string& runtime = "node") {
   ParityStats stats;
   const auto& h = model.hyper();
   const std::vector<std::string> outputs = {"frame_logits", "onset_logits"};
-  nlohmann::json manifest = {{"model", onnx_path}, {"input", "cqt"}, {"outputs", outputs}, {"cases", nlohmann::json::array()}};
+  nlohmann::json manifest = {{"model", onnx_path},   {"runtime", runtime},
+                              {"input", "cqt"},       {"outputs", outputs},
+                              {"cases", nlohmann::json::array()}};
   std::vector<std::array<torch::Tensor, 2>> expected;
   {
     torch::NoGradGuard guard;
@@ -108,14 +112,14 @@ ParityStats check_parity(qs::TranscriberImpl& model, const std::string& onnx_pat
       auto y = model.forward(x);
       expected.push_back({y.frame_logits, y.onset_logits});
       write_tensor(x, base + ".in.f32");
-      manifest["cases"].push_back({{"input", base + ".in.f32"}, {"dims", {b, t, h.n_bins}}, {"out_prefix", base + ".ort"}});
+      manifest["cases"].push_back({{"input", base + ".in.f32"}, {"dims", {b, t, h.n_bins}}, {"out_prefix", base + "." + runtime}});
     }
   }
-  const std::string manifest_path = work + "/manifest.json";
+  const std::string manifest_path = work + "/manifest_" + runtime + ".json";
   std::ofstream(manifest_path) << manifest.dump(1);
 
   const std::string script = std::string(QSCRIBE_SOURCE_DIR) + "/tests/tool/onnx_parity.mjs";
-  const fs::path ort = fs::path(QSCRIBE_SOURCE_DIR) / "node_modules" / "onnxruntime-node";
+  const fs::path ort = fs::path(QSCRIBE_SOURCE_DIR) / "node_modules" / ("onnxruntime-" + runtime);
   if (!fs::exists(ort)) {
     ADD_FAILURE() << ort << " is missing: run scripts/setup.sh (npm ci with ONNXRUNTIME_NODE_INSTALL=skip)";
     return stats;
@@ -143,7 +147,7 @@ ParityStats check_parity(qs::TranscriberImpl& model, const std::string& onnx_pat
       const auto& want = expected[i][o];
       const std::vector<int64_t> want_dims = {b, t, h.n_notes};
       EXPECT_EQ(result["cases"][i]["dims"][outputs[o]].get<std::vector<int64_t>>(), want_dims) << label << " " << outputs[o];
-      const auto got_v = qs::test::read_f32(base + ".ort." + outputs[o] + ".f32");
+      const auto got_v = qs::test::read_f32(base + "." + runtime + "." + outputs[o] + ".f32");
       if (static_cast<int64_t>(got_v.size()) != want.numel()) {
         ADD_FAILURE() << label << " " << outputs[o] << ": ORT wrote " << got_v.size() << " values, want " << want.numel();
         return stats;
@@ -155,8 +159,8 @@ ParityStats check_parity(qs::TranscriberImpl& model, const std::string& onnx_pat
       stats.max_abs_value = std::max(stats.max_abs_value, want.abs().max().item<double>());
       EXPECT_LE(diff, kTolerance) << label << " batch " << b << " frames " << t << " " << outputs[o];
     }
-    std::printf("[parity] %s batch %d frames %3d: max |ORT - LibTorch| = %.3g (ORT %.1f ms)\n", label.c_str(), b, t,
-                case_diff, result["cases"][i]["ms"].get<double>());
+    std::printf("[parity] %s, onnxruntime-%s, batch %d frames %3d: max |ORT - LibTorch| = %.3g (ORT %.1f ms)\n",
+                label.c_str(), runtime.c_str(), b, t, case_diff, result["cases"][i]["ms"].get<double>());
     stats.max_diff = std::max(stats.max_diff, case_diff);
     ++stats.cases;
   }
@@ -235,11 +239,14 @@ void export_and_compare(const qs::ModelHyper& h, const std::string& label) {
   EXPECT_EQ(qs::ModelHyper::from_json(loaded.architecture).to_json(), h.to_json());
   EXPECT_EQ(loaded.architecture.at("parameter_count").get<int64_t>(), model->parameter_count());
 
-  const auto stats = check_parity(*model, r.onnx_path, dir, kBatchFrames, label);
-  EXPECT_EQ(stats.cases, static_cast<int>(kBatchFrames.size()));
-  std::printf("[parity] %s: %d cases, max |diff| %.3g (outputs up to %.3g), %lld parameters, %.2f MB\n", label.c_str(),
-              stats.cases, stats.max_diff, stats.max_abs_value, static_cast<long long>(model->parameter_count()),
-              r.onnx_bytes / 1e6);
+  // onnxruntime-node (native CPU) and onnxruntime-web (the browser's wasm backend) under Node.
+  for (const std::string runtime : {"node", "web"}) {
+    const auto stats = check_parity(*model, r.onnx_path, dir, kBatchFrames, label, runtime);
+    EXPECT_EQ(stats.cases, static_cast<int>(kBatchFrames.size())) << runtime;
+    std::printf("[parity] %s, onnxruntime-%s: %d cases, max |diff| %.3g (outputs up to %.3g), %lld parameters, %.2f MB\n",
+                label.c_str(), runtime.c_str(), stats.cases, stats.max_diff, stats.max_abs_value,
+                static_cast<long long>(model->parameter_count()), r.onnx_bytes / 1e6);
+  }
 }
 
 }  // namespace
