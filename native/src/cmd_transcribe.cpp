@@ -1,0 +1,120 @@
+// `qscribe transcribe IN... -o OUT`: audio files to notes (.mid, .tsv, .json) with a LibTorch model.
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+
+#include "blas_check.hpp"
+#include "command.hpp"
+#include "inference.hpp"
+#include "qscribe/error.hpp"
+#include "qscribe/note_io.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct TranscribeArgs {
+  std::vector<std::string> inputs;
+  std::string out, model, format = "mid";
+  float onset_threshold = -1, frame_threshold = -1;
+  double min_note_length = -1;
+  bool no_frame_fallback = false;
+  int threads = 0, overlap = -1, batch_windows = 16;
+  double window_seconds = 0;
+  bool quiet = false;
+};
+
+std::string lower_ext(const std::string& p) {
+  std::string e = fs::path(p).extension().string();
+  for (auto& c : e) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return e;
+}
+
+void run(TranscribeArgs& a) {
+  qs::ensure_omp_passive();
+  qs::warn_if_slow_blas();
+  if (a.threads > 0) torch::set_num_threads(a.threads);
+  const std::string model_path = a.model.empty() ? qs::default_model_path() : a.model;
+  qs::LoadedModel m = qs::load_model_for_inference(model_path);
+  const auto& info = m.checkpoint.info;
+  qs::DecoderParams dec = info.decoding;
+  if (a.onset_threshold >= 0) dec.onset_threshold = a.onset_threshold;
+  if (a.frame_threshold >= 0) dec.frame_threshold = a.frame_threshold;
+  if (a.min_note_length >= 0) dec.min_note_length_s = a.min_note_length;
+  if (a.no_frame_fallback) dec.frame_fallback = false;
+  dec.validate();
+  qs::InferenceOptions inf;
+  if (a.window_seconds > 0)
+    inf.window_frames = std::max(1, static_cast<int>(std::lround(a.window_seconds * info.features.frame_rate())));
+  inf.overlap_frames = a.overlap;
+  inf.batch_windows = a.batch_windows;
+
+  // Output: a file when one input and OUT has a note extension, else a directory.
+  const std::string out_ext = lower_ext(a.out);
+  const bool out_is_file = out_ext == ".mid" || out_ext == ".midi" || out_ext == ".tsv" || out_ext == ".json";
+  if (out_is_file && a.inputs.size() > 1)
+    throw qs::Error("-o " + a.out + ": several inputs need an output directory (use --format to pick the file type)");
+  if (!out_is_file) fs::create_directories(a.out);
+  for (const auto& in : a.inputs) {
+    const auto t0 = std::chrono::steady_clock::now();
+    qs::TranscribeResult r = qs::transcribe_file(in, m.checkpoint.model, info, dec, inf);
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const std::string dst =
+        out_is_file ? a.out : (fs::path(a.out) / (fs::path(in).stem().string() + "." + a.format)).string();
+    if (lower_ext(dst) == ".json") {
+      nlohmann::json meta = {{"source", fs::path(in).filename().string()},
+                             {"duration_s", r.duration_s},
+                             {"model", fs::path(model_path).filename().string()},
+                             {"decoding",
+                              {{"onset_threshold", dec.onset_threshold},
+                               {"frame_threshold", dec.frame_threshold},
+                               {"min_note_length_s", dec.min_note_length_s},
+                               {"frame_fallback", dec.frame_fallback}}}};
+      qs::write_notes_json(dst, r.notes, meta);
+    } else {
+      qs::write_notes(dst, r.notes);
+    }
+    if (!a.quiet)
+      std::fprintf(stderr, "%s: %zu notes, %.1f s of audio in %.2f s (%.0fx real time) -> %s\n", in.c_str(),
+                   r.notes.size(), r.duration_s, s, s > 0 ? r.duration_s / s : 0.0, dst.c_str());
+  }
+}
+
+QS_COMMAND("transcribe", "Transcribe audio files to MIDI, TSV or JSON notes", 60, [](CLI::App& sub) {
+  auto a = std::make_shared<TranscribeArgs>();
+  sub.add_option("inputs", a->inputs, "Audio files (WAV, FLAC, OGG, Opus, MP3), any length")->required()
+      ->check(CLI::ExistingFile);
+  sub.add_option("-o,--out", a->out,
+                 "Output file (.mid, .tsv or .json; one input) or directory (one NAME.FORMAT per input)")
+      ->required();
+  sub.add_option("-f,--format", a->format, "File type written into an output directory")->capture_default_str()
+      ->check(CLI::IsMember({"mid", "tsv", "json"}));
+  sub.add_option("-m,--model", a->model,
+                 "LibTorch checkpoint (.pt) to use; its sidecar NAME.json, when present, gives the decoding "
+                 "defaults (default: " + qs::default_model_path() + ")");
+  sub.add_option("--onset-threshold", a->onset_threshold,
+                 "Onset probability a peak must exceed to start a note (default: the model's, 0.5)")
+      ->check(CLI::Range(0.0, 1.0));
+  sub.add_option("--frame-threshold", a->frame_threshold,
+                 "Frame probability a note must exceed to keep sounding (default: the model's, 0.3)")
+      ->check(CLI::Range(0.0, 1.0));
+  sub.add_option("--min-note-length", a->min_note_length, "Shortest note kept, seconds (default: the model's, 0.058)")
+      ->check(CLI::Range(0.0, 60.0));
+  sub.add_flag("--no-frame-fallback", a->no_frame_fallback, "Start notes only at onset peaks, not at frame rises");
+  sub.add_option("--threads", a->threads, "LibTorch threads (0: LibTorch's default, all cores)")->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  sub.add_option("--window-seconds", a->window_seconds,
+                 "Model window length (0: the training context of the model)")->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  sub.add_option("--overlap", a->overlap,
+                 "Frames of context discarded at each side of a window (-1: window/8)")->capture_default_str();
+  sub.add_option("--batch-windows", a->batch_windows, "Windows per forward pass")->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  sub.add_flag("-q,--quiet", a->quiet, "No per-file summary on stderr");
+  sub.callback([a] { run(*a); });
+});
+
+}  // namespace

@@ -1,0 +1,761 @@
+#include "trainer.hpp"
+
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <condition_variable>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <random>
+#include <sstream>
+#include <thread>
+
+#include "progress.hpp"
+#include "qscribe/error.hpp"
+#include "qscribe/piano_roll.hpp"
+#include "svg_chart.hpp"
+
+namespace qs {
+
+namespace fs = std::filesystem;
+
+// ---- sources -------------------------------------------------------------------------------
+
+std::size_t PieceSource::total_frames() const {
+  std::size_t n = 0;
+  for (const auto& p : info().pieces) n += p.n_frames;
+  return n;
+}
+
+DatasetSource::DatasetSource(const std::string& dir) : ds_(std::make_shared<Dataset>(dir)) {
+  info_ = ds_->info();
+  for (std::size_t i = 0; i < info_.pieces.size(); ++i) map_.push_back(i);
+}
+
+DatasetSource::DatasetSource(std::shared_ptr<const Dataset> ds, std::vector<std::size_t> pieces)
+    : ds_(std::move(ds)), map_(std::move(pieces)) {
+  info_ = ds_->info();
+  info_.pieces.clear();
+  for (std::size_t i : map_) info_.pieces.push_back(ds_->piece(i));
+}
+
+void DatasetSource::read(std::size_t p, std::size_t start, std::size_t n, float* cqt, float* fr, float* on) const {
+  ds_->read(map_.at(p), start, n, cqt, fr, on);
+}
+
+NoteList DatasetSource::notes(std::size_t p) const { return ds_->notes(map_.at(p)); }
+
+MemorySource::MemorySource(DatasetInfo info) : info_(std::move(info)) { info_.pieces.clear(); }
+
+void MemorySource::add_piece(const std::string& name, std::vector<float> cqt, std::size_t n_frames,
+                             const NoteList& notes) {
+  const auto bins = static_cast<std::size_t>(info_.features.n_bins);
+  if (cqt.size() != n_frames * bins) throw Error("MemorySource: cqt size does not match n_frames x n_bins");
+  const RollLayout layout = info_.only_note_names ? RollLayout::note_names()
+                                                  : RollLayout{info_.lowest_pitch, static_cast<std::size_t>(info_.n_notes), false};
+  const double rate = info_.features.frame_rate();
+  PianoRoll fr = notes_to_frame_roll(notes, n_frames, rate, layout);
+  PianoRoll on = notes_to_onset_roll(notes, n_frames, rate, layout);
+  PieceInfo pi;
+  pi.name = name;
+  pi.n_frames = n_frames;
+  pi.offset = total_frames();
+  info_.pieces.push_back(pi);
+  cqt_.push_back(std::move(cqt));
+  frames_.push_back(std::move(fr.data));
+  onsets_.push_back(std::move(on.data));
+  notes_.push_back(notes);
+}
+
+void MemorySource::read(std::size_t p, std::size_t start, std::size_t n, float* cqt, float* fr, float* on) const {
+  const std::size_t total = info_.pieces.at(p).n_frames;
+  const auto bins = static_cast<std::size_t>(info_.features.n_bins), notes = static_cast<std::size_t>(info_.n_notes);
+  const std::size_t have = start < total ? std::min(n, total - start) : 0;
+  auto copy = [&](float* dst, const std::vector<float>& src, std::size_t width) {
+    if (!dst) return;
+    if (have) std::memcpy(dst, src.data() + start * width, have * width * sizeof(float));
+    std::fill(dst + have * width, dst + n * width, 0.0f);
+  };
+  copy(cqt, cqt_[p], bins);
+  copy(fr, frames_[p], notes);
+  copy(on, onsets_[p], notes);
+}
+
+void split_pieces(std::size_t n, double fraction, std::uint64_t seed, std::vector<std::size_t>& train,
+                  std::vector<std::size_t>& val) {
+  train.clear();
+  val.clear();
+  std::vector<std::size_t> order(n);
+  for (std::size_t i = 0; i < n; ++i) order[i] = i;
+  std::mt19937_64 rng(seed ^ 0x5eed5a1117ULL);
+  std::shuffle(order.begin(), order.end(), rng);
+  std::size_t n_val = static_cast<std::size_t>(std::llround(fraction * static_cast<double>(n)));
+  if (fraction > 0 && n >= 2) n_val = std::clamp<std::size_t>(n_val, 1, n - 1);
+  if (n < 2) n_val = 0;
+  val.assign(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(n_val));
+  train.assign(order.begin() + static_cast<std::ptrdiff_t>(n_val), order.end());
+  std::sort(val.begin(), val.end());
+  std::sort(train.begin(), train.end());
+}
+
+// ---- misc ----------------------------------------------------------------------------------
+
+double peak_rss_mb() {
+  struct rusage ru {};
+  getrusage(RUSAGE_SELF, &ru);
+  return static_cast<double>(ru.ru_maxrss) / 1024.0;
+}
+
+std::atomic<bool>& interrupt_flag() {
+  static std::atomic<bool> flag{false};
+  return flag;
+}
+
+namespace {
+volatile std::sig_atomic_t g_interrupts = 0;
+void on_sigint(int) {
+  g_interrupts = g_interrupts + 1;
+  interrupt_flag().store(true);
+  if (g_interrupts >= 2) {  // a second Ctrl-C: stop now
+    std::signal(SIGINT, SIG_DFL);
+    std::raise(SIGINT);
+  }
+}
+}  // namespace
+
+void install_interrupt_handler() {
+  struct sigaction sa {};
+  sa.sa_handler = on_sigint;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = 0;
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+}
+
+at::Tensor transcription_loss(const ModelOutput& out, const at::Tensor& frames, const at::Tensor& onsets,
+                              double onset_pos_weight) {
+  namespace F = torch::nn::functional;
+  auto frame_loss = F::binary_cross_entropy_with_logits(out.frame_logits, frames);
+  auto opts = F::BinaryCrossEntropyWithLogitsFuncOptions();
+  if (onset_pos_weight != 1.0)
+    opts = opts.pos_weight(torch::full({out.onset_logits.size(-1)}, onset_pos_weight, out.onset_logits.options()));
+  auto onset_loss = F::binary_cross_entropy_with_logits(out.onset_logits, onsets, opts);
+  return frame_loss + onset_loss;
+}
+
+nlohmann::json EpochStats::to_json() const {
+  nlohmann::json acc = nlohmann::json::object();
+  for (const auto& [k, a] : exact_accuracy) acc[std::to_string(k)] = a;
+  return {{"epoch", epoch}, {"train_loss", train_loss}, {"val_loss", val_loss}, {"exact_accuracy", acc},
+          {"frame_f1", frame_f1}, {"note_f1", note_f1}, {"note_precision", note_precision},
+          {"note_recall", note_recall}, {"samples_per_s", samples_per_s}, {"frames_per_s", frames_per_s},
+          {"epoch_seconds", epoch_seconds}, {"peak_rss_mb", peak_rss_mb}, {"steps", steps}};
+}
+
+EpochStats EpochStats::from_json(const nlohmann::json& j) {
+  EpochStats s;
+  s.epoch = j.value("epoch", 0);
+  s.train_loss = j.value("train_loss", 0.0);
+  s.val_loss = j.value("val_loss", -1.0);
+  if (j.contains("exact_accuracy"))
+    for (const auto& [k, v] : j["exact_accuracy"].items()) s.exact_accuracy.emplace_back(std::stoi(k), v.get<double>());
+  std::sort(s.exact_accuracy.begin(), s.exact_accuracy.end());
+  s.frame_f1 = j.value("frame_f1", 0.0);
+  s.note_f1 = j.value("note_f1", 0.0);
+  s.note_precision = j.value("note_precision", 0.0);
+  s.note_recall = j.value("note_recall", 0.0);
+  s.samples_per_s = j.value("samples_per_s", 0.0);
+  s.frames_per_s = j.value("frames_per_s", 0.0);
+  s.epoch_seconds = j.value("epoch_seconds", 0.0);
+  s.peak_rss_mb = j.value("peak_rss_mb", 0.0);
+  s.steps = j.value("steps", std::size_t{0});
+  return s;
+}
+
+// ---- evaluation ----------------------------------------------------------------------------
+
+namespace {
+
+NoteList fold_reference(NoteList notes, const CheckpointInfo& info) {
+  if (!info.only_note_names) return notes;
+  for (auto& n : notes) n.pitch = 60 + ((n.pitch % 12) + 12) % 12;
+  sort_notes(notes);
+  return notes;
+}
+
+}  // namespace
+
+EvalResult evaluate_source(Transcriber& model, const CheckpointInfo& info, const PieceSource& source,
+                           const DecoderParams& decoding, const InferenceOptions& inference, double onset_pos_weight,
+                           bool with_loss) {
+  const auto& di = source.info();
+  if (di.features.n_bins != info.features.n_bins || di.n_notes != info.n_notes)
+    throw Error("evaluation data (" + std::to_string(di.features.n_bins) + " bins, " + std::to_string(di.n_notes) +
+                " notes) does not fit the model (" + std::to_string(info.features.n_bins) + " bins, " +
+                std::to_string(info.n_notes) + " notes)");
+  const bool was_training = model->is_training();
+  model->eval();
+  InferenceOptions inf = inference;
+  if (inf.window_frames <= 0) inf.window_frames = info.segment_frames;
+  const auto bins = static_cast<std::size_t>(di.features.n_bins), notes = static_cast<std::size_t>(di.n_notes);
+  const auto T = static_cast<std::size_t>(info.segment_frames);
+  EvalResult r;
+  double loss_sum = 0.0;
+  std::size_t loss_windows = 0;
+  for (std::size_t p = 0; p < source.n_pieces(); ++p) {
+    const std::size_t n = source.info().pieces[p].n_frames;
+    if (n == 0) continue;
+    const std::size_t nw = (n + T - 1) / T;
+    std::vector<float> cqt(nw * T * bins), fr, on;
+    if (with_loss) {
+      fr.resize(nw * T * notes);
+      on.resize(nw * T * notes);
+    }
+    source.read(p, 0, nw * T, cqt.data(), with_loss ? fr.data() : nullptr, with_loss ? on.data() : nullptr);
+    Activations2 act = predict_cqt(model, cqt.data(), n, static_cast<int>(bins), static_cast<int>(notes), inf);
+    if (with_loss) {
+      c10::InferenceMode guard;
+      const auto W = static_cast<int64_t>(nw), Ti = static_cast<int64_t>(T);
+      auto x = torch::from_blob(cqt.data(), {W, Ti, static_cast<int64_t>(bins)}).to(inf.device);
+      auto f = torch::from_blob(fr.data(), {W, Ti, static_cast<int64_t>(notes)}).to(inf.device);
+      auto o = torch::from_blob(on.data(), {W, Ti, static_cast<int64_t>(notes)}).to(inf.device);
+      const int64_t chunk = 64;
+      for (int64_t s = 0; s < W; s += chunk) {
+        const int64_t e = std::min(W, s + chunk);
+        auto out = model->forward(x.slice(0, s, e));
+        loss_sum += transcription_loss(out, f.slice(0, s, e), o.slice(0, s, e), onset_pos_weight).item<double>() *
+                    static_cast<double>(e - s);
+      }
+      loss_windows += nw;
+    }
+    NoteList est = decode_activations(act, info, decoding);
+    NoteList ref = fold_reference(source.notes(p), info);
+    const double duration = static_cast<double>(n) / di.features.frame_rate();
+    // Reference notes beyond the analysed audio cannot be found: clip like score.py does.
+    PieceCounts pc = evaluate_piece(ref, est, duration);
+    r.pooled += pc;
+    r.pieces.push_back(pc);
+    r.names.push_back(source.info().pieces[p].name);
+    r.frames += n;
+  }
+  if (with_loss && loss_windows) r.loss = loss_sum / static_cast<double>(loss_windows);
+  if (was_training) model->train();
+  return r;
+}
+
+// ---- batch loading -------------------------------------------------------------------------
+
+namespace {
+
+struct Example {
+  std::uint32_t piece;
+  std::uint32_t start;
+};
+
+struct Batch {
+  int n = 0;
+  std::vector<float> cqt, frames, onsets;
+};
+
+// Assembles batches [first, last) of `examples` (batch b = examples [b*B, (b+1)*B)) on worker
+// threads, at most `ahead` batches ahead of the consumer, handed out strictly in order.
+class Loader {
+ public:
+  Loader(const PieceSource& src, const std::vector<Example>& examples, std::vector<std::size_t> batches, int batch_size,
+         int T, int workers)
+      : src_(src), examples_(examples), batches_(std::move(batches)), B_(batch_size), T_(T) {
+    ahead_ = static_cast<std::size_t>(std::max(2, 2 * workers));
+    for (int i = 0; i < workers; ++i) threads_.emplace_back([this] { work(); });
+  }
+  ~Loader() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    for (auto& t : threads_) t.join();
+  }
+  std::size_t size() const { return batches_.size(); }
+
+  // The i-th batch of the list (i = 0, 1, 2, ... in order).
+  Batch get(std::size_t i) {
+    if (threads_.empty()) return build(batches_[i]);
+    std::unique_lock<std::mutex> lock(mu_);
+    consumed_ = i;
+    cv_.notify_all();
+    cv_.wait(lock, [&] { return ready_.count(i) || !error_.empty(); });
+    if (!error_.empty()) throw Error(error_);
+    Batch b = std::move(ready_[i]);
+    ready_.erase(i);
+    consumed_ = i + 1;
+    cv_.notify_all();
+    return b;
+  }
+
+ private:
+  Batch build(std::size_t b) const {
+    const auto& info = src_.info();
+    const std::size_t bins = static_cast<std::size_t>(info.features.n_bins), notes = static_cast<std::size_t>(info.n_notes);
+    const std::size_t first = b * static_cast<std::size_t>(B_);
+    const std::size_t last = std::min(examples_.size(), first + static_cast<std::size_t>(B_));
+    Batch out;
+    out.n = static_cast<int>(last - first);
+    const std::size_t T = static_cast<std::size_t>(T_);
+    out.cqt.resize(out.n * T * bins);
+    out.frames.resize(out.n * T * notes);
+    out.onsets.resize(out.n * T * notes);
+    for (std::size_t e = first; e < last; ++e) {
+      const std::size_t k = e - first;
+      src_.read(examples_[e].piece, examples_[e].start, T, out.cqt.data() + k * T * bins, out.frames.data() + k * T * notes,
+                out.onsets.data() + k * T * notes);
+    }
+    return out;
+  }
+
+  void work() {
+    for (;;) {
+      std::size_t i;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        cv_.wait(lock, [&] { return stop_ || (next_ < batches_.size() && next_ < consumed_ + ahead_); });
+        if (stop_) return;
+        i = next_++;
+      }
+      Batch b;
+      std::string err;
+      try {
+        b = build(batches_[i]);
+      } catch (const std::exception& e) {
+        err = e.what();
+      }
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (!err.empty()) error_ = err;
+        else ready_[i] = std::move(b);
+      }
+      cv_.notify_all();
+    }
+  }
+
+  const PieceSource& src_;
+  const std::vector<Example>& examples_;
+  std::vector<std::size_t> batches_;
+  int B_, T_;
+  std::size_t ahead_ = 2, next_ = 0, consumed_ = 0;
+  std::map<std::size_t, Batch> ready_;
+  std::string error_;
+  bool stop_ = false;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::thread> threads_;
+};
+
+std::string now_iso() {
+  std::time_t t = std::time(nullptr);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+  return buf;
+}
+
+void write_text_atomic(const std::string& path, const std::string& text) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+    if (!f) throw Error(path + ": cannot write");
+    f << text;
+    if (!f) throw Error(path + ": cannot write");
+  }
+  fs::rename(tmp, path);
+}
+
+void write_curves(const std::string& path, const std::vector<EpochStats>& history) {
+  std::vector<ChartSeries> loss, acc;
+  ChartSeries tl{"train loss", {}}, vl{"validation loss", {}}, ff{"frame F1", {}}, nf{"note F1", {}};
+  std::map<int, ChartSeries> exact;
+  for (const auto& h : history) {
+    tl.points.emplace_back(h.epoch, h.train_loss);
+    if (h.val_loss >= 0) {
+      vl.points.emplace_back(h.epoch, h.val_loss);
+      ff.points.emplace_back(h.epoch, h.frame_f1);
+      nf.points.emplace_back(h.epoch, h.note_f1);
+      for (const auto& [k, a] : h.exact_accuracy) {
+        auto& s = exact[k];
+        s.name = "exact-frame accuracy k=" + std::to_string(k);
+        s.points.emplace_back(h.epoch, a);
+      }
+    }
+  }
+  loss.push_back(tl);
+  if (!vl.points.empty()) loss.push_back(vl);
+  for (auto& [k, s] : exact) acc.push_back(s);
+  if (!ff.points.empty()) acc.push_back(ff);
+  if (!nf.points.empty()) acc.push_back(nf);
+  std::vector<ChartPanel> panels{{"Loss", "epoch", "BCE loss", loss, false}};
+  if (!acc.empty()) panels.push_back({"Validation metrics", "epoch", "score", acc, true});
+  write_text_atomic(path, render_svg_chart(panels, "qscribe training curves"));
+}
+
+}  // namespace
+
+// ---- training ------------------------------------------------------------------------------
+
+TrainResult train_model(const TrainOptions& opt, const PieceSource& train, const PieceSource* val) {
+  if (opt.out_dir.empty()) throw Error("train: an output directory (--out) is required");
+  if (opt.batch_size < 1) throw Error("train: --batch-size must be at least 1");
+  if (opt.num_workers < 0) throw Error("train: --num-workers must be >= 0");
+  if (!(opt.lr > 0) || !std::isfinite(opt.lr)) throw Error("train: --lr must be a positive number");
+  if (opt.epochs < 1) throw Error("train: --epochs must be at least 1");
+  for (int k : opt.allowed_errors)
+    if (k < 0 || k > 128) throw Error("train: --allowed-errors values must be 0..128");
+  if (train.n_pieces() == 0 || train.total_frames() == 0) throw Error("train: the training data holds no frames");
+
+  const DatasetInfo& di = train.info();
+  if (val) {
+    const auto& vi = val->info();
+    if (vi.features.n_bins != di.features.n_bins || vi.n_notes != di.n_notes ||
+        vi.features.hop_length != di.features.hop_length || vi.features.sample_rate != di.features.sample_rate ||
+        vi.features.fmin != di.features.fmin || vi.features.filter_scale != di.features.filter_scale)
+      throw Error("train: the validation data was preprocessed with other features or notes than the training data");
+    if (val->n_pieces() == 0) val = nullptr;
+  }
+
+  torch::Device device(torch::kCPU);
+  if (opt.device == "cuda") {
+    if (!torch::cuda::is_available())
+      throw Error("train: --device cuda: no CUDA device is available to this LibTorch build");
+    device = torch::Device(torch::kCUDA, 0);
+  } else if (opt.device != "cpu") {
+    throw Error("train: --device must be cpu or cuda");
+  }
+  if (opt.threads > 0) torch::set_num_threads(opt.threads);
+
+  DistributedContext dist(opt.dist);
+  const bool main_rank = dist.rank() == 0;
+  fs::create_directories(opt.out_dir);
+  const std::string ckpt_path = (fs::path(opt.out_dir) / "checkpoint.pt").string();
+  const std::string best_path = (fs::path(opt.out_dir) / "best.pt").string();
+  const std::string log_path = (fs::path(opt.out_dir) / "log.jsonl").string();
+  const std::string svg_path = (fs::path(opt.out_dir) / "curves.svg").string();
+
+  // Model description from the data.
+  CheckpointInfo info;
+  info.hyper = opt.hyper;
+  info.hyper.n_bins = di.features.n_bins;
+  info.hyper.bins_per_note = di.features.bins_per_semitone;
+  info.hyper.n_notes = di.n_notes;
+  info.features = di.features;
+  info.lowest_pitch = di.lowest_pitch;
+  info.n_notes = di.n_notes;
+  info.only_note_names = di.only_note_names;
+  info.segment_frames = opt.context_frames > 0 ? opt.context_frames : di.segment_frames;
+  info.decoding = opt.decoding;
+  std::uint64_t seed = opt.seed;
+
+  int start_epoch = 0;
+  std::size_t start_batch = 0, step = 0;
+  std::vector<EpochStats> history;
+  double best_score = -1e300;
+  int best_epoch = 0;
+
+  nlohmann::json resume_meta;
+  if (opt.resume) {
+    if (!fs::exists(ckpt_path))
+      throw Error("train --resume: " + ckpt_path + " does not exist (nothing to resume; drop --resume to start)");
+    LoadedCheckpoint ck = load_checkpoint(ckpt_path);
+    if (ck.features.n_bins != di.features.n_bins || ck.info.n_notes != di.n_notes ||
+        ck.features.hop_length != di.features.hop_length || ck.features.sample_rate != di.features.sample_rate)
+      throw Error("train --resume: " + ckpt_path + " was trained on other features or notes than this data");
+    info.hyper = ck.hyper;
+    info.segment_frames = ck.info.segment_frames;
+    info.decoding = ck.info.decoding;
+    resume_meta = ck.info.training;
+    start_epoch = resume_meta.value("epoch", 0);
+    start_batch = resume_meta.value("batch_in_epoch", std::size_t{0});
+    step = resume_meta.value("step", std::size_t{0});
+    seed = resume_meta.value("seed", seed);
+    if (resume_meta.contains("history"))
+      for (const auto& h : resume_meta["history"]) history.push_back(EpochStats::from_json(h));
+    if (resume_meta.contains("best")) {
+      best_score = resume_meta["best"].value("score", best_score);
+      best_epoch = resume_meta["best"].value("epoch", 0);
+    }
+  }
+  info.hyper.validate();
+  const int T = info.segment_frames;
+
+  torch::manual_seed(seed);
+  Transcriber model(info.hyper);
+  if (opt.resume) {
+    LoadedCheckpoint ck = load_checkpoint(ckpt_path);
+    copy_weights(model, ck.model);
+  } else if (!opt.init_weights.empty()) {
+    LoadedCheckpoint ck = load_checkpoint(opt.init_weights);
+    if (ck.features.n_bins != di.features.n_bins || ck.info.n_notes != di.n_notes)
+      throw Error("train --load-weights: " + opt.init_weights + " was trained on other features or notes than this data");
+    try {
+      copy_weights(model, ck.model);
+    } catch (const Error&) {
+      throw Error("train --load-weights: " + opt.init_weights +
+                  " has other model hyper-parameters (--n-layers, --embed-dim, ...) than requested");
+    }
+  }
+  if (!opt.resume && opt.init_weights.empty()) {
+    // Output biases start at the log-odds of the label rates (a note sounds in ~1-3 % of the
+    // cells, starts in far fewer): the model then does not spend its first epochs learning to
+    // say "silent" everywhere before it learns pitch.
+    const std::size_t bins = static_cast<std::size_t>(di.features.n_bins), nn = static_cast<std::size_t>(di.n_notes);
+    double fsum = 0, osum = 0, cells = 0;
+    std::vector<float> fr(static_cast<std::size_t>(T) * nn), on(fr.size());
+    (void)bins;
+    for (std::size_t p = 0; p < train.n_pieces() && cells < 2e6; ++p) {
+      const std::size_t n = train.info().pieces[p].n_frames;
+      for (std::size_t s = 0; s < n && cells < 2e6; s += static_cast<std::size_t>(T) * 4) {
+        train.read(p, s, static_cast<std::size_t>(T), nullptr, fr.data(), on.data());
+        for (std::size_t i = 0; i < fr.size(); ++i) {
+          fsum += fr[i];
+          osum += on[i];
+        }
+        cells += static_cast<double>(fr.size());
+      }
+    }
+    auto logit = [](double rate) {
+      rate = std::clamp(rate, 1e-4, 0.5);
+      return std::log(rate / (1.0 - rate));
+    };
+    if (cells > 0) {
+      torch::NoGradGuard ng;
+      auto frame_out = model->frame_head[2]->as<torch::nn::Linear>();
+      auto onset_out = model->onset_head[2]->as<torch::nn::Linear>();
+      frame_out->bias.fill_(logit(fsum / cells));
+      onset_out->bias.fill_(logit(osum / cells * opt.onset_pos_weight));
+    }
+  }
+  model->to(device);
+  model->train();
+  {
+    auto params = model->parameters();
+    std::vector<at::Tensor> ps(params.begin(), params.end());
+    dist.broadcast(ps, 0);
+  }
+  torch::optim::Adam optimizer(model->parameters(), torch::optim::AdamOptions(opt.lr));
+  if (opt.resume) {
+    load_training_state(ckpt_path, optimizer, device);
+    for (auto& g : optimizer.param_groups()) static_cast<torch::optim::AdamOptions&>(g.options()).lr(opt.lr);
+  }
+
+  // Examples: windows on the context grid of every piece.
+  std::vector<Example> all;
+  for (std::size_t p = 0; p < train.n_pieces(); ++p) {
+    const std::size_t n = train.info().pieces[p].n_frames;
+    for (std::size_t s = 0; s < n; s += static_cast<std::size_t>(T))
+      all.push_back({static_cast<std::uint32_t>(p), static_cast<std::uint32_t>(s)});
+  }
+  const std::size_t n_batches_global = (all.size() + static_cast<std::size_t>(opt.batch_size) - 1) / opt.batch_size;
+  std::size_t steps_per_epoch = n_batches_global / static_cast<std::size_t>(dist.world_size());
+  if (steps_per_epoch == 0)
+    throw Error("train: too little data for " + std::to_string(dist.world_size()) + " ranks (" +
+                std::to_string(n_batches_global) + " batches)");
+  if (opt.max_batches > 0) steps_per_epoch = std::min(steps_per_epoch, opt.max_batches);
+
+  auto make_meta = [&](int epochs_done, std::size_t batch_in_epoch) {
+    CheckpointInfo c = info;
+    nlohmann::json hist = nlohmann::json::array();
+    for (const auto& h : history) hist.push_back(h.to_json());
+    nlohmann::json acc = nlohmann::json::array();
+    for (int k : opt.allowed_errors) acc.push_back(k);
+    c.training = {{"epoch", epochs_done},
+                  {"batch_in_epoch", batch_in_epoch},
+                  {"step", step},
+                  {"seed", seed},
+                  {"date", now_iso()},
+                  {"data", opt.provenance},
+                  {"options",
+                   {{"batch_size", opt.batch_size}, {"lr", opt.lr}, {"epochs", opt.epochs},
+                    {"context_frames", T}, {"onset_pos_weight", opt.onset_pos_weight},
+                    {"grad_clip", opt.grad_clip}, {"allowed_errors", acc}, {"world_size", dist.world_size()}}},
+                  {"history", hist},
+                  {"best", {{"epoch", best_epoch}, {"score", best_score}}}};
+    return c;
+  };
+
+  if (main_rank && opt.resume) {
+    std::string text;
+    for (const auto& h : history) text += h.to_json().dump() + "\n";
+    write_text_atomic(log_path, text);  // the checkpoint's history is authoritative
+  }
+  if (main_rank && opt.verbose) {
+    std::printf("model: %lld parameters (embed %d, %d layers x %d heads x %d, c %d); context %d frames (%.2f s); "
+                "%zu training windows, %zu steps/epoch%s%s\n",
+                static_cast<long long>(model->parameter_count()), info.hyper.embed_dim, info.hyper.n_layers,
+                info.hyper.n_heads, info.hyper.head_dim, info.hyper.c, T, T / di.features.frame_rate(), all.size(),
+                steps_per_epoch, dist.active() ? (", " + std::to_string(dist.world_size()) + " ranks (" + dist.backend() + ")").c_str() : "",
+                opt.resume ? (", resuming after epoch " + std::to_string(start_epoch) +
+                              (start_batch ? " + " + std::to_string(start_batch) + " batches" : std::string()))
+                                 .c_str()
+                           : "");
+    std::fflush(stdout);
+  }
+
+  TrainResult result;
+  result.checkpoint = ckpt_path;
+  const std::size_t bins = static_cast<std::size_t>(di.features.n_bins), notes = static_cast<std::size_t>(di.n_notes);
+  auto& stop = interrupt_flag();
+
+  for (int epoch = start_epoch; epoch < opt.epochs; ++epoch) {
+    // The epoch's order depends only on (seed, epoch): resuming replays it exactly.
+    std::vector<Example> examples = all;
+    std::mt19937_64 rng(seed * 0x9E3779B97F4A7C15ULL + static_cast<std::uint64_t>(epoch) + 1);
+    std::shuffle(examples.begin(), examples.end(), rng);
+    const std::size_t first = epoch == start_epoch ? start_batch : 0;
+    std::vector<std::size_t> my_batches;
+    for (std::size_t s = first; s < steps_per_epoch; ++s)
+      my_batches.push_back(s * static_cast<std::size_t>(dist.world_size()) + static_cast<std::size_t>(dist.rank()));
+
+    const auto t0 = std::chrono::steady_clock::now();
+    double loss_sum = 0.0;
+    std::size_t loss_count = 0, samples = 0;
+    bool interrupted = false;
+    {
+      Loader loader(train, examples, my_batches, opt.batch_size, T, opt.num_workers);
+      cli::ProgressBar bar("epoch " + std::to_string(epoch + 1) + "/" + std::to_string(opt.epochs), my_batches.size(),
+                           "batches", opt.progress && main_rank);
+      for (std::size_t i = 0; i < my_batches.size(); ++i) {
+        Batch b = loader.get(i);
+        const int64_t n = b.n;
+        auto x = torch::from_blob(b.cqt.data(), {n, T, static_cast<int64_t>(bins)}).to(device);
+        auto yf = torch::from_blob(b.frames.data(), {n, T, static_cast<int64_t>(notes)}).to(device);
+        auto yo = torch::from_blob(b.onsets.data(), {n, T, static_cast<int64_t>(notes)}).to(device);
+        if (device.is_cpu()) {  // from_blob does not own: keep the batch alive by cloning
+          x = x.clone();
+          yf = yf.clone();
+          yo = yo.clone();
+        }
+        optimizer.zero_grad();
+        auto out = model->forward(x);
+        auto loss = transcription_loss(out, yf, yo, opt.onset_pos_weight);
+        double lv = loss.item<double>();
+        double flags = std::isfinite(lv) ? 0.0 : 1.0;
+        if (dist.active()) flags = dist.all_reduce_sum({flags})[0];
+        if (flags > 0)
+          throw Error("loss became " + std::string(std::isnan(lv) ? "NaN" : (std::isfinite(lv) ? "non-finite on another rank" : "infinite")) +
+                      " at epoch " + std::to_string(epoch + 1) + ", batch " + std::to_string(my_batches[i] + 1) +
+                      ": training diverged, no checkpoint was written for this epoch" +
+                      (fs::exists(ckpt_path) ? " (the last good one is " + ckpt_path + ")" : "") +
+                      "; try a lower --lr (now " + std::to_string(opt.lr) + ")");
+        loss.backward();
+        if (dist.active()) {
+          std::vector<at::Tensor> grads;
+          for (auto& p : model->parameters())
+            if (p.grad().defined()) grads.push_back(p.grad());
+          dist.all_reduce_mean(grads);
+        }
+        if (opt.grad_clip > 0) torch::nn::utils::clip_grad_norm_(model->parameters(), opt.grad_clip);
+        optimizer.step();
+        ++step;
+        loss_sum += lv;
+        ++loss_count;
+        samples += static_cast<std::size_t>(n);
+        bar.add();
+        char suffix[64];
+        std::snprintf(suffix, sizeof suffix, "loss %.4f", loss_sum / loss_count);
+        bar.set_suffix(suffix);
+        bool want_stop = stop.load();
+        if (dist.active()) want_stop = dist.all_reduce_sum({want_stop ? 1.0 : 0.0})[0] > 0;
+        if (want_stop && i + 1 < my_batches.size()) {
+          interrupted = true;
+          if (main_rank) {
+            bar.finish();
+            save_checkpoint(ckpt_path, model, make_meta(epoch, first + i + 1), &optimizer, true);
+          }
+          result.interrupted = true;
+          result.history = history;
+          return result;
+        }
+      }
+    }
+    (void)interrupted;
+    const double train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    EpochStats st;
+    st.epoch = epoch + 1;
+    {
+      std::vector<double> sums{loss_sum, static_cast<double>(loss_count), static_cast<double>(samples)};
+      if (dist.active()) sums = dist.all_reduce_sum(sums);
+      st.train_loss = sums[1] > 0 ? sums[0] / sums[1] : 0.0;
+      st.samples_per_s = train_seconds > 0 ? sums[2] / train_seconds : 0.0;
+      st.frames_per_s = st.samples_per_s * T;
+      st.steps = loss_count;
+    }
+    if (val) {
+      InferenceOptions inf = opt.inference;
+      inf.device = device;
+      EvalResult ev = evaluate_source(model, info, *val, info.decoding, inf, opt.onset_pos_weight, true);
+      Scores sc = scores_of(ev.pooled);
+      st.val_loss = ev.loss;
+      for (int k : opt.allowed_errors) st.exact_accuracy.emplace_back(k, ev.pooled.exact.exact_accuracy(k));
+      st.frame_f1 = sc.frame.f1;
+      st.note_f1 = sc.note.f1;
+      st.note_precision = sc.note.precision;
+      st.note_recall = sc.note.recall;
+    }
+    st.epoch_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    st.peak_rss_mb = peak_rss_mb();
+    history.push_back(st);
+    const double score = val ? st.note_f1 : -st.train_loss;
+    const bool improved = score > best_score;
+    if (improved) {
+      best_score = score;
+      best_epoch = st.epoch;
+    }
+    if (main_rank) {
+      CheckpointInfo meta = make_meta(epoch + 1, 0);
+      if (improved) save_checkpoint(best_path, model, meta, nullptr, false);
+      save_checkpoint(ckpt_path, model, meta, &optimizer, true);
+      {
+        std::ofstream log(log_path, std::ios::app);
+        nlohmann::json line = st.to_json();
+        line["time"] = now_iso();
+        log << line.dump() << "\n";
+      }
+      write_curves(svg_path, history);
+      if (opt.verbose) {
+        std::string acc;
+        for (const auto& [k, a] : st.exact_accuracy) {
+          char buf[48];
+          std::snprintf(buf, sizeof buf, " acc@%d %.3f", k, a);
+          acc += buf;
+        }
+        if (val)
+          std::printf("epoch %d/%d: train loss %.4f, val loss %.4f,%s, frame F1 %.3f, note F1 %.3f, %.1f samples/s, "
+                      "%.1f s, peak %.0f MiB%s\n",
+                      st.epoch, opt.epochs, st.train_loss, st.val_loss, acc.c_str(), st.frame_f1, st.note_f1,
+                      st.samples_per_s, st.epoch_seconds, st.peak_rss_mb, improved ? " (best)" : "");
+        else
+          std::printf("epoch %d/%d: train loss %.4f (no validation data), %.1f samples/s, %.1f s, peak %.0f MiB\n",
+                      st.epoch, opt.epochs, st.train_loss, st.samples_per_s, st.epoch_seconds, st.peak_rss_mb);
+        std::fflush(stdout);
+      }
+    }
+    dist.barrier();
+    if (stop.load() && !dist.active()) {
+      result.interrupted = epoch + 1 < opt.epochs;
+      break;
+    }
+  }
+  // Ranks other than 0 write nothing during training; their final weights go to
+  // OUT/final-rankR.pt so that a run can be checked for identical weights across ranks.
+  if (dist.active() && !main_rank)
+    save_checkpoint((fs::path(opt.out_dir) / ("final-rank" + std::to_string(dist.rank()) + ".pt")).string(), model,
+                    make_meta(static_cast<int>(history.size()), 0));
+  result.history = history;
+  return result;
+}
+
+}  // namespace qs

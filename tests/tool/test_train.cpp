@@ -1,0 +1,323 @@
+// Trainer, checkpoints and distributed training: learning synthesised tones, exact resume after
+// SIGKILL, NaN refusal, two ranks ending with identical weights.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <thread>
+
+#include "checkpoint.hpp"
+#include "dataset.hpp"
+#include "qscribe/cqt.hpp"
+#include "qscribe/error.hpp"
+#include "qscribe/piano_roll.hpp"
+#include "svg_chart.hpp"
+#include "test_support.hpp"
+#include "trainer.hpp"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Harmonic tones with a percussive envelope: one or two notes at a time, MIDI 48..71.
+struct TonePiece {
+  std::vector<float> audio;
+  qs::NoteList notes;
+};
+
+TonePiece make_tones(std::uint64_t seed, double seconds, double sr = 22050.0) {
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<double> u(0.0, 1.0);
+  TonePiece p;
+  p.audio.assign(static_cast<std::size_t>(seconds * sr), 0.0f);
+  double t = 0.1;
+  while (t + 0.4 < seconds) {
+    const double dur = 0.25 + 0.35 * u(rng);
+    std::vector<int> pitches{48 + static_cast<int>(rng() % 24)};
+    if (u(rng) < 0.3) pitches.push_back(pitches[0] + (u(rng) < 0.5 ? 4 : 7));
+    for (int pitch : pitches) {
+      p.notes.push_back({t, t + dur, pitch, 80});
+      const double f = 440.0 * std::pow(2.0, (pitch - 69) / 12.0);
+      const auto s0 = static_cast<std::size_t>(t * sr), n = static_cast<std::size_t>(dur * sr);
+      for (std::size_t i = 0; i < n && s0 + i < p.audio.size(); ++i) {
+        const double tt = static_cast<double>(i) / sr;
+        const double env = std::min(1.0, tt / 0.01) * std::exp(-2.0 * tt) * std::min(1.0, (dur - tt) / 0.02);
+        double v = 0.0;
+        for (int h = 1; h <= 4; ++h) v += std::sin(2.0 * M_PI * f * h * tt) / h;
+        p.audio[s0 + i] += static_cast<float>(0.15 * env * v);
+      }
+    }
+    t += dur + 0.05 + 0.15 * u(rng);
+  }
+  qs::sort_notes(p.notes);
+  return p;
+}
+
+qs::DatasetInfo tone_info() {
+  qs::DatasetInfo info;
+  info.segment_frames = 43;
+  info.split = "train";
+  info.source = "test tones";
+  return info;
+}
+
+qs::MemorySource tone_source(std::uint64_t seed, int pieces, double seconds) {
+  qs::MemorySource src(tone_info());
+  qs::Cqt cqt(src.info().features);
+  for (int i = 0; i < pieces; ++i) {
+    TonePiece p = make_tones(seed * 1000 + i, seconds);
+    qs::Spectrogram s = cqt.transform(p.audio);
+    src.add_piece("tones" + std::to_string(i), std::move(s.data), s.n_frames, p.notes);
+  }
+  return src;
+}
+
+qs::ModelHyper tiny_hyper() {
+  qs::ModelHyper h;
+  h.c = 2;
+  h.embed_dim = 48;
+  h.n_layers = 1;
+  h.n_heads = 2;
+  h.head_dim = 16;
+  h.mlp_hidden = 48;
+  h.dropout = 0.0;
+  return h;
+}
+
+qs::TrainOptions tiny_options(const std::string& out) {
+  qs::TrainOptions o;
+  o.out_dir = out;
+  o.hyper = tiny_hyper();
+  o.batch_size = 4;
+  o.num_workers = 1;
+  o.lr = 3e-3;
+  o.epochs = 15;
+  o.threads = 1;  // OpenMP spin-waiting threads would fight the loader on a 2-core CI box
+  o.progress = false;
+  o.verbose = false;
+  o.seed = 7;
+  return o;
+}
+
+std::vector<std::string> read_lines(const std::string& path) {
+  std::ifstream f(path);
+  std::vector<std::string> lines;
+  std::string l;
+  while (std::getline(f, l))
+    if (!l.empty()) lines.push_back(l);
+  return lines;
+}
+
+// Writes a source to disk as a preprocessed data set.
+void write_dataset(const qs::PieceSource& src, const std::string& dir) {
+  qs::DatasetInfo info = src.info();
+  info.pieces.clear();
+  qs::DatasetWriter w(dir, info);
+  const auto bins = static_cast<std::size_t>(info.features.n_bins), notes = static_cast<std::size_t>(info.n_notes);
+  for (std::size_t p = 0; p < src.n_pieces(); ++p) {
+    const std::size_t n = src.info().pieces[p].n_frames;
+    std::vector<float> cqt(n * bins), fr(n * notes), on(n * notes);
+    src.read(p, 0, n, cqt.data(), fr.data(), on.data());
+    std::vector<std::uint8_t> fr8(fr.begin(), fr.end()), on8(on.begin(), on.end());
+    w.add_piece(src.info().pieces[p].name, cqt.data(), fr8.data(), on8.data(), n, src.notes(p));
+  }
+  w.finish();
+}
+
+pid_t spawn(const std::vector<std::string>& args, const std::string& log) {
+  const pid_t pid = fork();
+  if (pid == 0) {
+    FILE* f = std::fopen(log.c_str(), "w");
+    if (f) {
+      dup2(fileno(f), 1);
+      dup2(fileno(f), 2);
+    }
+    std::vector<char*> argv;
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+int wait_exit(pid_t pid) {
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+std::string slurp(const std::string& path) {
+  std::ifstream f(path);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+bool same_weights(qs::Transcriber& a, qs::Transcriber& b) {
+  auto pb = b->named_parameters();
+  for (const auto& p : a->named_parameters())
+    if (!torch::equal(p.value(), pb[p.key()])) return false;
+  return true;
+}
+
+std::vector<std::string> train_cmd(const std::string& data, const std::string& out) {
+  return {QSCRIBE_BIN, "train", data, "-o", out, "--epochs", "5", "--batch-size", "4", "--num-workers", "2",
+          "--n-layers", "1", "--n-heads", "2", "--head-dim", "8", "--embed-dim", "16", "--mlp-hidden", "16",
+          "--c", "1", "--lr", "2e-3", "--threads", "1", "--seed", "3", "--no-progress", "--val-fraction", "0.25"};
+}
+
+}  // namespace
+
+TEST(Trainer, DefaultModelHasAbout1_8MParameters) {
+  qs::Transcriber m{qs::ModelHyper{}};
+  const double n = static_cast<double>(m->parameter_count());
+  EXPECT_GT(n, 1.5e6);
+  EXPECT_LT(n, 2.1e6);
+}
+
+TEST(Trainer, LearnsSynthesisedTones) {
+  qs::MemorySource train = tone_source(1, 10, 8.0);
+  qs::MemorySource val = tone_source(2, 3, 8.0);
+  const std::string out = qs::test::temp_dir("train_tones");
+  qs::TrainOptions o = tiny_options(out);
+  qs::TrainResult r = qs::train_model(o, train, &val);
+  ASSERT_EQ(r.history.size(), static_cast<std::size_t>(o.epochs));
+  const auto& last = r.history.back();
+  EXPECT_LT(last.train_loss, r.history.front().train_loss);
+  EXPECT_GE(last.note_f1, 0.9) << "val note F1 after " << o.epochs << " epochs";
+  EXPECT_GT(last.frame_f1, 0.8);
+  ASSERT_EQ(last.exact_accuracy.size(), 3u);
+  EXPECT_GT(last.exact_accuracy[2].second, last.exact_accuracy[0].second - 1e-12);
+  EXPECT_GT(last.samples_per_s, 0.0);
+  // Outputs.
+  EXPECT_EQ(read_lines(out + "/log.jsonl").size(), static_cast<std::size_t>(o.epochs));
+  auto first = nlohmann::json::parse(read_lines(out + "/log.jsonl").front());
+  EXPECT_TRUE(first.contains("note_f1") && first.contains("exact_accuracy") && first.contains("samples_per_s"));
+  const std::string svg = slurp(out + "/curves.svg");
+  EXPECT_NE(svg.find("<svg"), std::string::npos);
+  EXPECT_NE(svg.find("note F1"), std::string::npos);
+  qs::LoadedCheckpoint ck = qs::load_checkpoint(out + "/checkpoint.pt");
+  EXPECT_EQ(ck.info.training.value("epoch", 0), o.epochs);
+  EXPECT_EQ(ck.hyper.embed_dim, 48);
+  qs::LoadedCheckpoint best = qs::load_checkpoint(out + "/best.pt");
+  // The best checkpoint transcribes held-out tones as well as training reported.
+  qs::EvalResult ev = qs::evaluate_source(best.model, best.info, val, best.info.decoding, {}, 5.0, false);
+  EXPECT_NEAR(qs::scores_of(ev.pooled).note.f1, ck.info.training["best"]["score"].get<double>(), 1e-9);
+}
+
+TEST(Trainer, NonFiniteLossStopsWithoutCheckpoint) {
+  qs::MemorySource src(tone_info());
+  std::vector<float> cqt(100 * 352, std::nanf(""));
+  src.add_piece("nan", cqt, 100, {{0.1, 0.5, 60, 64}});
+  const std::string out = qs::test::temp_dir("train_nan");
+  qs::TrainOptions o = tiny_options(out);
+  o.epochs = 1;
+  try {
+    qs::train_model(o, src, nullptr);
+    FAIL() << "expected an error";
+  } catch (const qs::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("NaN"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("--lr"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(fs::exists(out + "/checkpoint.pt"));
+}
+
+TEST(Checkpoint, RoundTripAndErrors) {
+  torch::manual_seed(1);
+  qs::CheckpointInfo info;
+  info.hyper = tiny_hyper();
+  info.segment_frames = 20;
+  info.training = {{"epoch", 3}};
+  qs::Transcriber m(info.hyper);
+  const std::string dir = qs::test::temp_dir("ckpt");
+  qs::save_checkpoint(dir + "/a.pt", m, info);
+  qs::LoadedCheckpoint l = qs::load_checkpoint(dir + "/a.pt");
+  EXPECT_EQ(l.info.segment_frames, 20);
+  EXPECT_EQ(l.info.training["epoch"], 3);
+  EXPECT_TRUE(same_weights(m, l.model));
+  qs::ModelConfig cfg = l.info.model_config();
+  EXPECT_NO_THROW(cfg.validate());
+  EXPECT_EQ(cfg.segment_frames, 20);
+  // No temp files left behind.
+  int files = 0;
+  for (const auto& e : fs::directory_iterator(dir)) files += e.is_regular_file();
+  EXPECT_EQ(files, 1);
+  {
+    std::ofstream(dir + "/junk.pt") << "not a checkpoint";
+  }
+  try {
+    qs::load_checkpoint(dir + "/junk.pt");
+    FAIL();
+  } catch (const qs::Error& e) {
+    EXPECT_EQ(std::string(e.what()).rfind(dir + "/junk.pt: ", 0), 0u) << e.what();
+  }
+  EXPECT_THROW(qs::load_checkpoint(dir + "/missing.pt"), qs::Error);
+}
+
+TEST(Trainer, ResumesExactlyAfterSigkill) {
+  const std::string root = qs::test::temp_dir("train_kill");
+  write_dataset(tone_source(5, 8, 6.0), root + "/data");
+  // Reference: uninterrupted.
+  const pid_t ref = spawn(train_cmd(root + "/data", root + "/ref"), root + "/ref.log");
+  ASSERT_EQ(wait_exit(ref), 0) << slurp(root + "/ref.log");
+  // Killed once the first epoch's checkpoint exists, then resumed.
+  const pid_t run = spawn(train_cmd(root + "/data", root + "/run"), root + "/run.log");
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (!fs::exists(root + "/run/checkpoint.pt") && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  ASSERT_TRUE(fs::exists(root + "/run/checkpoint.pt")) << slurp(root + "/run.log");
+  kill(run, SIGKILL);
+  EXPECT_EQ(wait_exit(run), 128 + SIGKILL);
+  const int epochs_done = qs::load_checkpoint(root + "/run/checkpoint.pt").info.training.value("epoch", 0);
+  EXPECT_LT(epochs_done, 5) << "the run finished before it could be killed";
+  auto cmd = train_cmd(root + "/data", root + "/run");
+  cmd.push_back("--resume");
+  const pid_t resumed = spawn(cmd, root + "/resume.log");
+  ASSERT_EQ(wait_exit(resumed), 0) << slurp(root + "/resume.log");
+  EXPECT_NE(slurp(root + "/resume.log").find("resuming"), std::string::npos);
+  qs::LoadedCheckpoint a = qs::load_checkpoint(root + "/ref/checkpoint.pt");
+  qs::LoadedCheckpoint b = qs::load_checkpoint(root + "/run/checkpoint.pt");
+  EXPECT_EQ(b.info.training.value("epoch", 0), 5);
+  EXPECT_TRUE(same_weights(a.model, b.model)) << "resumed training differs from the uninterrupted run";
+  EXPECT_EQ(read_lines(root + "/run/log.jsonl").size(), 5u);
+}
+
+TEST(Trainer, TwoRanksEndWithIdenticalWeights) {
+  const std::string root = qs::test::temp_dir("train_dist");
+  write_dataset(tone_source(9, 8, 4.0), root + "/data");
+  const int port = 20000 + static_cast<int>(getpid() % 20000);
+  std::vector<pid_t> pids;
+  for (int rank = 0; rank < 2; ++rank) {
+    auto cmd = train_cmd(root + "/data", root + "/rank" + std::to_string(rank));
+    cmd[6] = "2";  // --epochs 2
+    for (const char* a : {"--world-size", "2", "--master-addr", "127.0.0.1"}) cmd.push_back(a);
+    cmd.push_back("--rank");
+    cmd.push_back(std::to_string(rank));
+    cmd.push_back("--master-port");
+    cmd.push_back(std::to_string(port));
+    pids.push_back(spawn(cmd, root + "/rank" + std::to_string(rank) + ".log"));
+  }
+  for (int rank = 0; rank < 2; ++rank)
+    ASSERT_EQ(wait_exit(pids[rank]), 0) << slurp(root + "/rank" + std::to_string(rank) + ".log");
+  qs::LoadedCheckpoint a = qs::load_checkpoint(root + "/rank0/checkpoint.pt");
+  qs::LoadedCheckpoint b = qs::load_checkpoint(root + "/rank1/final-rank1.pt");
+  EXPECT_TRUE(same_weights(a.model, b.model));
+  EXPECT_EQ(a.info.training["options"].value("world_size", 0), 2);
+}
+
+TEST(SvgChart, RendersSeriesAndEscapes) {
+  const std::string svg = qs::render_svg_chart(
+      {{"Loss <x>", "epoch", "loss", {{"train", {{1, 0.5}, {2, 0.25}, {3, NAN}}}}, false}}, "t & c");
+  EXPECT_NE(svg.find("<polyline"), std::string::npos);
+  EXPECT_NE(svg.find("Loss &lt;x&gt;"), std::string::npos);
+  EXPECT_NE(svg.find("t &amp; c"), std::string::npos);
+  EXPECT_EQ(svg.find("nan"), std::string::npos);
+}

@@ -1,0 +1,243 @@
+// Native transcription: windowed prediction (streaming = whole), file streaming = in memory, and
+// `qscribe transcribe` / `qscribe evaluate` end to end with a briefly trained model.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+#include "checkpoint.hpp"
+#include "inference.hpp"
+#include "qscribe/audio_file.hpp"
+#include "qscribe/cqt.hpp"
+#include "qscribe/error.hpp"
+#include "qscribe/metrics.hpp"
+#include "qscribe/note_io.hpp"
+#include "test_support.hpp"
+#include "trainer.hpp"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+qs::ModelHyper small_hyper() {
+  qs::ModelHyper h;
+  h.c = 2;
+  h.embed_dim = 32;
+  h.n_layers = 1;
+  h.n_heads = 2;
+  h.head_dim = 8;
+  h.mlp_hidden = 32;
+  h.dropout = 0.0;
+  return h;
+}
+
+// Piano-like tones, one or two at a time (MIDI 50..73).
+struct Piece {
+  std::vector<float> audio;
+  qs::NoteList notes;
+};
+
+Piece tones(std::uint64_t seed, double seconds, double sr) {
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<double> u(0.0, 1.0);
+  Piece p;
+  p.audio.assign(static_cast<std::size_t>(seconds * sr), 0.0f);
+  double t = 0.15;
+  while (t + 0.4 < seconds) {
+    const double dur = 0.3 + 0.3 * u(rng);
+    std::vector<int> pitches{50 + static_cast<int>(rng() % 24)};
+    if (u(rng) < 0.3) pitches.push_back(pitches[0] + 5);
+    for (int pitch : pitches) {
+      p.notes.push_back({t, t + dur, pitch, 80});
+      const double f = 440.0 * std::pow(2.0, (pitch - 69) / 12.0);
+      const auto s0 = static_cast<std::size_t>(t * sr), n = static_cast<std::size_t>(dur * sr);
+      for (std::size_t i = 0; i < n && s0 + i < p.audio.size(); ++i) {
+        const double tt = static_cast<double>(i) / sr;
+        const double env = std::min(1.0, tt / 0.01) * std::exp(-2.5 * tt) * std::min(1.0, (dur - tt) / 0.02);
+        double v = 0.0;
+        for (int h = 1; h <= 3; ++h) v += std::sin(2.0 * M_PI * f * h * tt) / h;
+        p.audio[s0 + i] += static_cast<float>(0.2 * env * v);
+      }
+    }
+    t += dur + 0.1 + 0.15 * u(rng);
+  }
+  qs::sort_notes(p.notes);
+  return p;
+}
+
+int run_cli(const std::string& args, std::string* output = nullptr) {
+  const std::string cmd = std::string(QSCRIBE_BIN) + " " + args + " 2>&1";
+  FILE* f = popen(cmd.c_str(), "r");
+  std::string out;
+  char buf[4096];
+  std::size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
+  const int status = pclose(f);
+  if (output) *output = out;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+// A small model trained for a few seconds on tones, shared by the end-to-end tests.
+const std::string& trained_model() {
+  static const std::string path = [] {
+    const std::string dir = qs::test::temp_dir("transcribe_model");
+    qs::DatasetInfo info;
+    info.segment_frames = 43;
+    qs::MemorySource src(info);
+    qs::Cqt cqt(info.features);
+    for (int i = 0; i < 8; ++i) {
+      Piece p = tones(100 + i, 8.0, 22050.0);
+      auto s = cqt.transform(p.audio);
+      src.add_piece("p" + std::to_string(i), std::move(s.data), s.n_frames, p.notes);
+    }
+    qs::TrainOptions o;
+    o.out_dir = dir;
+    o.hyper = small_hyper();
+    o.epochs = 12;
+    o.lr = 3e-3;
+    o.batch_size = 4;
+    o.num_workers = 1;
+    o.threads = 1;
+    o.progress = o.verbose = false;
+    qs::train_model(o, src, nullptr);
+    return dir + "/checkpoint.pt";
+  }();
+  return path;
+}
+
+}  // namespace
+
+TEST(Inference, WindowsMatchDirectForwardForAnySlicing) {
+  torch::manual_seed(3);
+  qs::ModelHyper h = small_hyper();
+  qs::Transcriber model(h);
+  model->eval();
+  const std::size_t n = 157;
+  std::vector<float> cqt(n * 352);
+  std::mt19937 rng(1);
+  for (auto& v : cqt) v = std::uniform_real_distribution<float>(0.0f, 0.1f)(rng);
+  qs::InferenceOptions o;
+  o.window_frames = 20;
+  o.overlap_frames = 3;
+  o.batch_windows = 4;
+  qs::Activations2 whole = qs::predict_cqt(model, cqt.data(), n, 352, 88, o);
+  ASSERT_EQ(whole.n_frames, n);
+  ASSERT_EQ(whole.frames.size(), n * 88);
+  // Reference: frame t comes from the window that owns it, run alone and zero-padded.
+  const int W = 20, O = 3, S = W - 2 * O;
+  for (int w = 0; w * S < static_cast<int>(n); ++w) {
+    const int start = w * S;
+    auto x = torch::zeros({1, W, 352});
+    const int avail = std::min<int>(W, static_cast<int>(n) - start);
+    std::memcpy(x.data_ptr<float>(), cqt.data() + static_cast<std::size_t>(start) * 352, avail * 352 * sizeof(float));
+    torch::NoGradGuard ng;
+    auto f = torch::sigmoid(model->forward(x).frame_logits).contiguous();
+    const int keep_start = w == 0 ? 0 : start + O;
+    const bool last = start + W >= static_cast<int>(n);
+    const int keep_end = last ? static_cast<int>(n) : start + W - O;
+    for (int t = keep_start; t < keep_end; ++t)
+      for (int k = 0; k < 88; k += 11)
+        ASSERT_NEAR(whole.frames[t * 88 + k], f.data_ptr<float>()[(t - start) * 88 + k], 1e-5) << "frame " << t;
+    if (last) break;
+  }
+  for (std::size_t slice : {1u, 7u, 64u}) {
+    qs::StreamingPredictor sp(model, 352, 88, o);
+    for (std::size_t i = 0; i < n; i += slice) sp.push(cqt.data() + i * 352, std::min(slice, n - i));
+    sp.finish();
+    ASSERT_EQ(sp.output().n_frames, n);
+    for (std::size_t i = 0; i < whole.frames.size(); ++i) ASSERT_NEAR(sp.output().frames[i], whole.frames[i], 1e-5);
+  }
+  // Shorter than one window, and empty.
+  EXPECT_EQ(qs::predict_cqt(model, cqt.data(), 5, 352, 88, o).n_frames, 5u);
+  EXPECT_EQ(qs::predict_cqt(model, cqt.data(), 0, 352, 88, o).n_frames, 0u);
+  o.overlap_frames = 10;
+  EXPECT_THROW(qs::StreamingPredictor(model, 352, 88, o), qs::Error);
+}
+
+TEST(Inference, FileStreamingEqualsInMemory) {
+  torch::manual_seed(4);
+  qs::CheckpointInfo info;
+  info.hyper = small_hyper();
+  qs::Transcriber model(info.hyper);
+  model->eval();
+  Piece p = tones(7, 9.0, 22050.0);
+  const std::string dir = qs::test::temp_dir("transcribe_stream");
+  qs::AudioBuffer a{p.audio, 22050.0};
+  qs::save_wav(dir + "/a.wav", a);
+  qs::DecoderParams d;
+  d.onset_threshold = 0.45f;
+  d.frame_threshold = 0.45f;
+  qs::TranscribeResult f = qs::transcribe_file(dir + "/a.wav", model, info, d, {});
+  qs::TranscribeResult m = qs::transcribe_samples(p.audio.data(), p.audio.size(), model, info, d, {});
+  EXPECT_EQ(f.activations.n_frames, 1 + p.audio.size() / 512);
+  ASSERT_EQ(f.activations.frames.size(), m.activations.frames.size());
+  for (std::size_t i = 0; i < f.activations.frames.size(); ++i)
+    ASSERT_EQ(f.activations.frames[i], m.activations.frames[i]);
+  EXPECT_EQ(f.notes, m.notes);
+  EXPECT_NEAR(f.duration_s, 9.0, 1e-3);
+}
+
+TEST(Transcribe, EndToEndMidiTsvJson) {
+  const std::string model = trained_model();
+  const std::string dir = qs::test::temp_dir("transcribe_e2e");
+  Piece p = tones(999, 12.0, 44100.0);  // 44.1 kHz: resampled on the way
+  qs::save_wav(dir + "/song.wav", qs::AudioBuffer{p.audio, 44100.0});
+  qs::save_wav(dir + "/second.wav", qs::AudioBuffer{tones(5, 3.0, 44100.0).audio, 44100.0});
+  std::string out;
+  ASSERT_EQ(run_cli("transcribe " + dir + "/song.wav -o " + dir + "/song.tsv -m " + model + " --threads 1", &out), 0)
+      << out;
+  EXPECT_NE(out.find("real time"), std::string::npos) << out;
+  qs::NoteList est = qs::read_notes(dir + "/song.tsv");
+  const qs::Scores s = qs::scores_of(qs::evaluate_piece(p.notes, est, 12.0));
+  EXPECT_GE(s.note.f1, 0.8) << "note F1 of a briefly trained model on held-out tones";
+  // Several inputs into a directory, MIDI; and JSON with metadata.
+  ASSERT_EQ(run_cli("transcribe " + dir + "/song.wav " + dir + "/second.wav -o " + dir + "/mid -m " + model, &out), 0)
+      << out;
+  qs::NoteList mid = qs::read_notes(dir + "/mid/song.mid");
+  ASSERT_EQ(mid.size(), est.size());
+  for (std::size_t i = 0; i < est.size(); ++i) {
+    EXPECT_EQ(mid[i].pitch, est[i].pitch);
+    EXPECT_NEAR(mid[i].onset, est[i].onset, 2e-3);
+  }
+  EXPECT_TRUE(fs::exists(dir + "/mid/second.mid"));
+  ASSERT_EQ(run_cli("transcribe " + dir + "/second.wav -o " + dir + "/s.json -q --frame-threshold 0.9 -m " + model, &out),
+            0)
+      << out;
+  nlohmann::json meta;
+  qs::read_notes_json(dir + "/s.json", &meta);
+  EXPECT_NEAR(meta["decoding"]["frame_threshold"].get<double>(), 0.9, 1e-6);
+  EXPECT_NEAR(meta["duration_s"].get<double>(), 3.0, 1e-3);
+  // evaluate on audio + reference pairs, JSON.
+  qs::write_notes(dir + "/song.ref.tsv", p.notes);
+  ASSERT_EQ(run_cli("evaluate -m " + model + " --audio " + dir + "/song.wav --ref " + dir + "/song.ref.tsv --json", &out),
+            0)
+      << out;
+  const auto j = nlohmann::json::parse(out.substr(out.find('{')));
+  EXPECT_NEAR(j["pooled"]["note"]["f1"].get<double>(), s.note.f1, 1e-9);
+  EXPECT_TRUE(j["pooled"]["exact_accuracy"].contains("2"));
+}
+
+TEST(Transcribe, ClearErrors) {
+  const std::string dir = qs::test::temp_dir("transcribe_err");
+  qs::save_wav(dir + "/a.wav", qs::AudioBuffer{std::vector<float>(22050, 0.0f), 22050.0});
+  std::string out;
+  EXPECT_EQ(run_cli("transcribe " + dir + "/a.wav -o " + dir + "/a.mid -m " + dir + "/nope.pt", &out), 1);
+  EXPECT_NE(out.find("qscribe: error: " + dir + "/nope.pt: no such model file"), std::string::npos) << out;
+  {
+    std::ofstream(dir + "/bad.pt") << "garbage";
+  }
+  EXPECT_EQ(run_cli("transcribe " + dir + "/a.wav -o " + dir + "/a.mid -m " + dir + "/bad.pt", &out), 1);
+  EXPECT_NE(out.find("bad.pt: not a readable qscribe checkpoint"), std::string::npos) << out;
+  {
+    std::ofstream(dir + "/b.wav") << "RIFF....not audio";
+  }
+  EXPECT_EQ(run_cli("transcribe " + dir + "/b.wav -o " + dir + "/b.mid -m " + trained_model(), &out), 1);
+  EXPECT_NE(out.find("b.wav: "), std::string::npos) << out;
+  EXPECT_EQ(run_cli("transcribe " + dir + "/a.wav " + dir + "/a.wav -o " + dir + "/x.tsv -m " + trained_model(), &out), 1);
+  EXPECT_NE(out.find("output directory"), std::string::npos) << out;
+  EXPECT_EQ(run_cli("transcribe " + dir + "/missing.wav -o x.mid", &out), 2);  // usage error
+}
