@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <thread>
 
 #include "qscribe/error.hpp"
 
@@ -64,7 +65,21 @@ DistributedContext::DistributedContext(const DistributedOptions& options) : opti
   }
 }
 
-DistributedContext::~DistributedContext() = default;
+DistributedContext::~DistributedContext() {
+  // Rank 0 serves the store: it must outlive every other rank's last store operation, or their
+  // final collectives end with "Broken pipe". Ranks > 0 check out; rank 0 waits for them (bounded).
+  if (!impl_ || !impl_->store) return;
+  try {
+    if (options_.rank != 0) {
+      impl_->store->add("qs/finished", 1);
+    } else {
+      const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+      while (impl_->store->add("qs/finished", 0) < options_.world_size - 1 && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  } catch (...) {
+  }
+}
 
 const char* DistributedContext::backend() const { return impl_->backend; }
 
