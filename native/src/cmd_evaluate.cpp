@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <memory>
+#include <thread>
 
 #include "blas_check.hpp"
 #include "command.hpp"
@@ -39,7 +40,7 @@ nlohmann::json scores_json(const qs::PieceCounts& c, const std::vector<int>& ks)
 void run(EvaluateArgs& a) {
   qs::ensure_omp_passive();
   qs::warn_if_slow_blas();
-  if (a.threads > 0) torch::set_num_threads(a.threads);
+  torch::set_num_threads(a.threads > 0 ? a.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
   if (a.data.empty() && a.audio.empty()) throw qs::Error("evaluate: give a preprocessed split (--data) or --audio/--ref pairs");
   if (a.audio.size() != a.refs.size())
     throw qs::Error("evaluate: --audio and --ref need the same number of files (" + std::to_string(a.audio.size()) +
@@ -141,7 +142,7 @@ QS_COMMAND("evaluate", "Score a model on a preprocessed split or on audio + refe
       ->check(CLI::Range(0.0, 1.0));
   sub.add_option("--min-note-length", a->min_note_length, "Shortest decoded note, seconds (default: the model's)")
       ->check(CLI::Range(0.0, 60.0));
-  sub.add_option("--threads", a->threads, "LibTorch threads (0: LibTorch's default)")->capture_default_str();
+  sub.add_option("--threads", a->threads, "LibTorch threads (0: all cores)")->capture_default_str();
   sub.add_flag("--json", a->json, "Print the metrics as JSON instead of a table");
   sub.add_flag("--per-piece", a->per_piece, "Also list every piece's scores");
   sub.callback([a] { run(*a); });

@@ -130,7 +130,7 @@ QS_COMMAND("train", "Train a transcription model on a preprocessed data set", 40
       ->capture_default_str()->check(CLI::PositiveNumber);
   sub.add_option("--grad-clip", a->opt.grad_clip, "Clip the global gradient norm to this (0: off)")
       ->capture_default_str()->check(CLI::NonNegativeNumber);
-  sub.add_option("--threads", a->opt.threads, "LibTorch threads (0: LibTorch's default, all cores)")
+  sub.add_option("--threads", a->opt.threads, "LibTorch threads (0: all cores)")
       ->capture_default_str()->check(CLI::NonNegativeNumber);
   sub.add_option("--max-batches", a->opt.max_batches, "Stop each epoch after this many batches (0: all; for quick runs)")
       ->capture_default_str();

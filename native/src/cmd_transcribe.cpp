@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <memory>
+#include <thread>
 
 #include "blas_check.hpp"
 #include "command.hpp"
@@ -36,7 +37,7 @@ std::string lower_ext(const std::string& p) {
 void run(TranscribeArgs& a) {
   qs::ensure_omp_passive();
   qs::warn_if_slow_blas();
-  if (a.threads > 0) torch::set_num_threads(a.threads);
+  torch::set_num_threads(a.threads > 0 ? a.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
   const std::string model_path = a.model.empty() ? qs::default_model_path() : a.model;
   qs::LoadedModel m = qs::load_model_for_inference(model_path);
   const auto& info = m.checkpoint.info;
@@ -104,7 +105,7 @@ QS_COMMAND("transcribe", "Transcribe audio files to MIDI, TSV or JSON notes", 60
   sub.add_option("--min-note-length", a->min_note_length, "Shortest note kept, seconds (default: the model's, 0.058)")
       ->check(CLI::Range(0.0, 60.0));
   sub.add_flag("--no-frame-fallback", a->no_frame_fallback, "Start notes only at onset peaks, not at frame rises");
-  sub.add_option("--threads", a->threads, "LibTorch threads (0: LibTorch's default, all cores)")->capture_default_str()
+  sub.add_option("--threads", a->threads, "LibTorch threads (0: all cores)")->capture_default_str()
       ->check(CLI::NonNegativeNumber);
   sub.add_option("--window-seconds", a->window_seconds,
                  "Model window length (0: the training context of the model)")->capture_default_str()

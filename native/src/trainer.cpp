@@ -435,7 +435,7 @@ TrainResult train_model(const TrainOptions& opt, const PieceSource& train, const
   } else if (opt.device != "cpu") {
     throw Error("train: --device must be cpu or cuda");
   }
-  if (opt.threads > 0) torch::set_num_threads(opt.threads);
+  torch::set_num_threads(opt.threads > 0 ? opt.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
 
   DistributedContext dist(opt.dist);
   const bool main_rank = dist.rank() == 0;
@@ -593,10 +593,10 @@ TrainResult train_model(const TrainOptions& opt, const PieceSource& train, const
   }
   if (main_rank && opt.verbose) {
     std::printf("model: %lld parameters (embed %d, %d layers x %d heads x %d, c %d); context %d frames (%.2f s); "
-                "%zu training windows, %zu steps/epoch%s%s\n",
+                "%zu training windows, %zu steps/epoch, %d threads%s%s\n",
                 static_cast<long long>(model->parameter_count()), info.hyper.embed_dim, info.hyper.n_layers,
                 info.hyper.n_heads, info.hyper.head_dim, info.hyper.c, T, T / di.features.frame_rate(), all.size(),
-                steps_per_epoch, dist.active() ? (", " + std::to_string(dist.world_size()) + " ranks (" + dist.backend() + ")").c_str() : "",
+                steps_per_epoch, torch::get_num_threads(), dist.active() ? (", " + std::to_string(dist.world_size()) + " ranks (" + dist.backend() + ")").c_str() : "",
                 opt.resume ? (", resuming after epoch " + std::to_string(start_epoch) +
                               (start_batch ? " + " + std::to_string(start_batch) + " batches" : std::string()))
                                  .c_str()
