@@ -31,7 +31,10 @@ std::string resolve_weights(const std::string& w) {
 
 void run(TrainArgs& a) {
   qs::ensure_omp_passive();
-  qs::warn_if_slow_blas();
+  const qs::BlasReport blas = qs::warn_if_slow_blas();
+  if (a.opt.dist.rank == 0)
+    std::printf("BLAS: %s (%s), %.0f GFLOP/s sgemm on one thread\n", blas.kind.c_str(),
+                blas.library.empty() ? "not found" : blas.library.c_str(), blas.gflops);
   qs::TrainOptions opt = a.opt;
   opt.out_dir = a.out;
   opt.hyper.n_layers = a.n_layers;

@@ -288,6 +288,25 @@ TEST(Trainer, ResumesExactlyAfterSigkill) {
   EXPECT_EQ(b.info.training.value("epoch", 0), 5);
   EXPECT_TRUE(same_weights(a.model, b.model)) << "resumed training differs from the uninterrupted run";
   EXPECT_EQ(read_lines(root + "/run/log.jsonl").size(), 5u);
+
+  // Ctrl-C in the middle of an epoch: the batch in flight finishes, the state is saved with the
+  // position inside the epoch, exit status 130; --resume again ends identical to the reference.
+  const pid_t intr = spawn(train_cmd(root + "/data", root + "/intr"), root + "/intr.log");
+  while (slurp(root + "/intr.log").find("model:") == std::string::npos && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  std::this_thread::sleep_for(std::chrono::milliseconds(150));
+  kill(intr, SIGINT);
+  const int intr_status = wait_exit(intr);
+  if (intr_status == 130) {
+    EXPECT_NE(slurp(root + "/intr.log").find("--resume"), std::string::npos);
+    auto cmd2 = train_cmd(root + "/data", root + "/intr");
+    cmd2.push_back("--resume");
+    ASSERT_EQ(wait_exit(spawn(cmd2, root + "/intr-resume.log")), 0) << slurp(root + "/intr-resume.log");
+    qs::LoadedCheckpoint c = qs::load_checkpoint(root + "/intr/checkpoint.pt");
+    EXPECT_TRUE(same_weights(a.model, c.model)) << "resumed after Ctrl-C differs from the uninterrupted run";
+  } else {
+    EXPECT_EQ(intr_status, 0) << slurp(root + "/intr.log");  // finished before the signal landed
+  }
 }
 
 namespace {
