@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <map>
@@ -45,8 +46,8 @@ nlohmann::json CheckpointInfo::to_json() const {
           {"notes", {{"lowest_pitch", lowest_pitch}, {"n_notes", n_notes}, {"only_note_names", only_note_names}}},
           {"segment", {{"frames", segment_frames}, {"context_frames", context_frames}}},
           {"decoding",
-           {{"onset_threshold", decoding.onset_threshold},
-            {"frame_threshold", decoding.frame_threshold},
+           {{"onset_threshold", std::round(decoding.onset_threshold * 1e6) / 1e6},  // float -> short decimal
+            {"frame_threshold", std::round(decoding.frame_threshold * 1e6) / 1e6},
             {"min_note_length_s", decoding.min_note_length_s},
             {"frame_fallback", decoding.frame_fallback}}},
           {"training", training}};

@@ -1,6 +1,7 @@
 // `qscribe evaluate`: metrics of a LibTorch model on a preprocessed split or on audio + reference pairs.
 #include <torch/torch.h>
 
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -90,8 +91,8 @@ void run(EvaluateArgs& a) {
   if (a.json) {
     nlohmann::json j = {{"model", model_path}, {"pieces", pieces.size()}, {"pooled", scores_json(pooled, a.allowed_errors)},
                         {"decoding",
-                         {{"onset_threshold", dec.onset_threshold},
-                          {"frame_threshold", dec.frame_threshold},
+                         {{"onset_threshold", std::round(dec.onset_threshold * 1e6) / 1e6},
+                          {"frame_threshold", std::round(dec.frame_threshold * 1e6) / 1e6},
                           {"min_note_length_s", dec.min_note_length_s},
                           {"frame_fallback", dec.frame_fallback}}}};
     if (loss_frames) j["loss"] = loss_sum / loss_frames;

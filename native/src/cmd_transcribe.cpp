@@ -2,6 +2,7 @@
 #include <torch/torch.h>
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -70,8 +71,8 @@ void run(TranscribeArgs& a) {
                              {"duration_s", r.duration_s},
                              {"model", fs::path(model_path).filename().string()},
                              {"decoding",
-                              {{"onset_threshold", dec.onset_threshold},
-                               {"frame_threshold", dec.frame_threshold},
+                              {{"onset_threshold", std::round(dec.onset_threshold * 1e6) / 1e6},
+                               {"frame_threshold", std::round(dec.frame_threshold * 1e6) / 1e6},
                                {"min_note_length_s", dec.min_note_length_s},
                                {"frame_fallback", dec.frame_fallback}}}};
       qs::write_notes_json(dst, r.notes, meta);

@@ -47,7 +47,6 @@ class StreamingPredictor {
   // Finished probabilities so far (all frames after finish()).
   const Activations2& output() const { return out_; }
   Activations2& output() { return out_; }
-  // Sum of the BCE-with-logits losses is not computed here; see Trainer for losses.
   int window() const { return window_; }
   int overlap() const { return overlap_; }
 
