@@ -164,6 +164,11 @@ DiscoveredFiles discover_pairs(const std::string& root, const std::string& split
       continue;
     }
     if (!it->is_regular_file()) continue;
+    // `qscribe synth` leaves its manifest of random draws beside the pairs: not labels.
+    if (p.filename() == "synth_manifest.tsv") {
+      ++ignored;
+      continue;
+    }
     const std::string ext = lower(p.extension().string());
     const fs::path rel = p.lexically_relative(base);
     const std::string key = (rel.parent_path() / rel.stem()).generic_string();
