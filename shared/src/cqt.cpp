@@ -105,7 +105,14 @@ struct StreamingCqt::Impl {
   std::size_t emitted = 0;
   std::size_t total_frames = kUnknown;  // known once finished
   bool finished = false;
-  std::vector<kiss_fft_scalar> window;  // lane l = the frame window of the group's octave l
+  // kiss_fft_scalar is __m128: wrap it so the vector's element type carries no attributes
+  // (std::vector<__m128> draws -Wignored-attributes); alignas keeps the 16-byte alignment.
+  struct alignas(16) Lanes {
+    kiss_fft_scalar v;
+  };
+  static_assert(sizeof(Lanes) == sizeof(kiss_fft_scalar), "lane vector layout");
+  std::vector<Lanes> window_store;  // lane l = the frame window of the group's octave l
+  kiss_fft_scalar* window = nullptr;
   std::vector<kiss_fft_cpx> spectrum;
   std::vector<float> lane_scratch[LaneGroup::kLanes];
 
@@ -117,7 +124,8 @@ struct StreamingCqt::Impl {
       fft.push_back(cfg);
       max_fft = std::max(max_fft, g.n_fft);
     }
-    window.resize(max_fft);
+    window_store.resize(max_fft);
+    window = &window_store[0].v;
     spectrum.resize(max_fft / 2 + 1);
     reset();
   }
@@ -204,7 +212,7 @@ struct StreamingCqt::Impl {
       window[i + 2] = r2;
       window[i + 3] = r3;
     }
-    kiss_fftr(fft[gi], window.data(), spectrum.data());
+    kiss_fftr(fft[gi], window, spectrum.data());
 
     float* dest[LaneGroup::kLanes] = {};
     for (int l = 0; l < g.n_lanes; ++l) {
