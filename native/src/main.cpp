@@ -1,4 +1,6 @@
 // `qscribe`: the native front end. Exit codes: 0 ok, 2 usage error, 1 failure (one line on stderr).
+#include <malloc.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <exception>
@@ -8,6 +10,11 @@
 #include "qscribe/version.hpp"
 
 int main(int argc, char** argv) {
+  // LibTorch allocates and frees large tensors on every forward pass. With glibc's defaults each
+  // one is a fresh mmap whose pages the kernel zeroes again (about 15 % of transcription time);
+  // serve them from the heap and keep freed memory for reuse instead.
+  mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
+  mallopt(M_TRIM_THRESHOLD, 256 * 1024 * 1024);
   CLI::App app{"qscribe — polyphonic music transcription: audio to notes and MIDI.\n"
                "Builds training data, trains and evaluates models, exports them for the browser,\n"
                "and transcribes audio files.",
