@@ -51,11 +51,8 @@ void run(EvaluateArgs& a) {
   const std::string model_path = a.model.empty() ? qs::default_model_path() : a.model;
   qs::LoadedModel m = qs::load_model_for_inference(model_path);
   const auto& info = m.checkpoint.info;
-  qs::DecoderParams dec = info.decoding;
-  if (a.onset_threshold >= 0) dec.onset_threshold = a.onset_threshold;
-  if (a.frame_threshold >= 0) dec.frame_threshold = a.frame_threshold;
-  if (a.min_note_length >= 0) dec.min_note_length_s = a.min_note_length;
-  dec.validate();
+  qs::DecoderParams dec =
+      qs::decoder_with_overrides(info.decoding, a.onset_threshold, a.frame_threshold, a.min_note_length);
   qs::InferenceOptions inf;
 
   std::vector<qs::PieceCounts> pieces;

@@ -293,4 +293,13 @@ LoadedModel load_model_for_inference(const std::string& path) {
   return m;
 }
 
+DecoderParams decoder_with_overrides(DecoderParams d, float onset_threshold, float frame_threshold,
+                                     double min_note_length_s) {
+  if (onset_threshold >= 0) d.onset_threshold = onset_threshold;
+  if (frame_threshold >= 0) d.frame_threshold = frame_threshold;
+  if (min_note_length_s >= 0) d.min_note_length_s = min_note_length_s;
+  d.validate();
+  return d;
+}
+
 }  // namespace qs

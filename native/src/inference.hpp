@@ -97,4 +97,9 @@ LoadedModel load_model_for_inference(const std::string& path);
 // QSCRIBE_MODELS_DIR/qscribe-default.pt
 std::string default_model_path();
 
+// The model's decoding thresholds with the command line's overrides applied (a negative value
+// keeps the model's); validated.
+DecoderParams decoder_with_overrides(DecoderParams model_defaults, float onset_threshold, float frame_threshold,
+                                     double min_note_length_s);
+
 }  // namespace qs

@@ -20,44 +20,18 @@
 #include "qscribe/piano_roll.hpp"
 #include "svg_chart.hpp"
 #include "test_support.hpp"
+#include "tone_pieces.hpp"
 #include "trainer.hpp"
 
 namespace fs = std::filesystem;
 
 namespace {
 
-// Harmonic tones with a percussive envelope: one or two notes at a time, MIDI 48..71.
-struct TonePiece {
-  std::vector<float> audio;
-  qs::NoteList notes;
-};
+using qs::test::TonePiece;
 
+// Harmonic tones with a percussive envelope: one or two notes at a time, MIDI 48..71.
 TonePiece make_tones(std::uint64_t seed, double seconds, double sr = 22050.0) {
-  std::mt19937_64 rng(seed);
-  std::uniform_real_distribution<double> u(0.0, 1.0);
-  TonePiece p;
-  p.audio.assign(static_cast<std::size_t>(seconds * sr), 0.0f);
-  double t = 0.1;
-  while (t + 0.4 < seconds) {
-    const double dur = 0.25 + 0.35 * u(rng);
-    std::vector<int> pitches{48 + static_cast<int>(rng() % 24)};
-    if (u(rng) < 0.3) pitches.push_back(pitches[0] + (u(rng) < 0.5 ? 4 : 7));
-    for (int pitch : pitches) {
-      p.notes.push_back({t, t + dur, pitch, 80});
-      const double f = 440.0 * std::pow(2.0, (pitch - 69) / 12.0);
-      const auto s0 = static_cast<std::size_t>(t * sr), n = static_cast<std::size_t>(dur * sr);
-      for (std::size_t i = 0; i < n && s0 + i < p.audio.size(); ++i) {
-        const double tt = static_cast<double>(i) / sr;
-        const double env = std::min(1.0, tt / 0.01) * std::exp(-2.0 * tt) * std::min(1.0, (dur - tt) / 0.02);
-        double v = 0.0;
-        for (int h = 1; h <= 4; ++h) v += std::sin(2.0 * M_PI * f * h * tt) / h;
-        p.audio[s0 + i] += static_cast<float>(0.15 * env * v);
-      }
-    }
-    t += dur + 0.05 + 0.15 * u(rng);
-  }
-  qs::sort_notes(p.notes);
-  return p;
+  return qs::test::make_tone_piece(seed, seconds, sr);
 }
 
 qs::DatasetInfo tone_info() {

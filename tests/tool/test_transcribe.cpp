@@ -17,6 +17,7 @@
 #include "qscribe/metrics.hpp"
 #include "qscribe/note_io.hpp"
 #include "test_support.hpp"
+#include "tone_pieces.hpp"
 #include "trainer.hpp"
 
 namespace fs = std::filesystem;
@@ -35,38 +36,21 @@ qs::ModelHyper small_hyper() {
   return h;
 }
 
-// Piano-like tones, one or two at a time (MIDI 50..73).
-struct Piece {
-  std::vector<float> audio;
-  qs::NoteList notes;
-};
+using Piece = qs::test::TonePiece;
 
+// Piano-like tones, one or two at a time (MIDI 50..73).
 Piece tones(std::uint64_t seed, double seconds, double sr) {
-  std::mt19937_64 rng(seed);
-  std::uniform_real_distribution<double> u(0.0, 1.0);
-  Piece p;
-  p.audio.assign(static_cast<std::size_t>(seconds * sr), 0.0f);
-  double t = 0.15;
-  while (t + 0.4 < seconds) {
-    const double dur = 0.3 + 0.3 * u(rng);
-    std::vector<int> pitches{50 + static_cast<int>(rng() % 24)};
-    if (u(rng) < 0.3) pitches.push_back(pitches[0] + 5);
-    for (int pitch : pitches) {
-      p.notes.push_back({t, t + dur, pitch, 80});
-      const double f = 440.0 * std::pow(2.0, (pitch - 69) / 12.0);
-      const auto s0 = static_cast<std::size_t>(t * sr), n = static_cast<std::size_t>(dur * sr);
-      for (std::size_t i = 0; i < n && s0 + i < p.audio.size(); ++i) {
-        const double tt = static_cast<double>(i) / sr;
-        const double env = std::min(1.0, tt / 0.01) * std::exp(-2.5 * tt) * std::min(1.0, (dur - tt) / 0.02);
-        double v = 0.0;
-        for (int h = 1; h <= 3; ++h) v += std::sin(2.0 * M_PI * f * h * tt) / h;
-        p.audio[s0 + i] += static_cast<float>(0.2 * env * v);
-      }
-    }
-    t += dur + 0.1 + 0.15 * u(rng);
-  }
-  qs::sort_notes(p.notes);
-  return p;
+  qs::test::ToneStyle style;
+  style.start = 0.15;
+  style.dur_min = 0.3;
+  style.dur_span = 0.3;
+  style.lowest_pitch = 50;
+  style.interval_a = style.interval_b = 5;
+  style.decay = 2.5;
+  style.harmonics = 3;
+  style.gain = 0.2;
+  style.gap_min = 0.1;
+  return qs::test::make_tone_piece(seed, seconds, sr, style);
 }
 
 int run_cli(const std::string& args, std::string* output = nullptr) {
