@@ -16,27 +16,6 @@ namespace qs {
 
 namespace fs = std::filesystem;
 
-nlohmann::json cqt_params_to_json(const CqtParams& p) {
-  return {{"sample_rate", p.sample_rate}, {"hop_length", p.hop_length}, {"fmin", p.fmin},
-          {"bins_per_semitone", p.bins_per_semitone}, {"n_bins", p.n_bins}, {"filter_scale", p.filter_scale},
-          {"sparsity", p.sparsity}};
-}
-
-CqtParams cqt_params_from_json(const nlohmann::json& j) {
-  CqtParams p;
-  auto get = [&](const char* key, auto& field) {
-    if (j.contains(key)) field = j.at(key).get<std::decay_t<decltype(field)>>();
-  };
-  get("sample_rate", p.sample_rate);
-  get("hop_length", p.hop_length);
-  get("fmin", p.fmin);
-  get("bins_per_semitone", p.bins_per_semitone);
-  get("n_bins", p.n_bins);
-  get("filter_scale", p.filter_scale);
-  get("sparsity", p.sparsity);
-  p.validate();
-  return p;
-}
 
 nlohmann::json CheckpointInfo::to_json() const {
   return {{"format", "qscribe-checkpoint"},
@@ -62,7 +41,7 @@ CheckpointInfo CheckpointInfo::from_json(const nlohmann::json& j) {
       throw Error("checkpoint format " + std::to_string(version) + " was written by a newer qscribe (this one reads " +
                   std::to_string(kCheckpointFormatVersion) + ")");
     c.hyper = ModelHyper::from_json(j.at("hyper"));
-    c.features = cqt_params_from_json(j.at("features"));
+    c.features = cqt_params_from_json(j.at("features"), "checkpoint");
     const auto& n = j.at("notes");
     c.lowest_pitch = n.value("lowest_pitch", 21);
     c.n_notes = n.value("n_notes", 88);

@@ -81,8 +81,6 @@ bool load_training_state(const std::string& path, torch::optim::Optimizer& optim
 // Copies the weights of `src` into `dst` (same hyper-parameters required; qs::Error otherwise).
 void copy_weights(Transcriber& dst, Transcriber& src);
 
-// JSON of CqtParams / DecoderParams in the checkpoint (and sidecar) spelling.
-nlohmann::json cqt_params_to_json(const CqtParams& p);
-CqtParams cqt_params_from_json(const nlohmann::json& j);
+// CqtParams <-> JSON: qs::cqt_params_to_json / cqt_params_from_json (qscribe/model_config.hpp).
 
 }  // namespace qs

@@ -19,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "qscribe/error.hpp"
+#include "qscribe/model_config.hpp"
 #include "qscribe/note_io.hpp"
 
 namespace fs = std::filesystem;
@@ -168,18 +169,13 @@ std::size_t DatasetInfo::total_frames() const {
 }
 
 std::string dataset_info_to_json(const DatasetInfo& info) {
-  const CqtParams& f = info.features;
-  json features = {{"sample_rate", f.sample_rate},   {"hop_length", f.hop_length},
-                   {"fmin", f.fmin},                 {"bins_per_semitone", f.bins_per_semitone},
-                   {"n_bins", f.n_bins},             {"filter_scale", f.filter_scale},
-                   {"sparsity", f.sparsity}};
   json pieces = json::array();
   for (const auto& p : info.pieces) pieces.push_back({{"name", p.name}, {"n_frames", p.n_frames}, {"offset", p.offset}});
   json counts = json::object();
   for (const auto& [k, v] : info.counts) counts[k] = v;
   json j = json::object();
   j["format_version"] = info.format_version;
-  j["features"] = std::move(features);
+  j["features"] = cqt_params_to_json(info.features);
   j["n_notes"] = info.n_notes;
   j["lowest_pitch"] = info.lowest_pitch;
   j["only_note_names"] = info.only_note_names;
@@ -207,21 +203,7 @@ DatasetInfo dataset_info_from_json(const std::string& text, const std::string& w
   if (info.format_version != kDatasetFormatVersion)
     throw Error(what + ": data set format version " + std::to_string(info.format_version) + ", this build reads " +
                 std::to_string(kDatasetFormatVersion) + " (re-run `qscribe preprocess`)");
-  const json* fj = r.get("features", true);
-  if (!fj->is_object()) r.fail("features", "must be an object");
-  {
-    const Reader f{*fj, "features.", what};
-    constexpr double kHuge = std::numeric_limits<double>::max();
-    constexpr long long kMaxInt = std::numeric_limits<int>::max();
-    CqtParams& p = info.features;
-    f.number("sample_rate", p.sample_rate, true, 1e-9, kHuge);
-    f.integer("hop_length", p.hop_length, true, 1, kMaxInt);
-    f.number("fmin", p.fmin, true, 1e-9, kHuge);
-    f.integer("bins_per_semitone", p.bins_per_semitone, true, 1, kMaxInt);
-    f.integer("n_bins", p.n_bins, true, 1, kMaxInt);
-    f.number("filter_scale", p.filter_scale, true, 1e-9, kHuge);
-    f.number("sparsity", p.sparsity, false, 0.0, 1.0);
-  }
+  info.features = cqt_params_from_json(*r.get("features", true), what);
   r.integer("n_notes", info.n_notes, true, 1, 128);
   r.integer("lowest_pitch", info.lowest_pitch, true, 0, 127);
   r.boolean("only_note_names", info.only_note_names, true);

@@ -14,12 +14,15 @@ namespace {
 
 using nlohmann::json;
 
-[[noreturn]] void fail_field(const std::string& path, const std::string& why) {
-  throw Error("model config: field \"" + path + "\": " + why);
+// `context` names the document in the message: the sidecar by default, or e.g. a data set.
+[[noreturn]] void fail_field(const std::string& path, const std::string& why,
+                             const std::string& context = "model config") {
+  throw Error(context + ": field \"" + path + "\": " + why);
 }
 
-[[noreturn]] void fail_got(const std::string& path, const std::string& why, const json& got) {
-  fail_field(path, why + ", got " + got.dump());
+[[noreturn]] void fail_got(const std::string& path, const std::string& why, const json& got,
+                           const std::string& context = "model config") {
+  fail_field(path, why + ", got " + got.dump(), context);
 }
 
 std::string join(const std::string& path, const std::string& key) { return path.empty() ? key : path + "." + key; }
@@ -27,7 +30,8 @@ std::string join(const std::string& path, const std::string& key) { return path.
 // Typed access to the known fields of one JSON object; unknown fields are ignored.
 class Fields {
  public:
-  Fields(const json& obj, std::string path) : obj_(obj), path_(std::move(path)) {}
+  Fields(const json& obj, std::string path, std::string context = "model config")
+      : obj_(obj), path_(std::move(path)), context_(std::move(context)) {}
 
   const json* find(const std::string& key) const {
     auto it = obj_.find(key);
@@ -35,13 +39,13 @@ class Fields {
   }
   const json& require(const std::string& key) const {
     const json* v = find(key);
-    if (!v) fail_field(join(path_, key), "is required but missing");
+    if (!v) fail_field(join(path_, key), "is required but missing", context_);
     return *v;
   }
   // A nested object; `required` false: nullptr when absent.
   const json* object(const std::string& key, bool required) const {
     const json* v = required ? &require(key) : find(key);
-    if (v && !v->is_object()) fail_got(join(path_, key), "must be an object", *v);
+    if (v && !v->is_object()) fail_got(join(path_, key), "must be an object", *v, context_);
     return v;
   }
   void integer(const std::string& key, int& out, bool required, long lo, long hi, const char* what) const {
@@ -54,28 +58,28 @@ class Fields {
     } else if (v->is_number_float() && std::floor(v->get<double>()) == v->get<double>()) {
       d = v->get<double>();  // 512.0 is an integer too
     } else {
-      fail_got(join(path_, key), why, *v);
+      fail_got(join(path_, key), why, *v, context_);
     }
-    if (d < static_cast<double>(lo) || d > static_cast<double>(hi)) fail_got(join(path_, key), why, *v);
+    if (d < static_cast<double>(lo) || d > static_cast<double>(hi)) fail_got(join(path_, key), why, *v, context_);
     out = static_cast<int>(d);
   }
   void number(const std::string& key, double& out, bool required, double lo, double hi, const char* what) const {
     const json* v = required ? &require(key) : find(key);
     if (!v) return;
     if (!v->is_number() || !(v->get<double>() >= lo && v->get<double>() <= hi))
-      fail_got(join(path_, key), std::string("must be ") + what, *v);
+      fail_got(join(path_, key), std::string("must be ") + what, *v, context_);
     out = v->get<double>();
   }
   void boolean(const std::string& key, bool& out) const {
     const json* v = find(key);
     if (!v) return;
-    if (!v->is_boolean()) fail_got(join(path_, key), "must be true or false", *v);
+    if (!v->is_boolean()) fail_got(join(path_, key), "must be true or false", *v, context_);
     out = v->get<bool>();
   }
   void string(const std::string& key, std::string& out, bool required) const {
     const json* v = required ? &require(key) : find(key);
     if (!v) return;
-    if (!v->is_string()) fail_got(join(path_, key), "must be a string", *v);
+    if (!v->is_string()) fail_got(join(path_, key), "must be a string", *v, context_);
     out = v->get<std::string>();
   }
   const std::string& path() const { return path_; }
@@ -83,6 +87,7 @@ class Fields {
  private:
   const json& obj_;
   std::string path_;
+  std::string context_;
 };
 
 constexpr double kHuge = std::numeric_limits<double>::max();
@@ -269,16 +274,30 @@ ModelConfig model_config_from_json(const json& j) {
   return c;
 }
 
+json cqt_params_to_json(const CqtParams& f) {
+  return {{"sample_rate", f.sample_rate},   {"hop_length", f.hop_length}, {"fmin", f.fmin},
+          {"bins_per_semitone", f.bins_per_semitone}, {"n_bins", f.n_bins}, {"filter_scale", f.filter_scale},
+          {"sparsity", f.sparsity}};
+}
+
+CqtParams cqt_params_from_json(const json& j, const std::string& context, const std::string& path) {
+  if (!j.is_object()) fail_got(path, "must be an object", j, context);
+  CqtParams p;
+  read_features(Fields(j, path, context), p);
+  try {
+    p.validate();
+  } catch (const Error& e) {
+    throw Error(context + ": " + path + ": " + e.what());
+  }
+  return p;
+}
+
 json model_config_to_json(const ModelConfig& c) {
-  const CqtParams& f = c.features;
   json j;
   j["format_version"] = c.format_version;
   j["name"] = c.name;
   j["description"] = c.description;
-  j["features"] = {{"sample_rate", f.sample_rate},       {"hop_length", f.hop_length},
-                   {"fmin", f.fmin},                     {"bins_per_semitone", f.bins_per_semitone},
-                   {"n_bins", f.n_bins},                 {"filter_scale", f.filter_scale},
-                   {"sparsity", f.sparsity}};
+  j["features"] = cqt_params_to_json(c.features);
   j["notes"] = {{"lowest_pitch", c.lowest_pitch}, {"n_notes", c.n_notes}, {"only_note_names", c.only_note_names}};
   j["segment"] = {{"frames", c.segment_frames}, {"context_frames", c.context_frames}};
   // Thresholds are floats in memory; write the double nearest their decimal form (0.3, not

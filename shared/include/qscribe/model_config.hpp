@@ -78,6 +78,12 @@ struct ModelConfig {
 
 // JSON object -> config; throws qs::Error with the offending field's path.
 ModelConfig model_config_from_json(const nlohmann::json& j);
+
+// The "features" object shared by the sidecar, checkpoints and data sets: CqtParams <-> JSON.
+// Errors name the document and field, e.g. `data set: field "features.hop_length": ...`.
+nlohmann::json cqt_params_to_json(const CqtParams& p);
+CqtParams cqt_params_from_json(const nlohmann::json& j, const std::string& context = "model config",
+                               const std::string& path = "features");
 // Config -> JSON object (all fields written; from_json(to_json(c)) == c).
 nlohmann::json model_config_to_json(const ModelConfig& c);
 
