@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "cli_options.hpp"
 #include "command.hpp"
 #include "npy.hpp"
 #include "qscribe/audio_file.hpp"
@@ -28,21 +29,7 @@ QS_COMMAND("features", "Write the CQT of an audio file as a NumPy .npy array [bi
                  "stores (there as [frames x bins]). Load with numpy.load(OUT).");
              sub.add_option("input", a->in, "Audio file (WAV, FLAC, OGG, Opus, MP3)")->required()->check(CLI::ExistingFile);
              sub.add_option("-o,--output", a->out, "Output .npy file")->required();
-             sub.add_option("--sr", a->sr, "Sample rate in Hz the audio is resampled to before the CQT")
-                 ->check(CLI::PositiveNumber)
-                 ->capture_default_str();
-             sub.add_option("--hop-length", a->hop, "CQT hop in samples (frame rate = sr / hop)")
-                 ->check(CLI::Range(1, 1 << 20))
-                 ->capture_default_str();
-             sub.add_option("--bins-per-note", a->bins_per_note, "CQT bins per semitone (n_bins = 88 * this)")
-                 ->check(CLI::Range(1, 8))
-                 ->capture_default_str();
-             sub.add_option("--fmin", a->fmin, "Frequency of CQT bin 0 in Hz (27.5 = A0)")
-                 ->check(CLI::PositiveNumber)
-                 ->capture_default_str();
-             sub.add_option("--filter-scale", a->filter_scale, "CQT kernel length factor (<1: shorter kernels, less latency)")
-                 ->check(CLI::PositiveNumber)
-                 ->capture_default_str();
+             qs::cli::add_cqt_options(sub, a->bins_per_note, a->sr, a->hop, a->fmin, a->filter_scale);
              sub.callback([a] {
                qs::CqtParams p;
                p.sample_rate = a->sr;

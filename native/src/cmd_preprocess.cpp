@@ -4,6 +4,7 @@
 #include <memory>
 #include <string>
 
+#include "cli_options.hpp"
 #include "command.hpp"
 #include "preprocess.hpp"
 #include "qscribe/error.hpp"
@@ -38,21 +39,7 @@ QS_COMMAND("preprocess", "Turn audio + labels (MusicNet or audio/MIDI pairs) int
                             "Length of one training segment in seconds (segment_frames = round(s * sr / hop))")
                  ->check(CLI::PositiveNumber)
                  ->capture_default_str();
-             sub.add_option("--bins-per-note", o->bins_per_note, "CQT bins per semitone (n_bins = 88 * this)")
-                 ->check(CLI::Range(1, 8))
-                 ->capture_default_str();
-             sub.add_option("--sr", o->sample_rate, "Sample rate in Hz the audio is resampled to before the CQT")
-                 ->check(CLI::PositiveNumber)
-                 ->capture_default_str();
-             sub.add_option("--hop-length", o->hop_length, "CQT hop in samples (frame rate = sr / hop)")
-                 ->check(CLI::Range(1, 1 << 20))
-                 ->capture_default_str();
-             sub.add_option("--fmin", o->fmin, "Frequency of CQT bin 0 in Hz (27.5 = A0)")
-                 ->check(CLI::PositiveNumber)
-                 ->capture_default_str();
-             sub.add_option("--filter-scale", o->filter_scale, "CQT kernel length factor (<1: shorter kernels, less latency)")
-                 ->check(CLI::PositiveNumber)
-                 ->capture_default_str();
+             qs::cli::add_cqt_options(sub, o->bins_per_note, o->sample_rate, o->hop_length, o->fmin, o->filter_scale);
              sub.add_flag("--only-note-names", o->only_note_names,
                           "Label 12 pitch classes (notes modulo 12) instead of 88 piano keys");
              *n_batches_opt =

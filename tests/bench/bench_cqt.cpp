@@ -5,20 +5,12 @@
 #include <random>
 #include <vector>
 
+#include "bench_signal.hpp"
 #include "qscribe/cqt.hpp"
 
 namespace {
 
-std::vector<float> test_signal(double seconds, double sr) {
-  std::mt19937 rng(7);
-  std::normal_distribution<float> noise(0.0f, 0.05f);
-  std::vector<float> x(static_cast<std::size_t>(seconds * sr));
-  for (std::size_t i = 0; i < x.size(); ++i) {
-    const double t = i / sr;
-    x[i] = 0.2f * std::sin(2 * M_PI * 220.0 * t) + 0.2f * std::sin(2 * M_PI * 277.18 * t) + noise(rng);
-  }
-  return x;
-}
+using qs::bench::test_signal;
 
 // Batch transform of 60 s at the default features (sr 22050, hop 512, 352 bins).
 void BM_CqtBatch(benchmark::State& state) {

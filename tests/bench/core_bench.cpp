@@ -9,6 +9,7 @@
 #include <random>
 #include <vector>
 
+#include "bench_signal.hpp"
 #include "qscribe/cqt.hpp"
 #include "qscribe/note_decoder.hpp"
 
@@ -18,16 +19,7 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-std::vector<float> test_signal(double seconds, double sr) {
-  std::mt19937 rng(7);
-  std::normal_distribution<float> noise(0.0f, 0.05f);
-  std::vector<float> x(static_cast<std::size_t>(seconds * sr));
-  for (std::size_t i = 0; i < x.size(); ++i) {
-    const double t = i / sr;
-    x[i] = 0.2f * static_cast<float>(std::sin(2 * M_PI * 220.0 * t) + std::sin(2 * M_PI * 277.18 * t)) + noise(rng);
-  }
-  return x;
-}
+using qs::bench::test_signal;
 
 }  // namespace
 
