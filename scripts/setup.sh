@@ -18,6 +18,7 @@ PKGS=(
   libfluidsynth-dev timgm6mb-soundfont libgloo-dev
   python3 python3-mir-eval python3-mido python3-numpy python3-soundfile
   sox
+  chromium
 )
 
 missing=()
