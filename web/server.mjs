@@ -1,6 +1,8 @@
 // Static server for the qscribe web app: serves web/ and the wasm build output, with the MIME
 // types browsers insist on and the cross-origin isolation headers ONNX Runtime Web's threads
 // need. Binds to loopback only. Usage: node web/server.mjs [--port 8000] [--root DIR ...]
+// --port 0 picks a free port; the first line printed always names the actual address.
+// /models/* comes from models/, /ort/* from node_modules/onnxruntime-web/dist (ONNX Runtime Web).
 import http from 'node:http';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -15,7 +17,11 @@ for (let i = 0; i < args.length; i++) {
   else if (args[i] === '--root') roots.push(path.resolve(args[++i]));
 }
 if (roots.length === 0) roots.push(here, path.resolve(here, '../build/wasm/web'));
-const modelsDir = path.resolve(here, '../models');  // served under /models/
+// Fixed prefixes served from their own folders, whatever the roots.
+const mounts = [
+  ['models/', path.resolve(here, '../models')],
+  ['ort/', path.resolve(here, '../node_modules/onnxruntime-web/dist')],
+];
 
 const MIME = {
   '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.mjs': 'text/javascript; charset=utf-8',
@@ -27,9 +33,12 @@ const MIME = {
 function resolve(urlPath) {
   let clean = path.normalize(decodeURIComponent(urlPath.split('?')[0])).replace(/^([/\\])+/, '');
   let searchRoots = roots;
-  if (clean.startsWith('models/')) {
-    searchRoots = [modelsDir];
-    clean = clean.slice('models/'.length);
+  for (const [prefix, dir] of mounts) {
+    if (clean.startsWith(prefix)) {
+      searchRoots = [dir];
+      clean = clean.slice(prefix.length);
+      break;
+    }
   }
   for (const root of searchRoots) {
     const file = path.join(root, clean === '' ? 'index.html' : clean);
@@ -56,8 +65,15 @@ const server = http.createServer((req, res) => {
     res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found');
     return;
   }
-  res.writeHead(200, { 'Content-Type': MIME[path.extname(file)] || 'application/octet-stream' });
+  res.writeHead(200, {
+    'Content-Type': MIME[path.extname(file)] || 'application/octet-stream',
+    'Content-Length': fs.statSync(file).size,
+  });
   if (req.method === 'HEAD') res.end();
   else fs.createReadStream(file).pipe(res);
 });
-server.listen(port, '127.0.0.1', () => console.log(`qscribe is at http://127.0.0.1:${port}/`));
+server.on('error', (e) => {
+  console.error(`server: ${e.message}`);
+  process.exit(1);
+});
+server.listen(port, '127.0.0.1', () => console.log(`qscribe is at http://127.0.0.1:${server.address().port}/`));
