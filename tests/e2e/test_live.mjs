@@ -1,0 +1,58 @@
+// e2e.live: Chromium's fake microphone plays a rendered melody (8 piano notes above C4, looped
+// by the fake device). The Mic button starts live transcription; after ~6 s live.active is true,
+// the live notes carry most of the melody's pitches and few others, and live.latencyMs is
+// measured and <= 150 ms. The Mic button again stops it, keeping the notes.
+import assert from 'node:assert/strict';
+import { clickUi, log, runTest, waitUntil } from './browser.mjs';
+import { assertWellFormed, pageNotes } from './app.mjs';
+import { LIVE_MELODY, describe, liveFixtureNotes, renderFixture } from './fixtures.mjs';
+import { workDir } from './workdir.mjs';
+
+const NAME = 'e2e-live';
+const dir = workDir(NAME);
+// 48 kHz 16-bit mono: the fake capture device's own rate.
+const melody = renderFixture(liveFixtureNotes(), dir, 'melody', { sampleRate: 48000, tail: 0.4 });
+
+const options = {
+  extraArgs: ['--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream',
+              `--use-file-for-fake-audio-capture=${melody.wav}`,
+              '--autoplay-policy=no-user-gesture-required'],
+};
+
+await runTest(NAME, options, async ({ page, context, origin, screenshot }) => {
+  await context.grantPermissions(['microphone'], { origin });
+  await clickUi(page, 'mic');
+  await waitUntil(page, () => window.qscribe.state().live.active === true, null,
+                  { timeoutMs: 15000, what: 'state().live.active after clicking Mic' });
+  log('live transcription started');
+  await page.waitForTimeout(6000);
+  const st = await page.evaluate(() => window.qscribe.state());
+  log(`after 6 s: ${JSON.stringify(st)}`);
+  await screenshot('live');
+  assert.equal(st.live.active, true, 'live.active after 6 s');
+  assert.equal(typeof st.live.level, 'number', 'live.level is a number');
+
+  const notes = await pageNotes(page);
+  assertWellFormed(notes, 'live notes()');
+  log(`live notes: ${describe(notes, 30)}`);
+  const melodySet = new Set(LIVE_MELODY);
+  const found = LIVE_MELODY.filter((p) => notes.some((n) => n.pitch === p));
+  const wrong = notes.filter((n) => !melodySet.has(n.pitch));
+  log(`melody pitches found ${found.length}/${LIVE_MELODY.length} (${found.join(' ')}); ` +
+      `notes at other pitches ${wrong.length}/${notes.length}: ${describe(wrong)}`);
+  assert.ok(found.length >= 6, `only ${found.length} of the melody's 8 pitches among the live notes`);
+  assert.ok(wrong.length <= 0.25 * notes.length,
+            `${wrong.length} of ${notes.length} live notes are at pitches not in the melody`);
+  const latency = st.live.latencyMs;
+  assert.ok(typeof latency === 'number' && Number.isFinite(latency), `live.latencyMs is ${latency}, not a number`);
+  assert.ok(latency <= 150, `live.latencyMs ${latency} > 150`);
+
+  await clickUi(page, 'mic');
+  await waitUntil(page, () => window.qscribe.state().live.active === false, null,
+                  { timeoutMs: 10000, what: 'state().live.active false after clicking Mic again' });
+  const after = await pageNotes(page);
+  log(`stopped: ${after.length} notes kept`);
+  assert.ok(after.length >= notes.length, `notes after stopping: ${after.length}, before ${notes.length}`);
+  const kept = notes.filter((n) => after.some((m) => m.pitch === n.pitch && Math.abs(m.onset - n.onset) < 1e-6));
+  assert.equal(kept.length, notes.length, 'every live note is kept after stopping');
+});
