@@ -195,8 +195,12 @@ export async function openApp({
 
 // Waits for window.qscribe and its ready promise (wasm + default model loaded).
 export async function waitForApp(page, timeoutMs = 120000) {
-  await page.waitForFunction(() => typeof window.qscribe === 'object' && window.qscribe !== null,
-                             null, { timeout: timeoutMs });
+  try {
+    await page.waitForFunction(() => typeof window.qscribe === 'object' && window.qscribe !== null,
+                               null, { timeout: Math.min(timeoutMs, 30000) });
+  } catch {
+    throw new Error('window.qscribe did not appear within 30 s of the page loading');
+  }
   await page.evaluate((ms) => Promise.race([
     window.qscribe.ready,
     new Promise((_, reject) => setTimeout(() => reject(new Error(`qscribe.ready did not settle within ${ms} ms`)), ms)),
