@@ -24,6 +24,8 @@ export async function installStateWatch(page) {
     };
     poll();
     setInterval(poll, 4);
+    window.addEventListener('error', (e) => { window.__qsPageError = String(e.message || e); });
+    window.addEventListener('unhandledrejection', (e) => { window.__qsPageError = String(e.reason && e.reason.message || e.reason); });
   });
 }
 
@@ -60,16 +62,24 @@ export async function openAndSettle(page, file, { expect = 'notes', timeoutMs = 
             `before ${path.basename(file)} is opened (${JSON.stringify(pre)})`);
   const t0 = performance.now();
   await chooseFile(page, file);
+  let pageError = null;
+  const onPageError = (e) => { pageError = e; };
+  page.on('pageerror', onPageError);
   try {
-    await page.waitForFunction(`(${settledOn.toString()})(window.qscribe.state(), ${JSON.stringify(expect)})`,
+    // Stop waiting as soon as the page throws: an uncaught error will not settle by itself.
+    await page.waitForFunction(`window.__qsPageError || (${settledOn.toString()})(window.qscribe.state(), ${JSON.stringify(expect)})`,
                                null, { timeout: timeoutMs, polling: 50 });
-  } catch {
+    if (pageError) throw pageError;
+  } catch (e) {
+    page.off('pageerror', onPageError);
+    if (pageError) throw new Error(`the page threw while handling ${path.basename(file)}: ${pageError.message || pageError}`);
     const st = await page.evaluate(() => window.qscribe.state());
     const changes = await page.evaluate((seq) => window.__qsWatch.changes.filter((c) => c.seq > seq).slice(-20), before);
     throw new Error(`after opening ${path.basename(file)}, the page did not settle on ${expect === 'notes'
       ? 'notes (busy false, noteCount > 0, no error)' : 'an error message (busy false, error non-empty)'} ` +
       `within ${timeoutMs / 1000} s.\nstate(): ${JSON.stringify(st)}\nstate changes seen: ${JSON.stringify(changes)}`);
   }
+  page.off('pageerror', onPageError);
   const seconds = (performance.now() - t0) / 1000;
   const state = await page.evaluate(() => window.qscribe.state());
   const changes = await page.evaluate((seq) => window.__qsWatch.changes.filter((c) => c.seq > seq), before);
