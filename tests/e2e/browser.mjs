@@ -104,7 +104,15 @@ export async function openApp({
     if (!session.page || session.page.isClosed()) return null;
     const file = path.join(screenshotDir, `${name}${label ? '-' + label : ''}.png`);
     try {
-      await session.page.screenshot({ path: file, timeout: 15000 });
+      // The DevTools capture directly: page.screenshot() waits for fonts and stable frames,
+      // which can take half a minute while the app renders continuously with SwiftShader.
+      const cdp = await session.context.newCDPSession(session.page);
+      const shot = await Promise.race([
+        cdp.send('Page.captureScreenshot', { format: 'png' }),
+        new Promise((_, reject) => setTimeout(() => reject(new Error('no frame within 30 s')), 30000)),
+      ]);
+      await cdp.detach().catch(() => {});
+      fs.writeFileSync(file, Buffer.from(shot.data, 'base64'));
       log(`screenshot: ${file}`);
       return file;
     } catch (e) {
