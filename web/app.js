@@ -1,90 +1,163 @@
-// Minimal page over the wasm core: decode a file with Web Audio, resample to 22050 Hz mono,
-// compute the CQT in wasm, draw it. The full app (piano roll, model, MIDI) grows from here.
+// qscribe's page: boots the wasm app (C++ owns state, DSP and drawing) and gives it what only
+// JavaScript can do: file decoding, the microphone, ONNX Runtime Web, playback and downloads.
+// Also the page's API, window.qscribe (docs/web-api.md).
 import createQscribe from './qscribe_web.js';
+import { Model } from './model.js';
+import { decodeAudioFile, Player } from './audio.js';
+import { Microphone } from './microphone.js';
 
-const SR = 22050;
-const statusEl = document.getElementById('status');
-const canvas = document.getElementById('spectrogram');
+const MODEL = new URL('models/qscribe-default', location.href).href;
+const canvas = document.getElementById('canvas');
+const fileInput = document.getElementById('file');
+const player = new Player();
+const mic = new Microphone();
+let core = null, model = null, decodeCancelled = false, liveBusy = false;
 
-function setStatus(text, isError = false) {
-  statusEl.textContent = text;
-  statusEl.classList.toggle('error', isError);
+const host = {
+  openFileDialog: () => { fileInput.value = ''; fileInput.click(); },
+  download(name, bytes, mime) {
+    const url = URL.createObjectURL(new Blob([bytes], { type: mime }));
+    const a = Object.assign(document.createElement('a'), { href: url, download: name });
+    document.body.appendChild(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10000);
+  },
+  play: (ptr, n, rate, offset, key) => player.play(core.HEAPF32.subarray(ptr >> 2, (ptr >> 2) + n), rate, offset, key),
+  pause: () => player.pause(),
+  playbackTime: () => player.time(),
+  startMicrophone: (rate) => startLive(rate),
+  stopMicrophone: () => { mic.stop(); liveBusy = false; },
+  cancelDecoding: () => { decodeCancelled = true; },
+};
+
+const call = (name, ...args) => core.ccall(name, 'number', args.map((a) => (typeof a === 'string' ? 'string' : 'number')), args);
+const text = (ptr) => core.UTF8ToString(ptr);
+const state = () => JSON.parse(text(core._qs_state_json()));
+const notes = () => JSON.parse(text(core._qs_notes_json())).notes;
+const yieldTask = () => new Promise((r) => setTimeout(r, 0));
+
+// Runs the model request the C++ side left in slot `which` (0: file job, 1: live) and writes the
+// logits back into its buffers.
+async function runRequest(which) {
+  const b = core._qs_request_batch(which), f = core._qs_request_frames(which), bins = core._qs_request_bins(which);
+  const p = core._qs_request_input(which) >> 2;
+  const input = core.HEAPF32.slice(p, p + b * f * bins);
+  const out = await model.run(input, b, f, bins);
+  core.HEAPF32.set(out.frame, core._qs_request_frame_logits(which) >> 2);
+  core.HEAPF32.set(out.onset, core._qs_request_onset_logits(which) >> 2);
 }
 
-async function decodeToMono22050(arrayBuffer) {
-  const ctx = new AudioContext();
-  let decoded;
+function fail(message) {
+  call('qs_fail', message);
+  return new Error(message);
+}
+
+// The whole-file pipeline: decode -> (C++: CQT, windows) -> model -> (C++: notes).
+async function transcribe(arrayBuffer, name = 'audio') {
+  await api.ready;
+  if (!call('qs_begin_decoding', name)) throw new Error('Busy: a transcription is already running.');
+  decodeCancelled = false;
+  let samples;
   try {
-    decoded = await ctx.decodeAudioData(arrayBuffer);
+    samples = await decodeAudioFile(arrayBuffer, model.config.features.sample_rate, name);
   } catch (e) {
-    throw new Error('this file is not audio the browser can decode');
-  } finally {
-    ctx.close();
+    throw fail(e.message);
   }
-  if (decoded.length === 0) throw new Error('the file contains no audio');
-  const frames = Math.ceil(decoded.duration * SR);
-  const offline = new OfflineAudioContext(1, frames, SR);  // mixes channels down and resamples
-  const src = offline.createBufferSource();
-  src.buffer = decoded;
-  src.connect(offline.destination);
-  src.start();
-  return (await offline.startRendering()).getChannelData(0);
-}
-
-function drawSpectrogram(mags, nFrames, nBins) {
-  canvas.width = Math.max(1, nFrames);
-  canvas.height = nBins;
-  const g = canvas.getContext('2d');
-  const img = g.createImageData(nFrames, nBins);
-  let max = 1e-9;
-  for (let i = 0; i < mags.length; i++) max = Math.max(max, mags[i]);
-  for (let t = 0; t < nFrames; t++) {
-    for (let b = 0; b < nBins; b++) {
-      const db = 20 * Math.log10(mags[t * nBins + b] / max + 1e-9);
-      const v = Math.max(0, Math.min(1, (db + 80) / 80));
-      const o = ((nBins - 1 - b) * nFrames + t) * 4;  // low notes at the bottom
-      img.data[o] = 255 * Math.min(1, v * 1.6);
-      img.data[o + 1] = 255 * Math.max(0, v * 1.6 - 0.6);
-      img.data[o + 2] = 255 * (0.4 * v + 0.6 * Math.max(0, v - 0.6) * 2.5);
-      img.data[o + 3] = 255;
+  if (decodeCancelled) throw fail('Cancelled.');
+  const ptr = core._qs_file_alloc(samples.length);
+  if (!ptr) throw fail(`"${name}" is too long to hold in this browser's memory.`);
+  core.HEAPF32.set(samples, ptr >> 2);
+  samples = null;
+  call('qs_file_start', name);
+  for (;;) {
+    const r = core._qs_job_step(12);
+    if (r === 0) break;
+    if (r === 2) {
+      try {
+        await runRequest(0);
+      } catch (e) {
+        throw fail(`The model failed: ${e.message || e}`);
+      }
+      core._qs_job_model_done();
+    } else if (r === 1) {
+      await yieldTask();
+    } else {
+      throw new Error(text(core._qs_error()));
     }
   }
-  g.putImageData(img, 0, 0);
+  return notes();
 }
 
-const core = await createQscribe();
-const qs = {
-  version: core.UTF8ToString(core.ccall('qs_version', 'number', [], [])),
-  cqt: core.cwrap('qs_cqt', 'number', ['number', 'number']),
-  bins: core.cwrap('qs_cqt_bins', 'number', []),
-  data: core.cwrap('qs_cqt_data', 'number', []),
-  lastError: () => core.UTF8ToString(core.ccall('qs_last_error', 'number', [], [])),
-};
-document.getElementById('version').textContent = 'v' + qs.version;
-setStatus('Ready. Open an audio file.');
-
-document.getElementById('file').addEventListener('change', async (ev) => {
-  const file = ev.target.files[0];
-  if (!file) return;
+async function openFile(file) {
+  const name = file.name.replace(/\.[^.]*$/, '') || 'audio';
+  if (file.size > 1024 ** 3) { fail(`"${file.name}" is larger than 1 GB.`); return; }
   try {
-    setStatus(`Decoding ${file.name}…`);
-    const samples = await decodeToMono22050(await file.arrayBuffer());
-    setStatus('Computing the constant-Q transform…');
-    const ptr = core._malloc(samples.length * 4);
-    core.HEAPF32.set(samples, ptr / 4);
-    const t0 = performance.now();
-    const nFrames = qs.cqt(ptr, samples.length);
-    const ms = performance.now() - t0;
-    core._free(ptr);
-    if (nFrames < 0) throw new Error(qs.lastError());
-    const nBins = qs.bins();
-    const mags = core.HEAPF32.slice(qs.data() / 4, qs.data() / 4 + nFrames * nBins);
-    drawSpectrogram(mags, nFrames, nBins);
-    const seconds = samples.length / SR;
-    setStatus(`${file.name}: ${seconds.toFixed(1)} s, ${nFrames} frames × ${nBins} bins; CQT in ${ms.toFixed(0)} ms (${(seconds / (ms / 1000)).toFixed(0)}× real time)`);
+    await transcribe(await file.arrayBuffer(), name);
   } catch (e) {
-    setStatus(`${file.name}: ${e.message}`, true);
-  } finally {
-    ev.target.value = '';
+    console.warn(e.message);  // already shown in the page
   }
+}
+
+async function startLive(rate) {
+  try {
+    await mic.start(rate, onMicSamples, (message) => call('qs_live_failed', message));
+    core._qs_live_started();
+  } catch (e) {
+    call('qs_live_failed', e.message);
+  }
+}
+
+function onMicSamples(samples, arrivalMs) {
+  if (!core._qs_live_active()) return;
+  const p = core._qs_live_buffer(samples.length);
+  core.HEAPF32.set(samples, p >> 2);
+  core._qs_live_push(p, samples.length, arrivalMs);
+  pumpLive();
+}
+
+function pumpLive() {
+  if (liveBusy || core._qs_live_step() !== 2) return;
+  liveBusy = true;
+  runRequest(1).then(() => core._qs_live_model_done(), (e) => call('qs_live_failed', `The model failed: ${e.message || e}`))
+    .finally(() => { liveBusy = false; if (core._qs_live_active()) pumpLive(); });
+}
+
+async function boot() {
+  core = await createQscribe({ canvas, host, print: console.log, printErr: console.warn });
+  let config;
+  try {
+    const res = await fetch(`${MODEL}.json`);
+    if (!res.ok) throw new Error(`${MODEL}.json: HTTP ${res.status}`);
+    const json = await res.text();
+    if (!call('qs_set_model', json)) throw new Error(text(core._qs_error()));
+    config = JSON.parse(json);
+    model = await Model.load(`${MODEL}.onnx`, config);
+  } catch (e) {
+    call('qs_model_failed', e.message || String(e));
+    throw e;
+  }
+}
+
+const api = {
+  version: '',
+  ready: null,
+  transcribe: (arrayBuffer, name) => transcribe(arrayBuffer.slice(0), name),
+  notes: () => (core ? notes() : []),
+  state: () => (core ? state() : { busy: false, error: '', noteCount: 0, modelLoaded: false, live: { active: false } }),
+  uiRect: (id) => (core ? JSON.parse(text(call('qs_ui_rect', id))) : null),
+  // Decoding thresholds, as the sliders (negative keeps a value): re-decodes at once.
+  setDecoding: ({ onset = -1, frame = -1, minNoteLength = -1 } = {}) => core._qs_set_decoding(onset, frame, minNoteLength),
+  openFile,
+};
+api.ready = boot().then(() => { api.version = text(core._qs_version()); });
+api.ready.catch((e) => console.error('qscribe:', e.message || e));
+window.qscribe = api;
+
+fileInput.addEventListener('change', () => { if (fileInput.files[0]) openFile(fileInput.files[0]); });
+window.addEventListener('dragover', (e) => e.preventDefault());
+window.addEventListener('drop', (e) => {
+  e.preventDefault();
+  const file = e.dataTransfer && e.dataTransfer.files[0];
+  if (file && core && !state().busy) openFile(file);
 });

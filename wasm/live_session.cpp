@@ -1,0 +1,88 @@
+#include "live_session.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace qsweb {
+
+double LatencyStats::median() const {
+  if (ms.empty()) return -1;
+  std::vector<double> v(ms.end() - std::min<std::size_t>(ms.size(), 50), ms.end());  // recent notes
+  std::nth_element(v.begin(), v.begin() + v.size() / 2, v.end());
+  return v[v.size() / 2];
+}
+
+LiveSession::LiveSession(const qs::ModelConfig& model, Document& doc, ModelRequest& request)
+    : doc_(doc), cqt_(model.features), window_(std::max(1, model.segment_frames)),
+      bins_(model.features.n_bins), hop_(model.features.hop_length),
+      past_samples_(cqt_.frame_lookahead_samples()), request_(request) {}
+
+void LiveSession::push(const float* samples, std::size_t n, double arrival_ms) {
+  if (n == 0) return;
+  doc_.audio.insert(doc_.audio.end(), samples, samples + n);
+  arrivals_.emplace_back(doc_.audio.size(), arrival_ms);
+  while (arrivals_.size() > 4096) arrivals_.pop_front();  // ~90 s of 128-sample blocks
+  double sum = 0;
+  const std::size_t m = std::min<std::size_t>(doc_.audio.size(), doc_.sample_rate / 10);
+  for (std::size_t i = doc_.audio.size() - m; i < doc_.audio.size(); ++i) sum += doc_.audio[i] * doc_.audio[i];
+  level_db_ = 10 * std::log10(std::max(sum / m, 1e-12));
+}
+
+double LiveSession::capture_ms(std::size_t sample) const {
+  for (const auto& [end, ms] : arrivals_)
+    if (sample < end) return ms - (end - 1.0 - sample) * 1000.0 / doc_.sample_rate;
+  return arrivals_.empty() ? 0 : arrivals_.back().second;
+}
+
+StepResult LiveSession::step() {
+  const std::size_t end = doc_.audio.size();
+  if (in_flight_ || end < last_end_ + hop_ || end < static_cast<std::size_t>(hop_)) return StepResult::kWorking;
+  last_end_ = end;
+  // Newest frame: the last whose centre has arrived. The window ends there.
+  const std::size_t newest = end / hop_;
+  const std::size_t first = newest + 1 > static_cast<std::size_t>(window_) ? newest + 1 - window_ : 0;
+  // CQT of [chunk_start, end) with silence after `end`; chunk_start is frame-aligned and early
+  // enough that the window's first frame sees all the past its longest kernel needs.
+  const std::size_t want = first * hop_ > past_samples_ ? first * hop_ - past_samples_ : 0;
+  const std::size_t chunk_start = want / hop_ * hop_;
+  const qs::Spectrogram spec = cqt_.transform(doc_.audio.data() + chunk_start, end - chunk_start);
+  const std::size_t offset = chunk_start / hop_;  // frame index of spec row 0
+  const std::size_t last = std::min<std::size_t>(newest, offset + spec.n_frames - 1);
+  frames_in_request_ = last + 1 - first;
+  frame_of_request_ = first;
+  request_.prepare(1, static_cast<int>(frames_in_request_), bins_, doc_.n_notes);
+  std::copy_n(spec.data.begin() + (first - offset) * bins_, frames_in_request_ * bins_, request_.input.begin());
+  doc_.set_spectrogram(first, request_.input.data(), frames_in_request_);
+  in_flight_ = true;
+  return StepResult::kNeedModel;
+}
+
+void LiveSession::model_done() {
+  in_flight_ = false;
+  const std::size_t n = frames_in_request_ * doc_.n_notes;
+  doc_.ensure_activations(frame_of_request_ + frames_in_request_);
+  float* fp = doc_.frame_prob.data() + frame_of_request_ * doc_.n_notes;
+  float* op = doc_.onset_prob.data() + frame_of_request_ * doc_.n_notes;
+  std::copy_n(request_.frame_logits.begin(), n, fp);
+  std::copy_n(request_.onset_logits.begin(), n, op);
+  qs::sigmoid_inplace(fp, n);
+  qs::sigmoid_inplace(op, n);
+  doc_.redecode();
+  for (const qs::Note& note : doc_.notes) {
+    const long onset_frame = std::lround(note.onset * doc_.frame_rate);
+    // A provisional onset may move by a frame or two as more audio arrives: same note.
+    bool known = false;
+    for (long d = -2; d <= 2 && !known; ++d) known = seen_.count({note.pitch, onset_frame + d}) > 0;
+    seen_.emplace(note.pitch, onset_frame);
+    if (known) continue;
+    if (note.pitch > 48)  // the latency target is for notes above C3
+      undrawn_.push_back(capture_ms(static_cast<std::size_t>(note.onset * doc_.sample_rate)));
+  }
+}
+
+void LiveSession::notes_drawn(double now_ms) {
+  for (double t : undrawn_) latency_.ms.push_back(now_ms - t);
+  undrawn_.clear();
+}
+
+}  // namespace qsweb

@@ -1,0 +1,273 @@
+// The browser app's entry point: GLFW (Emscripten's built-in) + WebGL2 + Dear ImGui, one frame
+// per requestAnimationFrame, plus the C functions web/app.js calls (whisper.cpp style: JS does
+// only what needs the browser — decoding files, the microphone, ONNX Runtime Web, playback and
+// downloads — and C++ owns the state, the signal processing and the drawing).
+#include <GLFW/glfw3.h>
+#include <GLES3/gl3.h>
+#include <emscripten.h>
+#include <emscripten/html5.h>
+
+#include <cmath>
+#include <exception>
+#include <string>
+
+#include "app.hpp"
+#include "host.hpp"
+#include "imgui.h"
+#include "imgui_impl_glfw.h"
+#include "imgui_impl_opengl3.h"
+#include "qscribe/note_io.hpp"
+#include "qscribe/version.hpp"
+
+using namespace qsweb;
+
+namespace {
+
+GLFWwindow* g_window = nullptr;
+std::string g_text;  // the string returned by the last text-returning call
+
+int device_width() { return static_cast<int>(std::lround(host::css_width() * app().dpr)); }
+int device_height() { return static_cast<int>(std::lround(host::css_height() * app().dpr)); }
+
+void setup_style(float scale) {
+  ImGui::StyleColorsDark();
+  ImGuiStyle& s = ImGui::GetStyle();
+  s.WindowPadding = ImVec2(10, 8);
+  s.FramePadding = ImVec2(10, 5);
+  s.ItemSpacing = ImVec2(8, 6);
+  s.FrameRounding = 4;
+  s.GrabRounding = 4;
+  s.WindowBorderSize = 0;
+  s.Colors[ImGuiCol_WindowBg] = ImVec4(0.085f, 0.09f, 0.11f, 1);
+  s.Colors[ImGuiCol_Button] = ImVec4(0.20f, 0.42f, 0.80f, 1);
+  s.Colors[ImGuiCol_ButtonHovered] = ImVec4(0.28f, 0.52f, 0.92f, 1);
+  s.Colors[ImGuiCol_ButtonActive] = ImVec4(0.16f, 0.34f, 0.70f, 1);
+  s.Colors[ImGuiCol_PlotHistogram] = ImVec4(0.30f, 0.78f, 0.45f, 1);
+  s.ScaleAllSizes(scale);
+  ImGuiIO& io = ImGui::GetIO();
+  io.IniFilename = nullptr;  // nothing persisted
+  ImFontConfig cfg;
+  cfg.OversampleH = 2;
+  if (!io.Fonts->AddFontFromFileTTF("/fonts/DejaVuSans.ttf", 15.0f * scale, &cfg)) io.Fonts->AddFontDefault();
+}
+
+void frame() {
+  App& a = app();
+  const int w = device_width(), h = device_height();
+  int cw = 0, ch = 0;
+  glfwGetWindowSize(g_window, &cw, &ch);
+  if (w > 0 && h > 0 && (w != cw || h != ch)) glfwSetWindowSize(g_window, w, h);
+  glfwPollEvents();
+  const double t0 = emscripten_get_now();
+  ImGui_ImplOpenGL3_NewFrame();
+  ImGui_ImplGlfw_NewFrame();
+  ImGui::NewFrame();
+  draw_ui(a);
+  ImGui::Render();
+  int fw = 0, fh = 0;
+  glfwGetFramebufferSize(g_window, &fw, &fh);
+  glViewport(0, 0, fw, fh);
+  glClearColor(0.085f, 0.09f, 0.11f, 1);
+  glClear(GL_COLOR_BUFFER_BIT);
+  ImGui_ImplOpenGL3_RenderDrawData(ImGui::GetDrawData());
+  a.fps_ms = emscripten_get_now() - t0;
+  if (a.live) a.live->notes_drawn(emscripten_get_now());
+}
+
+ModelRequest* request_of(int which) {
+  App& a = app();
+  if (which == 0) return a.job ? &a.job->request() : nullptr;
+  return &a.live_request;
+}
+
+const char* keep(std::string s) {
+  g_text = std::move(s);
+  return g_text.c_str();
+}
+
+}  // namespace
+
+int main() {
+  App& a = app();
+  a.dpr = static_cast<float>(host::device_pixel_ratio());
+  if (!glfwInit()) return 1;
+  glfwWindowHint(GLFW_CLIENT_API, GLFW_OPENGL_ES_API);
+  glfwWindowHint(GLFW_CONTEXT_VERSION_MAJOR, 3);
+  glfwWindowHint(GLFW_CONTEXT_VERSION_MINOR, 0);
+  g_window = glfwCreateWindow(std::max(device_width(), 320), std::max(device_height(), 240), "qscribe", nullptr, nullptr);
+  if (!g_window) return 1;
+  glfwMakeContextCurrent(g_window);
+  IMGUI_CHECKVERSION();
+  ImGui::CreateContext();
+  setup_style(a.dpr);
+  ImGui_ImplGlfw_InitForOpenGL(g_window, true);
+  ImGui_ImplOpenGL3_Init("#version 300 es");
+  emscripten_set_main_loop(frame, 0, false);
+  return 0;
+}
+
+extern "C" {
+
+EMSCRIPTEN_KEEPALIVE const char* qs_version() { return qs::kVersion; }
+
+// The model's sidecar JSON (models/NAME.json). Returns 1, or 0 with the reason in qs_error().
+EMSCRIPTEN_KEEPALIVE int qs_set_model(const char* json_text) {
+  App& a = app();
+  try {
+    a.model = qs::parse_model_config(json_text);
+    a.model_loaded = true;
+    a.model_status = "Model " + a.model.name + " loaded";
+    a.doc.reset(a.model, "");
+    return 1;
+  } catch (const std::exception& e) {
+    a.model_loaded = false;
+    a.model_status = std::string("The model could not be loaded: ") + e.what();
+    a.error = a.model_status;
+    return 0;
+  }
+}
+
+EMSCRIPTEN_KEEPALIVE void qs_model_failed(const char* message) {
+  App& a = app();
+  a.model_loaded = false;
+  a.model_status = std::string("The model could not be loaded: ") + message;
+  a.error = a.model_status;
+}
+
+EMSCRIPTEN_KEEPALIVE const char* qs_error() { return app().error.c_str(); }
+
+// --- Files: JS decodes, C++ transcribes --------------------------------------------------------
+EMSCRIPTEN_KEEPALIVE int qs_begin_decoding(const char* name) {
+  App& a = app();
+  if (a.busy.active) return 0;
+  begin_decoding(name);
+  return 1;
+}
+EMSCRIPTEN_KEEPALIVE int qs_cancel_requested() { return app().busy.cancel ? 1 : 0; }
+EMSCRIPTEN_KEEPALIVE float* qs_file_alloc(int n) {
+  try {
+    return allocate_file_audio(static_cast<std::size_t>(n));
+  } catch (const std::exception&) {
+    return nullptr;  // out of memory: JS reports it
+  }
+}
+EMSCRIPTEN_KEEPALIVE void qs_file_start(const char* name) {
+  App& a = app();
+  start_file_job();
+  a.doc.name = name;
+}
+EMSCRIPTEN_KEEPALIVE void qs_fail(const char* message) { fail_busy(message); }
+
+// 0 done, 1 more work, 2 a model request waits (qs_request_*), -1 cancelled or failed (qs_error).
+EMSCRIPTEN_KEEPALIVE int qs_job_step(double budget_ms) {
+  App& a = app();
+  if (!a.job) return -1;
+  if (a.busy.cancel) {
+    fail_busy("Cancelled.");
+    a.mode = Mode::kEmpty;
+    return -1;
+  }
+  try {
+    const StepResult r = a.job->step(budget_ms);
+    a.busy.progress = a.job->progress();
+    if (r == StepResult::kDone) {
+      finish_file_job();
+      fit_view();
+      return 0;
+    }
+    return static_cast<int>(r);
+  } catch (const std::exception& e) {
+    fail_busy(std::string("Transcription failed: ") + e.what());
+    return -1;
+  }
+}
+EMSCRIPTEN_KEEPALIVE void qs_job_model_done() {
+  if (app().job) app().job->model_done();
+}
+
+// Model requests: which = 0 (file job) or 1 (live).
+EMSCRIPTEN_KEEPALIVE float* qs_request_input(int which) { return request_of(which)->input.data(); }
+EMSCRIPTEN_KEEPALIVE int qs_request_batch(int which) { return request_of(which)->batch; }
+EMSCRIPTEN_KEEPALIVE int qs_request_frames(int which) { return request_of(which)->frames; }
+EMSCRIPTEN_KEEPALIVE int qs_request_bins(int which) { return request_of(which)->bins; }
+EMSCRIPTEN_KEEPALIVE float* qs_request_frame_logits(int which) { return request_of(which)->frame_logits.data(); }
+EMSCRIPTEN_KEEPALIVE float* qs_request_onset_logits(int which) { return request_of(which)->onset_logits.data(); }
+
+// --- Live input ---------------------------------------------------------------------------------
+EMSCRIPTEN_KEEPALIVE void qs_live_started() { start_live(); }
+EMSCRIPTEN_KEEPALIVE void qs_live_failed(const char* message) { stop_live(message); app().live_starting = false; }
+EMSCRIPTEN_KEEPALIVE int qs_live_active() { return app().mode == Mode::kLive ? 1 : 0; }
+EMSCRIPTEN_KEEPALIVE float* qs_live_buffer(int n) {
+  static std::vector<float> scratch;
+  scratch.resize(static_cast<std::size_t>(std::max(0, n)));
+  return scratch.data();
+}
+EMSCRIPTEN_KEEPALIVE void qs_live_push(const float* samples, int n, double arrival_ms) {
+  App& a = app();
+  if (a.mode == Mode::kLive && a.live) a.live->push(samples, static_cast<std::size_t>(n), arrival_ms);
+}
+// 2: a model request waits (which = 1); 1: nothing to do now.
+EMSCRIPTEN_KEEPALIVE int qs_live_step() {
+  App& a = app();
+  if (a.mode != Mode::kLive || !a.live) return 0;
+  try {
+    return static_cast<int>(a.live->step());
+  } catch (const std::exception& e) {
+    stop_live(std::string("Live transcription failed: ") + e.what());
+    return 0;
+  }
+}
+EMSCRIPTEN_KEEPALIVE void qs_live_model_done() {
+  App& a = app();
+  if (a.live && a.live_doc_id == a.doc_id) a.live->model_done();
+}
+
+// --- Queries (the page's window.qscribe API and the tests) --------------------------------------
+EMSCRIPTEN_KEEPALIVE const char* qs_state_json() {
+  const App& a = app();
+  nlohmann::json live = {{"active", a.mode == Mode::kLive}, {"latencyMs", nullptr}, {"level", nullptr}};
+  if (a.live && a.live_doc_id == a.doc_id) {
+    if (a.live->latency().median() >= 0) live["latencyMs"] = a.live->latency().median();
+    live["level"] = a.live->level_db();
+    live["latencies"] = a.live->latency().ms;
+  }
+  const char* modes[] = {"empty", "file", "live"};
+  return keep(nlohmann::json{{"busy", a.busy.active},
+                             {"stage", a.busy.active ? a.busy.stage : std::string()},
+                             {"progress", a.busy.progress},
+                             {"error", a.error},
+                             {"noteCount", a.doc.notes.size()},
+                             {"duration", a.doc.duration()},
+                             {"name", a.doc.name},
+                             {"mode", modes[static_cast<int>(a.mode)]},
+                             {"playing", a.playing},
+                             {"playTime", a.play_time},
+                             {"source", a.source == Source::kOriginal ? "original" : "synth"},
+                             {"modelLoaded", a.model_loaded},
+                             {"model", a.model.name},
+                             {"decoding", {{"onset", a.doc.decoder.onset_threshold},
+                                           {"frame", a.doc.decoder.frame_threshold},
+                                           {"minNoteLength", a.doc.decoder.min_note_length_s}}},
+                             {"frameMs", a.fps_ms},
+                             {"live", live}}
+                  .dump());
+}
+EMSCRIPTEN_KEEPALIVE const char* qs_notes_json() { return keep(qs::format_notes_json(app().doc.notes)); }
+// {x, y, w, h} of a named control in CSS pixels relative to the canvas, or "null".
+EMSCRIPTEN_KEEPALIVE const char* qs_ui_rect(const char* id) {
+  const App& a = app();
+  const auto it = a.ui_rects.find(id);
+  if (it == a.ui_rects.end()) return "null";
+  const Rect& r = it->second;
+  return keep(nlohmann::json{{"x", r.x / a.dpr}, {"y", r.y / a.dpr}, {"w", r.w / a.dpr}, {"h", r.h / a.dpr}}.dump());
+}
+// Decoding thresholds (as the sliders): re-decodes at once.
+EMSCRIPTEN_KEEPALIVE void qs_set_decoding(double onset, double frame, double min_note_s) {
+  App& a = app();
+  if (onset >= 0) a.doc.decoder.onset_threshold = static_cast<float>(onset);
+  if (frame >= 0) a.doc.decoder.frame_threshold = static_cast<float>(frame);
+  if (min_note_s >= 0) a.doc.decoder.min_note_length_s = min_note_s;
+  if (a.doc.act_frames > 0) a.doc.redecode();
+}
+
+}  // extern "C"
