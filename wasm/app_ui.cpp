@@ -54,7 +54,7 @@ std::string clock(double s) {
 void toolbar(App& a) {
   const bool idle = !a.busy.active && a.model_loaded;
   const bool live = a.mode == Mode::kLive;
-  if (button(a, "Open audio...", "open", idle && !live, "Open a WAV, MP3, OGG, FLAC… file (or drop one on the page)"))
+  if (button(a, "Open audio...", "open", idle && !live, "Open a WAV, MP3, OGG, FLAC... file (or drop one on the page)"))
     host::open_file_dialog();
   ImGui::SameLine();
   if (live || a.live_starting) {

@@ -75,8 +75,15 @@ void LiveSession::model_done() {
     for (long d = -2; d <= 2 && !known; ++d) known = seen_.count({note.pitch, onset_frame + d}) > 0;
     seen_.emplace(note.pitch, onset_frame);
     if (known) continue;
-    if (note.pitch > 48)  // the latency target is for notes above C3
-      undrawn_.push_back(capture_ms(static_cast<std::size_t>(note.onset * doc_.sample_rate)));
+    if (note.pitch <= 48) continue;  // the latency target is for notes above C3
+    // A note whose onset is more than a second old when it first appears is a correction (a
+    // held note split in two, a threshold crossed late), not a note just played: count it
+    // apart instead of mixing it into the latency of played notes.
+    if (doc_.duration() - note.onset > 1.0) {
+      ++latency_.late_notes;
+      continue;
+    }
+    undrawn_.push_back(capture_ms(static_cast<std::size_t>(note.onset * doc_.sample_rate)));
   }
 }
 

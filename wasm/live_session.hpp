@@ -19,6 +19,7 @@ namespace qsweb {
 
 struct LatencyStats {
   std::vector<double> ms;   // per note above C3, in the order drawn
+  std::size_t late_notes = 0;  // notes first drawn more than 1 s after their onset (corrections)
   double median() const;
   double last() const { return ms.empty() ? -1 : ms.back(); }
 };

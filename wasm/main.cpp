@@ -25,6 +25,18 @@ namespace {
 
 GLFWwindow* g_window = nullptr;
 std::string g_text;  // the string returned by the last text-returning call
+double g_last_input_ms = 0, g_last_render_ms = 0;
+
+// Any input keeps the UI drawing at full rate for a moment (hover, tooltips, drags); otherwise an
+// idle page redraws only a few times per second, so it costs next to nothing.
+void note_input() { g_last_input_ms = emscripten_get_now(); }
+void install_input_tracking(GLFWwindow* w) {
+  glfwSetCursorPosCallback(w, [](GLFWwindow*, double, double) { note_input(); });
+  glfwSetMouseButtonCallback(w, [](GLFWwindow*, int, int, int) { note_input(); });
+  glfwSetScrollCallback(w, [](GLFWwindow*, double, double) { note_input(); });
+  glfwSetKeyCallback(w, [](GLFWwindow*, int, int, int, int) { note_input(); });
+  glfwSetCharCallback(w, [](GLFWwindow*, unsigned) { note_input(); });
+}
 
 int device_width() { return static_cast<int>(std::lround(host::css_width() * app().dpr)); }
 int device_height() { return static_cast<int>(std::lround(host::css_height() * app().dpr)); }
@@ -56,9 +68,14 @@ void frame() {
   const int w = device_width(), h = device_height();
   int cw = 0, ch = 0;
   glfwGetWindowSize(g_window, &cw, &ch);
-  if (w > 0 && h > 0 && (w != cw || h != ch)) glfwSetWindowSize(g_window, w, h);
+  const bool resized = w > 0 && h > 0 && (w != cw || h != ch);
+  if (resized) glfwSetWindowSize(g_window, w, h);
   glfwPollEvents();
   const double t0 = emscripten_get_now();
+  const bool animating = resized || a.busy.active || a.playing || a.mode == Mode::kLive || a.live_starting ||
+                         t0 - g_last_input_ms < 1500;
+  if (!animating && t0 - g_last_render_ms < 250) return;
+  g_last_render_ms = t0;
   ImGui_ImplOpenGL3_NewFrame();
   ImGui_ImplGlfw_NewFrame();
   ImGui::NewFrame();
@@ -100,6 +117,7 @@ int main() {
   IMGUI_CHECKVERSION();
   ImGui::CreateContext();
   setup_style(a.dpr);
+  install_input_tracking(g_window);  // before ImGui's backend, which chains to these callbacks
   ImGui_ImplGlfw_InitForOpenGL(g_window, true);
   ImGui_ImplOpenGL3_Init("#version 300 es");
   emscripten_set_main_loop(frame, 0, false);
@@ -230,6 +248,7 @@ EMSCRIPTEN_KEEPALIVE const char* qs_state_json() {
     if (a.live->latency().median() >= 0) live["latencyMs"] = a.live->latency().median();
     live["level"] = a.live->level_db();
     live["latencies"] = a.live->latency().ms;
+    live["lateNotes"] = a.live->latency().late_notes;
   }
   const char* modes[] = {"empty", "file", "live"};
   return keep(nlohmann::json{{"busy", a.busy.active},

@@ -116,10 +116,17 @@ function onMicSamples(samples, arrivalMs) {
   pumpLive();
 }
 
+const liveTiming = { runs: 0, totalMs: 0 };  // model runs in live mode (benchmarks, state())
+
 function pumpLive() {
   if (liveBusy || core._qs_live_step() !== 2) return;
   liveBusy = true;
-  runRequest(1).then(() => core._qs_live_model_done(), (e) => call('qs_live_failed', `The model failed: ${e.message || e}`))
+  const t0 = performance.now();
+  runRequest(1).then(() => {
+    liveTiming.runs++;
+    liveTiming.totalMs += performance.now() - t0;
+    core._qs_live_model_done();
+  }, (e) => call('qs_live_failed', `The model failed: ${e.message || e}`))
     .finally(() => { liveBusy = false; if (core._qs_live_active()) pumpLive(); });
 }
 
@@ -139,12 +146,17 @@ async function boot() {
   }
 }
 
+function withTiming(s) {
+  s.live.modelMs = liveTiming.runs ? liveTiming.totalMs / liveTiming.runs : null;
+  return s;
+}
+
 const api = {
   version: '',
   ready: null,
   transcribe: (arrayBuffer, name) => transcribe(arrayBuffer.slice(0), name),
   notes: () => (core ? notes() : []),
-  state: () => (core ? state() : { busy: false, error: '', noteCount: 0, modelLoaded: false, live: { active: false } }),
+  state: () => (core ? withTiming(state()) : { busy: false, error: '', noteCount: 0, modelLoaded: false, live: { active: false } }),
   uiRect: (id) => (core ? JSON.parse(text(call('qs_ui_rect', id))) : null),
   // Decoding thresholds, as the sliders (negative keeps a value): re-decodes at once.
   setDecoding: ({ onset = -1, frame = -1, minNoteLength = -1 } = {}) => core._qs_set_decoding(onset, frame, minNoteLength),
