@@ -17,7 +17,9 @@ PKGS=(
   libtorch-dev libopenblas0-openmp libonnx-dev libprotobuf-dev protobuf-compiler
   libfluidsynth-dev timgm6mb-soundfont libgloo-dev
   python3 python3-mir-eval python3-mido python3-numpy python3-soundfile
-  sox
+  sox fonts-dejavu-core
+  fluid-soundfont-gm fluidr3mono-gm-soundfont openttd-openmsx planetblupi-music-midi simutrans-data
+  pianobooster freedink-data chuck-data sfront yoshimi-data
   chromium
 )
 
