@@ -72,9 +72,11 @@ void frame() {
   if (resized) glfwSetWindowSize(g_window, w, h);
   glfwPollEvents();
   const double t0 = emscripten_get_now();
-  const bool animating = resized || a.busy.active || a.playing || a.mode == Mode::kLive || a.live_starting ||
-                         t0 - g_last_input_ms < 1500;
-  if (!animating && t0 - g_last_render_ms < 250) return;
+  // While a file is transcribed the progress bar needs only a few frames per second, and every
+  // frame drawn is main-thread time taken from the transcription (much of it with a software GL).
+  const bool animating = resized || a.playing || a.mode == Mode::kLive || a.live_starting ||
+                         (t0 - g_last_input_ms < 1500 && !a.busy.active);
+  if (!animating && t0 - g_last_render_ms < (a.busy.active ? 200 : 250)) return;
   g_last_render_ms = t0;
   ImGui_ImplOpenGL3_NewFrame();
   ImGui_ImplGlfw_NewFrame();

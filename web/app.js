@@ -58,6 +58,8 @@ async function transcribe(arrayBuffer, name = 'audio') {
   await api.ready;
   if (!call('qs_begin_decoding', name)) throw new Error('Busy: a transcription is already running.');
   decodeCancelled = false;
+  const timing = { decodeMs: 0, modelMs: 0, coreMs: 0, totalMs: 0 };
+  const t0 = performance.now();
   let samples;
   try {
     samples = await decodeAudioFile(arrayBuffer, model.config.features.sample_rate, name);
@@ -65,17 +67,22 @@ async function transcribe(arrayBuffer, name = 'audio') {
     throw fail(e.message);
   }
   if (decodeCancelled) throw fail('Cancelled.');
+  timing.decodeMs = performance.now() - t0;
   const ptr = core._qs_file_alloc(samples.length);
   if (!ptr) throw fail(`"${name}" is too long to hold in this browser's memory.`);
   core.HEAPF32.set(samples, ptr >> 2);
   samples = null;
   call('qs_file_start', name);
   for (;;) {
+    const ts = performance.now();
     const r = core._qs_job_step(12);
+    timing.coreMs += performance.now() - ts;
     if (r === 0) break;
     if (r === 2) {
+      const tm = performance.now();
       try {
         await runRequest(0);
+        timing.modelMs += performance.now() - tm;
       } catch (e) {
         throw fail(`The model failed: ${e.message || e}`);
       }
@@ -86,6 +93,8 @@ async function transcribe(arrayBuffer, name = 'audio') {
       throw new Error(text(core._qs_error()));
     }
   }
+  timing.totalMs = performance.now() - t0;
+  lastTiming = timing;
   return notes();
 }
 
@@ -116,6 +125,7 @@ function onMicSamples(samples, arrivalMs) {
   pumpLive();
 }
 
+let lastTiming = null;  // where the last transcribe() spent its time (benchmarks, state())
 const liveTiming = { runs: 0, totalMs: 0 };  // model runs in live mode (benchmarks, state())
 
 function pumpLive() {
@@ -148,6 +158,7 @@ async function boot() {
 
 function withTiming(s) {
   s.live.modelMs = liveTiming.runs ? liveTiming.totalMs / liveTiming.runs : null;
+  s.timing = lastTiming;
   return s;
 }
 
