@@ -3,7 +3,7 @@
 // Also the page's API, window.qscribe (docs/web-api.md).
 import createQscribe from './qscribe_web.js';
 import { Model } from './model.js';
-import { decodeAudioFile, Player } from './audio.js';
+import { decodeAudioFile, mixToMono, Player } from './audio.js';
 import { Microphone } from './microphone.js';
 
 const MODEL = new URL('models/qscribe-default', location.href).href;
@@ -60,18 +60,18 @@ async function transcribe(arrayBuffer, name = 'audio') {
   decodeCancelled = false;
   const timing = { decodeMs: 0, modelMs: 0, coreMs: 0, totalMs: 0 };
   const t0 = performance.now();
-  let samples;
+  let audio;
   try {
-    samples = await decodeAudioFile(arrayBuffer, model.config.features.sample_rate, name);
+    audio = await decodeAudioFile(arrayBuffer, model.config.features.sample_rate, name);
   } catch (e) {
     throw fail(e.message);
   }
   if (decodeCancelled) throw fail('Cancelled.');
   timing.decodeMs = performance.now() - t0;
-  const ptr = core._qs_file_alloc(samples.length);
+  const ptr = core._qs_file_alloc(audio.length);
   if (!ptr) throw fail(`"${name}" is too long to hold in this browser's memory.`);
-  core.HEAPF32.set(samples, ptr >> 2);
-  samples = null;
+  mixToMono(audio, core.HEAPF32.subarray(ptr >> 2, (ptr >> 2) + audio.length));
+  audio = null;
   call('qs_file_start', name);
   for (;;) {
     const ts = performance.now();

@@ -23,7 +23,8 @@ function checkWav(bytes, name) {
   throw new Error(`"${name}" is a truncated WAV file: it has no audio data.`);
 }
 
-// Returns mono Float32Array samples at `rate` Hz. Throws an Error with a user-readable message.
+// Decodes a file into an AudioBuffer at `rate` Hz (the browser resamples). Throws an Error with a
+// user-readable message.
 export async function decodeAudioFile(arrayBuffer, rate, name) {
   if (!arrayBuffer || arrayBuffer.byteLength === 0) throw new Error(`"${name}" is empty.`);
   checkWav(new Uint8Array(arrayBuffer), name);
@@ -38,16 +39,20 @@ export async function decodeAudioFile(arrayBuffer, rate, name) {
   if (audio.length === 0) throw new Error(`"${name}" contains no audio.`);
   if (audio.duration > MAX_SECONDS)
     throw new Error(`"${name}" is ${Math.round(audio.duration / 60)} minutes long; the limit is ${MAX_SECONDS / 60} minutes.`);
-  const out = new Float32Array(audio.length);
-  for (let c = 0; c < audio.numberOfChannels; c++) {
+  return audio;
+}
+
+// Mixes an AudioBuffer down to mono into `out` (a Float32Array of audio.length samples, e.g. a
+// view of the wasm heap: a long file is never copied once more).
+export function mixToMono(audio, out) {
+  out.set(audio.getChannelData(0));
+  if (audio.numberOfChannels === 1) return;
+  for (let c = 1; c < audio.numberOfChannels; c++) {
     const ch = audio.getChannelData(c);
     for (let i = 0; i < ch.length; i++) out[i] += ch[i];
   }
-  if (audio.numberOfChannels > 1) {
-    const g = 1 / audio.numberOfChannels;
-    for (let i = 0; i < out.length; i++) out[i] *= g;
-  }
-  return out;
+  const g = 1 / audio.numberOfChannels;
+  for (let i = 0; i < out.length; i++) out[i] *= g;
 }
 
 // Plays mono buffers; keeps the last two converted buffers (original and synthesised) by key.
