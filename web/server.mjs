@@ -2,7 +2,7 @@
 // types browsers insist on and the cross-origin isolation headers ONNX Runtime Web's threads
 // need. Binds to loopback only. Usage: node web/server.mjs [--port 8000] [--root DIR ...]
 // --port 0 picks a free port; the first line printed always names the actual address.
-// /models/* comes from models/, /ort/* from node_modules/onnxruntime-web/dist (ONNX Runtime Web).
+// /models/* comes from models/ (or --models DIR), /ort/* from node_modules/onnxruntime-web/dist (ONNX Runtime Web).
 import http from 'node:http';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -12,14 +12,16 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
 let port = Number(process.env.PORT || 8000);
 const roots = [];
+let modelsDir = path.resolve(here, '../models');  // --models DIR serves another model folder
 for (let i = 0; i < args.length; i++) {
   if (args[i] === '--port') port = Number(args[++i]);
   else if (args[i] === '--root') roots.push(path.resolve(args[++i]));
+  else if (args[i] === '--models') modelsDir = path.resolve(args[++i]);
 }
 if (roots.length === 0) roots.push(here, path.resolve(here, '../build/wasm/web'));
 // Fixed prefixes served from their own folders, whatever the roots.
 const mounts = [
-  ['models/', path.resolve(here, '../models')],
+  ['models/', modelsDir],
   ['ort/', path.resolve(here, '../node_modules/onnxruntime-web/dist')],
 ];
 
