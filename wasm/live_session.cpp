@@ -13,7 +13,11 @@ double LatencyStats::median() const {
 }
 
 LiveSession::LiveSession(const qs::ModelConfig& model, Document& doc, ModelRequest& request)
-    : doc_(doc), cqt_(model.features), window_(std::max(1, model.segment_frames)),
+    : doc_(doc), cqt_(model.features),
+      // One second of context: the model runs after every hop of new audio, so its cost sets
+      // the CPU load (a 2 s window doubled it for no visible gain in live notes).
+      window_(std::max(1, std::min(model.segment_frames,
+                                   static_cast<int>(std::lround(model.features.frame_rate()))))),
       bins_(model.features.n_bins), hop_(model.features.hop_length),
       past_samples_(cqt_.frame_lookahead_samples()), request_(request) {}
 
