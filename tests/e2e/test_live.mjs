@@ -26,15 +26,17 @@ await runTest(NAME, options, async ({ page, context, origin, screenshot }) => {
                   { timeoutMs: 15000, what: 'state().live.active after clicking Mic' });
   log('live transcription started');
   await page.waitForTimeout(6000);
-  const st = await page.evaluate(() => window.qscribe.state());
+  // State and notes from one evaluation, so they describe the same moment.
+  const { st, notes } = await page.evaluate(() => ({
+    st: window.qscribe.state(),
+    notes: window.qscribe.notes().map((n) => ({ onset: n.onset, offset: n.offset, pitch: n.pitch, velocity: n.velocity })),
+  }));
   log(`after 6 s: ${JSON.stringify(st)}`);
-  await screenshot('live');
   assert.equal(st.live.active, true, 'live.active after 6 s');
   assert.equal(typeof st.live.level, 'number', 'live.level is a number');
-
-  const notes = await pageNotes(page);
   assertWellFormed(notes, 'live notes()');
   log(`live notes: ${describe(notes, 30)}`);
+  await screenshot('live');
   const melodySet = new Set(LIVE_MELODY);
   const found = LIVE_MELODY.filter((p) => notes.some((n) => n.pitch === p));
   const wrong = notes.filter((n) => !melodySet.has(n.pitch));
