@@ -144,7 +144,7 @@ void status_line(App& a) {
     ImGui::Text("%s   %s   %zu notes", a.doc.name.c_str(), clock(a.doc.duration()).c_str(), a.doc.notes.size());
     ImGui::SameLine();
     ImGui::TextDisabled("   wheel: zoom time, Shift+wheel: zoom pitch, drag: pan, double-click: fit, click the time axis: seek");
-  } else {
+  } else if (a.error != a.model_status) {
     ImGui::TextDisabled("%s", a.model_status.c_str());
   }
   if (!a.error.empty()) {
