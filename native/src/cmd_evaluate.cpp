@@ -1,6 +1,7 @@
 // `qscribe evaluate`: metrics of a LibTorch model on a preprocessed split or on audio + reference pairs.
 #include <torch/torch.h>
 
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -14,6 +15,7 @@
 #include "qscribe/metrics.hpp"
 #include "qscribe/note_io.hpp"
 #include "trainer.hpp"
+#include "tuning.hpp"
 
 namespace {
 
@@ -25,6 +27,10 @@ struct EvaluateArgs {
   double min_note_length = -1;
   int threads = 0;
   bool json = false, per_piece = false;
+  // --tune
+  bool tune = false;
+  std::string tune_onset = "0.2:0.8:0.05", tune_frame = "0.1:0.6:0.05", tune_min_note_ms = "30,46,58,80,116";
+  int top = 10;
 };
 
 nlohmann::json prf(const qs::PRF& p) { return {{"precision", p.precision}, {"recall", p.recall}, {"f1", p.f1}}; }
@@ -36,6 +42,111 @@ nlohmann::json scores_json(const qs::PieceCounts& c, const std::vector<int>& ks)
   return {{"note", prf(s.note)}, {"note_with_offset", prf(s.note_offset)}, {"frame", prf(s.frame)},
           {"exact_accuracy", acc}, {"n_ref_notes", c.note.n_ref}, {"n_est_notes", c.note.n_est},
           {"duration_s", c.duration_s}};
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+nlohmann::json decoding_json(const qs::DecoderParams& d) {
+  return {{"onset_threshold", std::round(d.onset_threshold * 1e6) / 1e6},
+          {"frame_threshold", std::round(d.frame_threshold * 1e6) / 1e6},
+          {"min_note_ms", std::round(d.min_note_length_s * 1e9) / 1e6},
+          {"frame_fallback", d.frame_fallback}};
+}
+
+// --tune: the model runs once over the data; the decoder is re-run on the kept probabilities for
+// every grid point; the best by pooled onset-only note F1 wins.
+void run_tune(const EvaluateArgs& a, qs::LoadedModel& m, const std::string& model_path, const qs::DecoderParams& base) {
+  const auto& info = m.checkpoint.info;
+  qs::InferenceOptions inf;
+  qs::TuneGrid grid;
+  grid.onset_thresholds.clear();
+  if (a.onset_threshold >= 0) {
+    grid.onset_thresholds = {a.onset_threshold};
+  } else {
+    for (double v : qs::parse_grid_axis(a.tune_onset, "--tune-onset")) grid.onset_thresholds.push_back(static_cast<float>(v));
+  }
+  if (a.frame_threshold >= 0) {
+    grid.frame_thresholds = {a.frame_threshold};
+  } else {
+    for (double v : qs::parse_grid_axis(a.tune_frame, "--tune-frame")) grid.frame_thresholds.push_back(static_cast<float>(v));
+  }
+  grid.min_note_ms = a.min_note_length >= 0 ? std::vector<double>{a.min_note_length * 1000.0}
+                                            : qs::parse_grid_axis(a.tune_min_note_ms, "--tune-min-note-ms");
+
+  const auto t0 = std::chrono::steady_clock::now();
+  std::vector<qs::TunePiece> pieces;
+  for (const auto& dir : a.data) {
+    qs::DatasetSource src(dir);
+    for (auto& p : qs::predict_pieces(m.checkpoint.model, info, src, inf)) {
+      p.name = dir + ":" + p.name;
+      pieces.push_back(std::move(p));
+    }
+  }
+  for (std::size_t i = 0; i < a.audio.size(); ++i) {
+    qs::TranscribeResult t = qs::transcribe_file(a.audio[i], m.checkpoint.model, info, base, inf);
+    qs::TunePiece p;
+    p.name = a.audio[i];
+    p.act = std::move(t.activations);
+    p.ref = qs::fold_reference(qs::read_notes(a.refs[i]), info);
+    p.duration_s = t.duration_s;
+    pieces.push_back(std::move(p));
+  }
+  double audio_s = 0;
+  for (const auto& p : pieces) audio_s += p.duration_s;
+  const double predict_s = seconds_since(t0);
+  const auto t1 = std::chrono::steady_clock::now();
+  const qs::TuneResult r = qs::tune_decoder(pieces, info, grid, base, a.threads);
+  const double search_s = seconds_since(t1);
+  std::fprintf(stderr, "tune: %zu pieces (%.1f min of audio) through the model in %.1f s; %zu decoder settings scored in %.1f s\n",
+               pieces.size(), audio_s / 60.0, predict_s, r.ranked.size(), search_s);
+
+  const std::size_t shown = std::min<std::size_t>(static_cast<std::size_t>(std::max(1, a.top)), r.ranked.size());
+  std::vector<qs::Scores> scores;
+  for (std::size_t i = 0; i < shown; ++i) scores.push_back(qs::scores_of(qs::evaluate_decoding(pieces, info, r.ranked[i].params)));
+  const qs::Scores base_scores = qs::scores_of(qs::evaluate_decoding(pieces, info, base));
+  const qs::DecoderParams& best = r.ranked.front().params;
+
+  if (a.json) {
+    auto entry = [&](const qs::DecoderParams& d, const qs::Scores& s, std::size_t rank) {
+      nlohmann::json e = decoding_json(d);
+      e["rank"] = rank + 1;
+      e["note"] = prf(s.note);
+      e["note_with_offset"] = prf(s.note_offset);
+      e["frame"] = prf(s.frame);
+      e["exact_accuracy"] = {{"0", s.exact_accuracy[0]}, {"1", s.exact_accuracy[1]}, {"2", s.exact_accuracy[2]}};
+      return e;
+    };
+    nlohmann::json j = {{"model", model_path},
+                        {"pieces", pieces.size()},
+                        {"duration_s", audio_s},
+                        {"criterion", "pooled onset-only note F1 (50 ms)"},
+                        {"grid",
+                         {{"onset_threshold", grid.onset_thresholds},
+                          {"frame_threshold", grid.frame_thresholds},
+                          {"min_note_ms", grid.min_note_ms}}},
+                        {"evaluated", r.ranked.size()},
+                        {"best", entry(best, scores.front(), 0)},
+                        {"model_decoding", entry(base, base_scores, r.base_rank)},
+                        {"top", nlohmann::json::array()}};
+    for (std::size_t i = 0; i < shown; ++i) j["top"].push_back(entry(r.ranked[i].params, scores[i], i));
+    std::printf("%s\n", j.dump(2).c_str());
+    return;
+  }
+  std::printf("model %s, %zu pieces, %.1f s of audio; %zu decoder settings by pooled onset-only note F1\n",
+              model_path.c_str(), pieces.size(), audio_s, r.ranked.size());
+  std::printf("%4s %6s %6s %7s %8s %8s %8s %11s %8s\n", "rank", "onset", "frame", "min ms", "note P", "note R",
+              "note F1", "note+off F1", "frame F1");
+  auto line = [](const char* rank, const qs::DecoderParams& d, const qs::Scores& s) {
+    std::printf("%4s %6.3g %6.3g %7.4g %8.4f %8.4f %8.4f %11.4f %8.4f\n", rank, d.onset_threshold, d.frame_threshold,
+                d.min_note_length_s * 1000.0, s.note.precision, s.note.recall, s.note.f1, s.note_offset.f1, s.frame.f1);
+  };
+  for (std::size_t i = 0; i < shown; ++i) line(std::to_string(i + 1).c_str(), r.ranked[i].params, scores[i]);
+  std::printf("model's decoding (rank %zu):\n", r.base_rank + 1);
+  line("", base, base_scores);
+  std::printf("%.6g %.6g %.6g\n", best.onset_threshold, best.frame_threshold,
+              std::round(best.min_note_length_s * 1e9) / 1e6);
 }
 
 void run(EvaluateArgs& a) {
@@ -53,6 +164,10 @@ void run(EvaluateArgs& a) {
   const auto& info = m.checkpoint.info;
   qs::DecoderParams dec =
       qs::decoder_with_overrides(info.decoding, a.onset_threshold, a.frame_threshold, a.min_note_length);
+  if (a.tune) {
+    run_tune(a, m, model_path, dec);
+    return;
+  }
   qs::InferenceOptions inf;
 
   std::vector<qs::PieceCounts> pieces;
@@ -73,11 +188,7 @@ void run(EvaluateArgs& a) {
   }
   for (std::size_t i = 0; i < a.audio.size(); ++i) {
     qs::TranscribeResult t = qs::transcribe_file(a.audio[i], m.checkpoint.model, info, dec, inf);
-    qs::NoteList ref = qs::read_notes(a.refs[i]);
-    if (info.only_note_names) {
-      for (auto& n : ref) n.pitch = 60 + n.pitch % 12;
-      qs::sort_notes(ref);
-    }
+    const qs::NoteList ref = qs::fold_reference(qs::read_notes(a.refs[i]), info);
     pieces.push_back(qs::evaluate_piece(ref, t.notes, t.duration_s));
     names.push_back(a.audio[i]);
   }
@@ -140,9 +251,23 @@ QS_COMMAND("evaluate", "Score a model on a preprocessed split or on audio + refe
       ->check(CLI::Range(0.0, 1.0));
   sub.add_option("--min-note-length", a->min_note_length, "Shortest decoded note, seconds (default: the model's)")
       ->check(CLI::Range(0.0, 60.0));
-  sub.add_option("--threads", a->threads, "LibTorch threads (0: all cores)")->capture_default_str();
+  sub.add_option("--threads", a->threads, "LibTorch threads, and --tune's grid-search threads (0: all cores)")
+      ->capture_default_str();
   sub.add_flag("--json", a->json, "Print the metrics as JSON instead of a table");
   sub.add_flag("--per-piece", a->per_piece, "Also list every piece's scores");
+  sub.add_flag("--tune", a->tune,
+               "Tune the decoding thresholds: run the model once, then score every point of the grid below by "
+               "pooled onset-only note F1; print the best few and, as the last line, ONSET FRAME MIN_NOTE_MS "
+               "(--json: one JSON object). A fixed --onset-threshold, --frame-threshold or --min-note-length "
+               "keeps that value out of the search; the model's own setting is always scored");
+  sub.add_option("--tune-onset", a->tune_onset, "Onset thresholds to try: LO:HI:STEP or a comma-separated list")
+      ->capture_default_str();
+  sub.add_option("--tune-frame", a->tune_frame, "Frame thresholds to try: LO:HI:STEP or a comma-separated list")
+      ->capture_default_str();
+  sub.add_option("--tune-min-note-ms", a->tune_min_note_ms,
+                 "Shortest-note lengths to try, milliseconds: LO:HI:STEP or a comma-separated list")
+      ->capture_default_str();
+  sub.add_option("--top", a->top, "Grid points listed by --tune")->capture_default_str()->check(CLI::PositiveNumber);
   sub.callback([a] { run(*a); });
 });
 

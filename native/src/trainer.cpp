@@ -20,6 +20,7 @@
 
 #include "progress.hpp"
 #include "qscribe/error.hpp"
+#include "qscribe/model_config.hpp"
 #include "qscribe/piano_roll.hpp"
 #include "svg_chart.hpp"
 
@@ -182,16 +183,12 @@ EpochStats EpochStats::from_json(const nlohmann::json& j) {
 
 // ---- evaluation ----------------------------------------------------------------------------
 
-namespace {
-
 NoteList fold_reference(NoteList notes, const CheckpointInfo& info) {
   if (!info.only_note_names) return notes;
   for (auto& n : notes) n.pitch = 60 + ((n.pitch % 12) + 12) % 12;
   sort_notes(notes);
   return notes;
 }
-
-}  // namespace
 
 EvalResult evaluate_source(Transcriber& model, const CheckpointInfo& info, const PieceSource& source,
                            const DecoderParams& decoding, const InferenceOptions& inference, double onset_pos_weight,
@@ -201,6 +198,11 @@ EvalResult evaluate_source(Transcriber& model, const CheckpointInfo& info, const
     throw Error("evaluation data (" + std::to_string(di.features.n_bins) + " bins, " + std::to_string(di.n_notes) +
                 " notes) does not fit the model (" + std::to_string(info.features.n_bins) + " bins, " +
                 std::to_string(info.n_notes) + " notes)");
+  try {
+    info.model_config().check_compatible(di.features);
+  } catch (const Error& e) {
+    throw Error(std::string("evaluation data was preprocessed with other features than the model's: ") + e.what());
+  }
   const bool was_training = model->is_training();
   model->eval();
   InferenceOptions inf = inference;

@@ -137,6 +137,10 @@ struct EvalResult {
   double loss = -1.0;  // training loss on the context grid (-1 when not computed)
   std::size_t frames = 0;
 };
+// Reference notes in the model's note layout: pitch classes folded onto MIDI 60..71 for a
+// 12-class (only_note_names) model, unchanged otherwise.
+NoteList fold_reference(NoteList notes, const CheckpointInfo& info);
+
 // Transcribes every piece as `qscribe transcribe` would and scores it against the piece's notes.
 EvalResult evaluate_source(Transcriber& model, const CheckpointInfo& info, const PieceSource& source,
                            const DecoderParams& decoding, const InferenceOptions& inference,
