@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Smoke test of scripts/train-default: SMALL=1 runs the whole pipeline in miniature (corpus from
+# two Debian MIDI files + procedural music -> preprocess -> 1 epoch of training -> threshold
+# tuning) into WORKDIR, and must leave a loadable checkpoint, a training log, tuned thresholds,
+# and models/ untouched (SMALL stops before the export stage).
+# usage: train_default_small.sh QSCRIBE WORKDIR
+set -euo pipefail
+[ $# -eq 2 ] || { echo "usage: $0 QSCRIBE WORKDIR" >&2; exit 2; }
+REPO=$(cd "$(dirname "$0")/../.." && pwd)
+Q=$1
+OUT=$2
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+snapshot() {  # names, sizes and contents of everything under models/
+  (cd "$REPO/models" && find . -printf '%p %s\n' | sort && find . -type f -print0 | sort -z | xargs -0 sha256sum)
+}
+rm -rf "$OUT"
+mkdir -p "$OUT"
+before=$(snapshot)
+t0=$(date +%s)
+if ! SMALL=1 QSCRIBE="$Q" "$REPO/scripts/train-default" "$OUT/work" > "$OUT/log.txt" 2>&1; then
+  tail -40 "$OUT/log.txt" >&2
+  fail "SMALL=1 scripts/train-default failed (log: $OUT/log.txt)"
+fi
+echo "SMALL=1 scripts/train-default: $(( $(date +%s) - t0 )) s"
+[ "$(snapshot)" = "$before" ] || fail "scripts/train-default SMALL=1 changed models/"
+
+W=$OUT/work
+for split in train dev-seen dev-unseen; do
+  n=$(find "$W/audio/$split" -name '*.wav' | wc -l)
+  [ "$n" -ge 2 ] || fail "corpus: $split has $n WAV files"
+  [ -f "$W/pre/$split/dataset.json" ] || fail "preprocess: no $W/pre/$split/dataset.json"
+done
+[ -n "$(find "$W/audio/dev-seen" -path '*midi-keep*' -name '*.wav')" ] || fail "corpus: no held-out MIDI piece in dev-seen"
+for f in best.pt checkpoint.pt log.jsonl curves.svg; do
+  [ -s "$W/run/$f" ] || fail "train: $W/run/$f missing or empty"
+done
+[ "$(wc -l < "$W/run/log.jsonl")" = 1 ] || fail "train: expected 1 epoch in log.jsonl"
+read -r ON FR ML rest < "$W/thresholds.txt" || fail "tune: no thresholds.txt"
+for v in "$ON" "$FR" "$ML"; do
+  [[ "$v" =~ ^[0-9.]+$ ]] || fail "tune: thresholds.txt is not 'ONSET FRAME MIN_NOTE_MS': $(cat "$W/thresholds.txt")"
+done
+[ -z "${rest:-}" ] || fail "tune: extra fields in thresholds.txt"
+# The checkpoint loads and decodes with the tuned thresholds.
+"$Q" evaluate -m "$W/run/best.pt" --data "$W/pre/dev-unseen" --json --threads 1 --onset-threshold "$ON" \
+  --frame-threshold "$FR" --min-note-length "$(awk -v ms="$ML" 'BEGIN { print ms / 1000 }')" > "$OUT/eval.json" ||
+  fail "evaluate with the tuned thresholds failed"
+grep -q '"note"' "$OUT/eval.json" || fail "evaluate printed no note metrics"
+echo "ok: checkpoint, 1-epoch log, thresholds $ON $FR $ML, models/ untouched"
