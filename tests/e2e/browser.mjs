@@ -107,10 +107,11 @@ export async function openApp({
       // The DevTools capture directly: page.screenshot() waits for fonts and stable frames,
       // which can take half a minute while the app renders continuously with SwiftShader.
       const cdp = await session.context.newCDPSession(session.page);
+      let timer;
       const shot = await Promise.race([
         cdp.send('Page.captureScreenshot', { format: 'png' }),
-        new Promise((_, reject) => setTimeout(() => reject(new Error('no frame within 30 s')), 30000)),
-      ]);
+        new Promise((_, reject) => { timer = setTimeout(() => reject(new Error('no frame within 30 s')), 30000); }),
+      ]).finally(() => clearTimeout(timer));
       await cdp.detach().catch(() => {});
       fs.writeFileSync(file, Buffer.from(shot.data, 'base64'));
       log(`screenshot: ${file}`);
