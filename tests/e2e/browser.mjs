@@ -235,10 +235,14 @@ export async function appState(page) {
 // Clicks the centre of the app's UI element `id` (window.qscribe.uiRect: CSS pixels relative to
 // the canvas' top-left) with real mouse events, as a user would.
 export async function clickUi(page, id) {
-  const rect = await page.evaluate((uid) => window.qscribe.uiRect(uid), id);
+  // One round trip (a busy page answers slowly): the control's rect and the canvas' position.
+  const { rect, box } = await page.evaluate((uid) => {
+    const c = document.getElementById('canvas');
+    const b = c ? c.getBoundingClientRect() : null;
+    return { rect: window.qscribe.uiRect(uid), box: b && { x: b.left, y: b.top } };
+  }, id);
   if (!rect) throw new Error(`qscribe.uiRect('${id}') is null: the control is not on screen`);
-  const box = await page.locator('#canvas').boundingBox();
-  if (!box) throw new Error('#canvas has no bounding box');
+  if (!box) throw new Error('the page has no #canvas');
   const x = box.x + rect.x + rect.w / 2;
   const y = box.y + rect.y + rect.h / 2;
   await page.mouse.move(x, y);

@@ -46,8 +46,7 @@ await runTest(NAME, options, async ({ page, context, origin, screenshot }) => {
   assert.ok(wrong.length <= 0.25 * notes.length,
             `${wrong.length} of ${notes.length} live notes are at pitches not in the melody`);
   const latency = st.live.latencyMs;
-  assert.ok(typeof latency === 'number' && Number.isFinite(latency), `live.latencyMs is ${latency}, not a number`);
-  assert.ok(latency <= 150, `live.latencyMs ${latency} > 150`);
+  log(`live.latencyMs ${latency}`);
 
   await clickUi(page, 'mic');
   await waitUntil(page, () => window.qscribe.state().live.active === false, null,
@@ -57,4 +56,8 @@ await runTest(NAME, options, async ({ page, context, origin, screenshot }) => {
   assert.ok(after.length >= notes.length, `notes after stopping: ${after.length}, before ${notes.length}`);
   const kept = notes.filter((n) => after.some((m) => m.pitch === n.pitch && Math.abs(m.onset - n.onset) < 1e-6));
   assert.equal(kept.length, notes.length, 'every live note is kept after stopping');
+
+  // Checked last, so that a slow page still exercises stopping above.
+  assert.ok(typeof latency === 'number' && Number.isFinite(latency), `live.latencyMs is ${latency}, not a number`);
+  assert.ok(latency <= 150, `live.latencyMs ${latency} > 150`);
 });
