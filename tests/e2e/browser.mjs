@@ -97,6 +97,9 @@ export async function openApp({
   screenshotDir = process.cwd(), readyTimeoutMs = 120000, acceptDownloads = true,
 } = {}) {
   if (!name) throw new Error('openApp: name is required');
+  for (const f of fs.readdirSync(screenshotDir)) {  // screenshots of an earlier run of this test
+    if (f.startsWith(`${name}-`) && f.endsWith('.png')) fs.rmSync(path.join(screenshotDir, f), { force: true });
+  }
   const session = {
     name, requests: [], responses: [], pageErrors: [], consoleLines: [], closed: false,
   };
