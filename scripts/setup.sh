@@ -15,7 +15,7 @@ PKGS=(
   libgtest-dev googletest libbenchmark-dev
   emscripten nodejs
   libtorch-dev libopenblas0-openmp libonnx-dev libprotobuf-dev protobuf-compiler
-  libfluidsynth-dev timgm6mb-soundfont libgloo-dev
+  libfluidsynth-dev libjack-jackd2-dev timgm6mb-soundfont libgloo-dev
   python3 python3-mir-eval python3-mido python3-numpy python3-soundfile
   sox fonts-dejavu-core
   fluid-soundfont-gm fluidr3mono-gm-soundfont openttd-openmsx planetblupi-music-midi simutrans-data
