@@ -30,6 +30,8 @@ struct EvaluateArgs {
   // --tune
   bool tune = false;
   std::string tune_onset = "0.2:0.8:0.05", tune_frame = "0.1:0.6:0.05", tune_min_note_ms = "30,46,58,80,116";
+  std::string tune_fallback = "both";
+  std::string frame_fallback;  // "on" / "off" overrides the model's
   int top = 10;
 };
 
@@ -97,7 +99,19 @@ void run_tune(const EvaluateArgs& a, qs::LoadedModel& m, const std::string& mode
   for (const auto& p : pieces) audio_s += p.duration_s;
   const double predict_s = seconds_since(t0);
   const auto t1 = std::chrono::steady_clock::now();
-  const qs::TuneResult r = qs::tune_decoder(pieces, info, grid, base, a.threads);
+  // Frame fallback (notes may also start at frame rises without an onset peak) is searched too:
+  // with reliable onsets, turning it off removes many false notes.
+  qs::TuneResult r;
+  bool have = false;
+  for (const bool fallback : {true, false}) {
+    const std::string& only = a.frame_fallback.empty() ? a.tune_fallback : a.frame_fallback;
+    if ((only == "on" && !fallback) || (only == "off" && fallback)) continue;
+    qs::DecoderParams b = base;
+    b.frame_fallback = fallback;
+    qs::TuneResult t = qs::tune_decoder(pieces, info, grid, b, a.threads);
+    if (!have || t.ranked.front().f1() > r.ranked.front().f1()) r = std::move(t);
+    have = true;
+  }
   const double search_s = seconds_since(t1);
   std::fprintf(stderr, "tune: %zu pieces (%.1f min of audio) through the model in %.1f s; %zu decoder settings scored in %.1f s\n",
                pieces.size(), audio_s / 60.0, predict_s, r.ranked.size(), search_s);
@@ -145,8 +159,9 @@ void run_tune(const EvaluateArgs& a, qs::LoadedModel& m, const std::string& mode
   for (std::size_t i = 0; i < shown; ++i) line(std::to_string(i + 1).c_str(), r.ranked[i].params, scores[i]);
   std::printf("model's decoding (rank %zu):\n", r.base_rank + 1);
   line("", base, base_scores);
-  std::printf("%.6g %.6g %.6g\n", best.onset_threshold, best.frame_threshold,
-              std::round(best.min_note_length_s * 1e9) / 1e6);
+  std::printf("frame fallback: %s\n", best.frame_fallback ? "on" : "off");
+  std::printf("%.6g %.6g %.6g %s\n", best.onset_threshold, best.frame_threshold,
+              std::round(best.min_note_length_s * 1e9) / 1e6, best.frame_fallback ? "on" : "off");
 }
 
 void run(EvaluateArgs& a) {
@@ -164,6 +179,7 @@ void run(EvaluateArgs& a) {
   const auto& info = m.checkpoint.info;
   qs::DecoderParams dec =
       qs::decoder_with_overrides(info.decoding, a.onset_threshold, a.frame_threshold, a.min_note_length);
+  if (!a.frame_fallback.empty()) dec.frame_fallback = a.frame_fallback == "on";
   if (a.tune) {
     run_tune(a, m, model_path, dec);
     return;
@@ -249,6 +265,9 @@ QS_COMMAND("evaluate", "Score a model on a preprocessed split or on audio + refe
       ->check(CLI::Range(0.0, 1.0));
   sub.add_option("--frame-threshold", a->frame_threshold, "Decoder frame threshold (default: the model's)")
       ->check(CLI::Range(0.0, 1.0));
+  sub.add_option("--frame-fallback", a->frame_fallback,
+                 "on: notes also start at frame rises without an onset peak; off: only at onset peaks (default: the model's)")
+      ->check(CLI::IsMember({"on", "off"}));
   sub.add_option("--min-note-length", a->min_note_length, "Shortest decoded note, seconds (default: the model's)")
       ->check(CLI::Range(0.0, 60.0));
   sub.add_option("--threads", a->threads, "LibTorch threads, and --tune's grid-search threads (0: all cores)")
@@ -257,7 +276,7 @@ QS_COMMAND("evaluate", "Score a model on a preprocessed split or on audio + refe
   sub.add_flag("--per-piece", a->per_piece, "Also list every piece's scores");
   sub.add_flag("--tune", a->tune,
                "Tune the decoding thresholds: run the model once, then score every point of the grid below by "
-               "pooled onset-only note F1; print the best few and, as the last line, ONSET FRAME MIN_NOTE_MS "
+               "pooled onset-only note F1; print the best few and, as the last line, ONSET FRAME MIN_NOTE_MS FALLBACK "
                "(--json: one JSON object). A fixed --onset-threshold, --frame-threshold or --min-note-length "
                "keeps that value out of the search; the model's own setting is always scored");
   sub.add_option("--tune-onset", a->tune_onset, "Onset thresholds to try: LO:HI:STEP or a comma-separated list")
@@ -267,6 +286,10 @@ QS_COMMAND("evaluate", "Score a model on a preprocessed split or on audio + refe
   sub.add_option("--tune-min-note-ms", a->tune_min_note_ms,
                  "Shortest-note lengths to try, milliseconds: LO:HI:STEP or a comma-separated list")
       ->capture_default_str();
+  sub.add_option("--tune-fallback", a->tune_fallback,
+                 "Frame fallback (notes also start at frame rises without an onset peak) to try: both, on or off")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"both", "on", "off"}));
   sub.add_option("--top", a->top, "Grid points listed by --tune")->capture_default_str()->check(CLI::PositiveNumber);
   sub.callback([a] { run(*a); });
 });

@@ -29,6 +29,7 @@ struct ExportArgs {
   std::string name;
   std::string description;
   double onset_threshold = 0.5, frame_threshold = 0.3, min_note_ms = 58.0;
+  std::string frame_fallback;
   CLI::Option *onset_opt = nullptr, *frame_opt = nullptr, *min_note_opt = nullptr, *name_opt = nullptr,
               *description_opt = nullptr;
 };
@@ -88,6 +89,7 @@ void run_export(const ExportArgs& a) {
   if (*a.onset_opt) config.decoding.onset_threshold = static_cast<float>(a.onset_threshold);
   if (*a.frame_opt) config.decoding.frame_threshold = static_cast<float>(a.frame_threshold);
   if (*a.min_note_opt) config.decoding.min_note_length_s = a.min_note_ms / 1000.0;
+  if (!a.frame_fallback.empty()) config.decoding.frame_fallback = a.frame_fallback == "on";
   try {
     config.decoding.validate();
   } catch (const qs::Error& e) {
@@ -102,8 +104,9 @@ void run_export(const ExportArgs& a) {
   std::printf("  parameters: %lld; input %s [batch, frames, %d] -> %s, %s [batch, frames, %d]\n",
               static_cast<long long>(r.parameter_count), r.config.input.name.c_str(), r.config.features.n_bins,
               r.config.frame_output.name.c_str(), r.config.onset_output.name.c_str(), r.config.n_notes);
-  std::printf("  decoding defaults: onset %.3g, frame %.3g, min note %.0f ms\n", r.config.decoding.onset_threshold,
-              r.config.decoding.frame_threshold, r.config.decoding.min_note_length_s * 1000.0);
+  std::printf("  decoding defaults: onset %.3g, frame %.3g, min note %.0f ms, frame fallback %s\n",
+              r.config.decoding.onset_threshold, r.config.decoding.frame_threshold,
+              r.config.decoding.min_note_length_s * 1000.0, r.config.decoding.frame_fallback ? "on" : "off");
 }
 
 }  // namespace
@@ -155,6 +158,11 @@ QS_COMMAND("export", "Export a model for the browser: NAME.onnx (ONNX opset 17) 
                                               "Default shortest note kept by the decoder, in milliseconds (default: the "
                                               "checkpoint's, else 58 = 2.5 frames)")
                                    ->check(CLI::Range(0.0, 60000.0));
+             sub.add_option("--frame-fallback", a->frame_fallback,
+                            "Default of the decoder's frame fallback: on = notes also start where a frame "
+                            "probability rises without an onset peak, off = only onset peaks start notes "
+                            "(default: the checkpoint's, else on)")
+                 ->check(CLI::IsMember({"on", "off"}));
              sub.callback([a] {
                if (a->checkpoint.empty() && !a->random_init)
                  throw CLI::RequiredError("--checkpoint or --random-init");

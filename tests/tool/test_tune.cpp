@@ -173,12 +173,14 @@ TEST(Tune, EvaluateTuneFindsThresholdsAtLeastAsGoodAsTheDefaults) {
                             fx.dir + "/h1.tsv";
   std::string out;
   ASSERT_EQ(run_cli("evaluate -m " + fx.model + " " + pairs + " --tune --threads 1 --top 3", &out), 0) << out;
-  // The last line: ONSET FRAME MIN_NOTE_MS.
+  // The last line: ONSET FRAME MIN_NOTE_MS FRAME_FALLBACK.
   std::string last = out.substr(0, out.find_last_not_of('\n') + 1);
   last = last.substr(last.find_last_of('\n') + 1);
   std::istringstream ls(last);
   double on = -1, fr = -1, ms = -1;
-  ASSERT_TRUE(ls >> on >> fr >> ms) << out;
+  std::string fallback;
+  ASSERT_TRUE(ls >> on >> fr >> ms >> fallback) << out;
+  EXPECT_TRUE(fallback == "on" || fallback == "off") << last;
   EXPECT_TRUE(on >= 0.2 && on <= 0.8 && fr >= 0.1 && fr <= 0.6) << last;
   EXPECT_TRUE(ms == 30 || ms == 46 || ms == 58 || ms == 80 || ms == 116) << last;
   EXPECT_NE(out.find("model's decoding (rank "), std::string::npos) << out;
@@ -189,8 +191,8 @@ TEST(Tune, EvaluateTuneFindsThresholdsAtLeastAsGoodAsTheDefaults) {
     return nlohmann::json::parse(o)["pooled"]["note"]["f1"].get<double>();
   };
   char tuned[160];
-  std::snprintf(tuned, sizeof tuned, "--onset-threshold %g --frame-threshold %g --min-note-length %g", on, fr,
-                ms / 1000.0);
+  std::snprintf(tuned, sizeof tuned, "--onset-threshold %g --frame-threshold %g --min-note-length %g --frame-fallback %s",
+                on, fr, ms / 1000.0, fallback.c_str());
   const double f_tuned = note_f1(tuned), f_default = note_f1("");
   EXPECT_GE(f_tuned, f_default) << "tuned " << tuned;
 
@@ -200,6 +202,7 @@ TEST(Tune, EvaluateTuneFindsThresholdsAtLeastAsGoodAsTheDefaults) {
   EXPECT_NEAR(j["best"]["onset_threshold"].get<double>(), on, 1e-6);
   EXPECT_NEAR(j["best"]["frame_threshold"].get<double>(), fr, 1e-6);
   EXPECT_NEAR(j["best"]["min_note_ms"].get<double>(), ms, 1e-6);
+  EXPECT_EQ(j["best"]["frame_fallback"].get<bool>(), fallback == "on");
   EXPECT_NEAR(j["best"]["note"]["f1"].get<double>(), f_tuned, 1e-3);
   EXPECT_NEAR(j["model_decoding"]["note"]["f1"].get<double>(), f_default, 1e-3);
   EXPECT_EQ(j["evaluated"].get<int>(), 715);
