@@ -25,6 +25,7 @@ void new_document(App& a, const std::string& name) {
   a.play_time = 0;
   a.job.reset();
   a.doc.reset(a.model, name);
+  a.doc.decoder = a.decoder;
   ++a.doc_id;
   a.error.clear();
 }

@@ -97,20 +97,23 @@ void toolbar(App& a) {
   const float w = 110 * a.dpr;
   ImGui::SameLine();
   ImGui::SetNextItemWidth(w);
-  changed |= ImGui::SliderFloat("Onset", &a.doc.decoder.onset_threshold, 0.05f, 0.95f, "%.2f");
+  changed |= ImGui::SliderFloat("Onset", &a.decoder.onset_threshold, 0.05f, 0.95f, "%.2f");
   if (ImGui::IsItemHovered()) ImGui::SetTooltip("Onset threshold: lower finds more notes (and more false ones)");
   ImGui::SameLine();
   ImGui::SetNextItemWidth(w);
-  changed |= ImGui::SliderFloat("Sustain", &a.doc.decoder.frame_threshold, 0.05f, 0.95f, "%.2f");
+  changed |= ImGui::SliderFloat("Sustain", &a.decoder.frame_threshold, 0.05f, 0.95f, "%.2f");
   if (ImGui::IsItemHovered()) ImGui::SetTooltip("Frame threshold: a note lasts while its probability stays above it");
   ImGui::SameLine();
   ImGui::SetNextItemWidth(w);
-  float min_ms = static_cast<float>(a.doc.decoder.min_note_length_s * 1000);
+  float min_ms = static_cast<float>(a.decoder.min_note_length_s * 1000);
   if (ImGui::SliderFloat("Min length", &min_ms, 0, 500, "%.0f ms")) {
-    a.doc.decoder.min_note_length_s = min_ms / 1000.0;
+    a.decoder.min_note_length_s = min_ms / 1000.0;
     changed = true;
   }
-  if (changed && a.doc.act_frames > 0 && !a.busy.active) a.doc.redecode();
+  if (changed && !a.busy.active) {
+    a.doc.decoder = a.decoder;
+    if (a.doc.act_frames > 0) a.doc.redecode();
+  }
 }
 
 void status_line(App& a) {

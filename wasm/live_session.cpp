@@ -5,6 +5,8 @@
 
 namespace qsweb {
 
+constexpr double kLiveContextSeconds = 0.5;  // model context per live step
+
 double LatencyStats::median() const {
   if (ms.empty()) return -1;
   std::vector<double> v(ms.end() - std::min<std::size_t>(ms.size(), 50), ms.end());  // recent notes
@@ -17,7 +19,7 @@ LiveSession::LiveSession(const qs::ModelConfig& model, Document& doc, ModelReque
       // One second of context: the model runs after every hop of new audio, so its cost sets
       // the CPU load (a 2 s window doubled it for no visible gain in live notes).
       window_(std::max(1, std::min(model.segment_frames,
-                                   static_cast<int>(std::lround(model.features.frame_rate()))))),
+                                   static_cast<int>(std::lround(kLiveContextSeconds * model.features.frame_rate()))))),
       bins_(model.features.n_bins), hop_(model.features.hop_length),
       past_samples_(cqt_.frame_lookahead_samples()), request_(request) {}
 

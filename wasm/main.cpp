@@ -24,6 +24,7 @@ using namespace qsweb;
 namespace {
 
 GLFWwindow* g_window = nullptr;
+constexpr double kLiveFrameMs = 14;  // live view: draw at most ~60 frames per second
 std::string g_text;  // the string returned by the last text-returning call
 double g_last_input_ms = 0, g_last_render_ms = 0;
 
@@ -78,7 +79,7 @@ void frame() {
                          (t0 - g_last_input_ms < 1500 && !a.busy.active);
   if (!animating && t0 - g_last_render_ms < (a.busy.active ? 200 : 250)) return;
   // Live view: 30 frames per second is smooth for a scrolling roll and halves the drawing cost.
-  if (a.mode == Mode::kLive && t0 - g_last_render_ms < 30) return;
+  if (a.mode == Mode::kLive && t0 - g_last_render_ms < kLiveFrameMs) return;
   g_last_render_ms = t0;
   ImGui_ImplOpenGL3_NewFrame();
   ImGui_ImplGlfw_NewFrame();
@@ -139,6 +140,7 @@ EMSCRIPTEN_KEEPALIVE int qs_set_model(const char* json_text) {
     a.model = qs::parse_model_config(json_text);
     a.model_loaded = true;
     a.model_status = "Model " + a.model.name + " loaded";
+    a.decoder = a.model.decoding;
     a.doc.reset(a.model, "");
     return 1;
   } catch (const std::exception& e) {
@@ -268,9 +270,10 @@ EMSCRIPTEN_KEEPALIVE const char* qs_state_json() {
                              {"source", a.source == Source::kOriginal ? "original" : "synth"},
                              {"modelLoaded", a.model_loaded},
                              {"model", a.model.name},
-                             {"decoding", {{"onset", a.doc.decoder.onset_threshold},
-                                           {"frame", a.doc.decoder.frame_threshold},
-                                           {"minNoteLength", a.doc.decoder.min_note_length_s}}},
+                             {"decoding", {{"onset", a.decoder.onset_threshold},
+                                           {"frame", a.decoder.frame_threshold},
+                                           {"minNoteLength", a.decoder.min_note_length_s},
+                                           {"frameFallback", a.decoder.frame_fallback}}},
                              {"frameMs", a.fps_ms},
                              {"live", live}}
                   .dump());
@@ -287,9 +290,10 @@ EMSCRIPTEN_KEEPALIVE const char* qs_ui_rect(const char* id) {
 // Decoding thresholds (as the sliders): re-decodes at once.
 EMSCRIPTEN_KEEPALIVE void qs_set_decoding(double onset, double frame, double min_note_s) {
   App& a = app();
-  if (onset >= 0) a.doc.decoder.onset_threshold = static_cast<float>(onset);
-  if (frame >= 0) a.doc.decoder.frame_threshold = static_cast<float>(frame);
-  if (min_note_s >= 0) a.doc.decoder.min_note_length_s = min_note_s;
+  if (onset >= 0) a.decoder.onset_threshold = static_cast<float>(onset);
+  if (frame >= 0) a.decoder.frame_threshold = static_cast<float>(frame);
+  if (min_note_s >= 0) a.decoder.min_note_length_s = min_note_s;
+  a.doc.decoder = a.decoder;
   if (a.doc.act_frames > 0) a.doc.redecode();
 }
 
