@@ -63,7 +63,8 @@ struct App {
 
   float dpr = 1;  // device pixels per CSS pixel (the UI is laid out in device pixels)
   std::map<std::string, Rect> ui_rects;  // named controls, device pixels (tests click them)
-  double fps_ms = 0;
+  double fps_ms = 0;  // the last frame: all of it, and building the UI (texture uploads included)
+  double ui_ms = 0;
 };
 
 App& app();

@@ -38,6 +38,7 @@ class LiveSession {
   void model_done();
   // Called after a frame was rendered: notes decoded since the last call are now on screen.
   void notes_drawn(double now_ms);
+  bool has_undrawn_notes() const { return !undrawn_.empty(); }
   double level_db() const { return level_db_; }  // RMS of the last ~100 ms, dBFS
   const LatencyStats& latency() const { return latency_; }
   bool busy() const { return in_flight_; }

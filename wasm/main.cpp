@@ -24,7 +24,7 @@ using namespace qsweb;
 namespace {
 
 GLFWwindow* g_window = nullptr;
-constexpr double kLiveFrameMs = 14;  // live view: draw at most ~60 frames per second
+constexpr double kLiveFrameMs = 50;  // live view: frame interval when no new note waits
 std::string g_text;  // the string returned by the last text-returning call
 double g_last_input_ms = 0, g_last_render_ms = 0;
 
@@ -79,13 +79,18 @@ void frame() {
                          (t0 - g_last_input_ms < 1500 && !a.busy.active);
   if (!animating && t0 - g_last_render_ms < (a.busy.active ? 200 : 250)) return;
   // Live view: 30 frames per second is smooth for a scrolling roll and halves the drawing cost.
-  if (a.mode == Mode::kLive && t0 - g_last_render_ms < kLiveFrameMs) return;
+  // Live view: a new note is drawn at once; otherwise ~20 frames per second keep the roll moving.
+  // Each frame costs main-thread time (much of it waiting on a software GL), which would
+  // otherwise delay the audio and the model.
+  if (a.mode == Mode::kLive && t0 - g_last_render_ms < kLiveFrameMs && !(a.live && a.live->has_undrawn_notes()))
+    return;
   g_last_render_ms = t0;
   ImGui_ImplOpenGL3_NewFrame();
   ImGui_ImplGlfw_NewFrame();
   ImGui::NewFrame();
   draw_ui(a);
   ImGui::Render();
+  const double t_ui = emscripten_get_now();
   int fw = 0, fh = 0;
   glfwGetFramebufferSize(g_window, &fw, &fh);
   glViewport(0, 0, fw, fh);
@@ -93,6 +98,7 @@ void frame() {
   glClear(GL_COLOR_BUFFER_BIT);
   ImGui_ImplOpenGL3_RenderDrawData(ImGui::GetDrawData());
   a.fps_ms = emscripten_get_now() - t0;
+  a.ui_ms = t_ui - t0;
   if (a.live) a.live->notes_drawn(emscripten_get_now());
 }
 
@@ -275,6 +281,7 @@ EMSCRIPTEN_KEEPALIVE const char* qs_state_json() {
                                            {"minNoteLength", a.decoder.min_note_length_s},
                                            {"frameFallback", a.decoder.frame_fallback}}},
                              {"frameMs", a.fps_ms},
+                             {"uiMs", a.ui_ms},
                              {"live", live}}
                   .dump());
 }
