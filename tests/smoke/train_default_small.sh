@@ -36,14 +36,15 @@ for f in best.pt checkpoint.pt log.jsonl curves.svg; do
   [ -s "$W/run/$f" ] || fail "train: $W/run/$f missing or empty"
 done
 [ "$(wc -l < "$W/run/log.jsonl")" = 1 ] || fail "train: expected 1 epoch in log.jsonl"
-read -r ON FR ML rest < "$W/thresholds.txt" || fail "tune: no thresholds.txt"
+read -r ON FR ML FB rest < "$W/thresholds.txt" || fail "tune: no thresholds.txt"
 for v in "$ON" "$FR" "$ML"; do
-  [[ "$v" =~ ^[0-9.]+$ ]] || fail "tune: thresholds.txt is not 'ONSET FRAME MIN_NOTE_MS': $(cat "$W/thresholds.txt")"
+  [[ "$v" =~ ^[0-9.]+$ ]] || fail "tune: thresholds.txt is not 'ONSET FRAME MIN_NOTE_MS FALLBACK': $(cat "$W/thresholds.txt")"
 done
+[[ "$FB" = on || "$FB" = off ]] || fail "tune: frame fallback is not on/off: $(cat "$W/thresholds.txt")"
 [ -z "${rest:-}" ] || fail "tune: extra fields in thresholds.txt"
 # The checkpoint loads and decodes with the tuned thresholds.
 "$Q" evaluate -m "$W/run/best.pt" --data "$W/pre/dev-unseen" --json --threads 1 --onset-threshold "$ON" \
-  --frame-threshold "$FR" --min-note-length "$(awk -v ms="$ML" 'BEGIN { print ms / 1000 }')" > "$OUT/eval.json" ||
+  --frame-threshold "$FR" --frame-fallback "$FB" --min-note-length "$(awk -v ms="$ML" 'BEGIN { print ms / 1000 }')" > "$OUT/eval.json" ||
   fail "evaluate with the tuned thresholds failed"
 grep -q '"note"' "$OUT/eval.json" || fail "evaluate printed no note metrics"
-echo "ok: checkpoint, 1-epoch log, thresholds $ON $FR $ML, models/ untouched"
+echo "ok: checkpoint, 1-epoch log, thresholds $ON $FR $ML $FB, models/ untouched"
