@@ -54,8 +54,12 @@ await runTest(NAME, options, async ({ page, context, origin, screenshot }) => {
   const after = await pageNotes(page);
   log(`stopped: ${after.length} notes kept`);
   assert.ok(after.length >= notes.length, `notes after stopping: ${after.length}, before ${notes.length}`);
-  const kept = notes.filter((n) => after.some((m) => m.pitch === n.pitch && Math.abs(m.onset - n.onset) < 1e-6));
-  assert.equal(kept.length, notes.length, 'every live note is kept after stopping');
+  // Notes of the last second are provisional while live (more audio can still merge a re-strike
+  // or move an onset by a frame); everything older must survive stopping unchanged.
+  const settled = notes.filter((n) => n.onset < st.duration - 1.0);
+  const kept = settled.filter((n) => after.some((m) => m.pitch === n.pitch && Math.abs(m.onset - n.onset) < 1e-6));
+  assert.ok(settled.length > 0, 'no settled live notes to check');
+  assert.equal(kept.length, settled.length, 'every settled live note is kept after stopping');
 
   // Checked last, so that a slow page still exercises stopping above.
   assert.ok(typeof latency === 'number' && Number.isFinite(latency), `live.latencyMs is ${latency}, not a number`);
