@@ -59,11 +59,12 @@ void start_file_job() {
 
 void fail_busy(const std::string& message) {
   App& a = app();
+  // A file that fails while decoding leaves the previous document on screen; one that fails (or
+  // is cancelled) during transcription leaves nothing half-made.
+  if (a.job) a.mode = Mode::kEmpty;
   a.busy = Busy{};
   a.job.reset();
   a.error = message;
-  // A failed or cancelled file leaves nothing half-made on screen.
-  if (a.mode == Mode::kFile && a.doc.act_frames > 0 && a.doc.notes.empty()) a.mode = Mode::kEmpty;
 }
 
 void finish_file_job() {

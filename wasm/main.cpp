@@ -194,7 +194,6 @@ EMSCRIPTEN_KEEPALIVE int qs_job_step(double budget_ms) {
   if (!a.job) return -1;
   if (a.busy.cancel) {
     fail_busy("Cancelled.");
-    a.mode = Mode::kEmpty;
     return -1;
   }
   try {
