@@ -114,8 +114,7 @@ Activations2 predict_cqt(Transcriber& model, const float* cqt, std::size_t n_fra
   return std::move(p.output());
 }
 
-NoteList decode_activations(const Activations2& act, const CheckpointInfo& info, const DecoderParams& params) {
-  if (act.n_frames == 0) return {};
+Activations activations_view(const Activations2& act, const CheckpointInfo& info) {
   Activations a;
   a.frames = act.frames.data();
   a.onsets = act.onsets.empty() ? nullptr : act.onsets.data();
@@ -123,7 +122,12 @@ NoteList decode_activations(const Activations2& act, const CheckpointInfo& info,
   a.n_notes = act.n_notes;
   a.lowest_pitch = info.only_note_names ? 60 : info.lowest_pitch;
   a.frame_rate = info.features.frame_rate();
-  return decode_notes(a, params);
+  return a;
+}
+
+NoteList decode_activations(const Activations2& act, const CheckpointInfo& info, const DecoderParams& params) {
+  if (act.n_frames == 0) return {};
+  return decode_notes(activations_view(act, info), params);
 }
 
 // ---- audio -> notes ------------------------------------------------------------------------

@@ -70,6 +70,8 @@ class StreamingPredictor {
 Activations2 predict_cqt(Transcriber& model, const float* cqt, std::size_t n_frames, int n_bins, int n_notes,
                          const InferenceOptions& options);
 
+// The decoder's view of `act` with the checkpoint's note layout (pointers into `act`).
+Activations activations_view(const Activations2& act, const CheckpointInfo& info);
 // Notes from probabilities with the checkpoint's note layout.
 NoteList decode_activations(const Activations2& act, const CheckpointInfo& info, const DecoderParams& params);
 

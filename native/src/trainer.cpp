@@ -190,19 +190,23 @@ NoteList fold_reference(NoteList notes, const CheckpointInfo& info) {
   return notes;
 }
 
-EvalResult evaluate_source(Transcriber& model, const CheckpointInfo& info, const PieceSource& source,
-                           const DecoderParams& decoding, const InferenceOptions& inference, double onset_pos_weight,
-                           bool with_loss) {
-  const auto& di = source.info();
+void check_source_fits_model(const DatasetInfo& di, const CheckpointInfo& info, const std::string& what) {
   if (di.features.n_bins != info.features.n_bins || di.n_notes != info.n_notes)
-    throw Error("evaluation data (" + std::to_string(di.features.n_bins) + " bins, " + std::to_string(di.n_notes) +
+    throw Error(what + " (" + std::to_string(di.features.n_bins) + " bins, " + std::to_string(di.n_notes) +
                 " notes) does not fit the model (" + std::to_string(info.features.n_bins) + " bins, " +
                 std::to_string(info.n_notes) + " notes)");
   try {
     info.model_config().check_compatible(di.features);
   } catch (const Error& e) {
-    throw Error(std::string("evaluation data was preprocessed with other features than the model's: ") + e.what());
+    throw Error(what + " was preprocessed with other features than the model's: " + e.what());
   }
+}
+
+EvalResult evaluate_source(Transcriber& model, const CheckpointInfo& info, const PieceSource& source,
+                           const DecoderParams& decoding, const InferenceOptions& inference, double onset_pos_weight,
+                           bool with_loss) {
+  const auto& di = source.info();
+  check_source_fits_model(di, info, "evaluation data");
   const bool was_training = model->is_training();
   model->eval();
   InferenceOptions inf = inference;

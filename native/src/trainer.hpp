@@ -141,6 +141,10 @@ struct EvalResult {
 // 12-class (only_note_names) model, unchanged otherwise.
 NoteList fold_reference(NoteList notes, const CheckpointInfo& info);
 
+// Throws qs::Error when a data set's features or note layout differ from the model's; `what`
+// names the data in the message ("evaluation data", "tuning data").
+void check_source_fits_model(const DatasetInfo& di, const CheckpointInfo& info, const std::string& what);
+
 // Transcribes every piece as `qscribe transcribe` would and scores it against the piece's notes.
 EvalResult evaluate_source(Transcriber& model, const CheckpointInfo& info, const PieceSource& source,
                            const DecoderParams& decoding, const InferenceOptions& inference,

@@ -18,15 +18,7 @@ namespace qs {
 std::vector<TunePiece> predict_pieces(Transcriber& model, const CheckpointInfo& info, const PieceSource& source,
                                       const InferenceOptions& inference) {
   const auto& di = source.info();
-  if (di.features.n_bins != info.features.n_bins || di.n_notes != info.n_notes)
-    throw Error("tuning data (" + std::to_string(di.features.n_bins) + " bins, " + std::to_string(di.n_notes) +
-                " notes) does not fit the model (" + std::to_string(info.features.n_bins) + " bins, " +
-                std::to_string(info.n_notes) + " notes)");
-  try {
-    info.model_config().check_compatible(di.features);
-  } catch (const Error& e) {
-    throw Error(std::string("tuning data was preprocessed with other features than the model's: ") + e.what());
-  }
+  check_source_fits_model(di, info, "tuning data");
   const bool was_training = model->is_training();
   model->eval();
   InferenceOptions inf = inference;
@@ -101,17 +93,6 @@ void clip_to(NoteList& notes, double dur) {
   notes.resize(w);
 }
 
-Activations view_of(const Activations2& act, const CheckpointInfo& info) {
-  Activations a;
-  a.frames = act.frames.data();
-  a.onsets = act.onsets.empty() ? nullptr : act.onsets.data();
-  a.n_frames = act.n_frames;
-  a.n_notes = act.n_notes;
-  a.lowest_pitch = info.only_note_names ? 60 : info.lowest_pitch;
-  a.frame_rate = info.features.frame_rate();
-  return a;
-}
-
 bool same(float a, float b) { return std::fabs(a - b) < 1e-6f; }
 bool same(double a, double b) { return std::fabs(a - b) < 1e-9; }
 
@@ -170,7 +151,7 @@ TuneResult tune_decoder(const std::vector<TunePiece>& pieces, const CheckpointIn
             for (auto& c : counts) c += note_counts(p.ref, {}, NoteMatchParams::onset_only());
             continue;
           }
-          decode_notes(view_of(p.act, info), d, decoded);
+          decode_notes(activations_view(p.act, info), d, decoded);
           for (std::size_t m = 0; m < it.min_s.size(); ++m) {
             // The decoder's own test: a note of L frames is dropped when L < min_frames.
             const double min_frames = it.min_s[m] * frame_rate - 1e-9;
@@ -237,7 +218,7 @@ PieceCounts evaluate_decoding(const std::vector<TunePiece>& pieces, const Checkp
   for (const TunePiece& p : pieces) {
     PieceNotes pn;
     pn.ref = p.ref;
-    if (p.act.n_frames) pn.est = decode_notes(view_of(p.act, info), params);
+    if (p.act.n_frames) pn.est = decode_notes(activations_view(p.act, info), params);
     pn.duration_s = p.duration_s;
     notes.push_back(std::move(pn));
   }
