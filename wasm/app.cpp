@@ -32,12 +32,11 @@ void new_document(App& a, const std::string& name) {
 
 }  // namespace
 
-void begin_decoding(const std::string& name) {
+void begin_decoding() {
   App& a = app();
   if (a.mode == Mode::kLive) stop_live();
   a.busy = Busy{true, "Decoding audio", -1, false, emscripten_get_now()};
   a.error.clear();
-  (void)name;
 }
 
 float* allocate_file_audio(std::size_t n) {

@@ -70,7 +70,7 @@ struct App {
 App& app();
 
 // Actions (shared by the UI and the JS bridge).
-void begin_decoding(const std::string& name);          // JS started decoding a file
+void begin_decoding();                                 // JS started decoding a file
 float* allocate_file_audio(std::size_t n);             // room for the decoded samples
 void start_file_job();                                 // samples are in place
 void fail_busy(const std::string& message);            // a stage failed: message, back to idle

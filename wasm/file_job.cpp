@@ -79,10 +79,4 @@ double FileJob::progress() const {
   return std::min(1.0, 0.2 * cqt + 0.8 * model);
 }
 
-const char* FileJob::stage() const {
-  if (decoded_) return "Done";
-  if (request_frames_ > 0 || cqt_done_) return "Transcribing";
-  return "Computing spectrogram and transcribing";
-}
-
 }  // namespace qsweb

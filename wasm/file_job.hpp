@@ -23,7 +23,6 @@ class FileJob {
   ModelRequest& request() { return request_; }
   void model_done();  // the request's logits are filled
   double progress() const;  // 0..1
-  const char* stage() const;
 
  private:
   void build_request();

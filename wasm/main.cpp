@@ -167,10 +167,10 @@ EMSCRIPTEN_KEEPALIVE void qs_model_failed(const char* message) {
 EMSCRIPTEN_KEEPALIVE const char* qs_error() { return app().error.c_str(); }
 
 // --- Files: JS decodes, C++ transcribes --------------------------------------------------------
-EMSCRIPTEN_KEEPALIVE int qs_begin_decoding(const char* name) {
+EMSCRIPTEN_KEEPALIVE int qs_begin_decoding() {
   App& a = app();
   if (a.busy.active) return 0;
-  begin_decoding(name);
+  begin_decoding();
   return 1;
 }
 EMSCRIPTEN_KEEPALIVE int qs_cancel_requested() { return app().busy.cancel ? 1 : 0; }

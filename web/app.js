@@ -56,7 +56,7 @@ function fail(message) {
 // The whole-file pipeline: decode -> (C++: CQT, windows) -> model -> (C++: notes).
 async function transcribe(arrayBuffer, name = 'audio') {
   await api.ready;
-  if (!call('qs_begin_decoding', name)) throw new Error('Busy: a transcription is already running.');
+  if (!core._qs_begin_decoding()) throw new Error('Busy: a transcription is already running.');
   decodeCancelled = false;
   const timing = { decodeMs: 0, modelMs: 0, coreMs: 0, totalMs: 0 };
   const t0 = performance.now();
