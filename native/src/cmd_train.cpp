@@ -103,6 +103,16 @@ QS_COMMAND("train", "Train a transcription model on a preprocessed data set", 40
   sub.add_option("--num-workers", a->opt.num_workers, "Loader threads preparing batches ahead (0: none)")
       ->capture_default_str()->check(CLI::NonNegativeNumber);
   sub.add_option("--lr", a->opt.lr, "Adam learning rate")->capture_default_str()->check(CLI::PositiveNumber);
+  sub.add_option("--lr-schedule", a->opt.lr_schedule.kind,
+                 "constant, or cosine: constant until --lr-decay-start, then a cosine decay to --lr-final x --lr at "
+                 "the last epoch (resume a constant run with a later start to anneal it)")
+      ->capture_default_str()->check(CLI::IsMember({"constant", "cosine"}));
+  sub.add_option("--lr-decay-start", a->opt.lr_schedule.decay_start_epoch,
+                 "Epoch at which the cosine decay starts (0: from the first step)")
+      ->capture_default_str()->check(CLI::NonNegativeNumber);
+  sub.add_option("--lr-final", a->opt.lr_schedule.final_fraction,
+                 "Learning rate at the end of the cosine decay, as a fraction of --lr")
+      ->capture_default_str()->check(CLI::Range(1e-6, 1.0));
   sub.add_option("--epochs", a->opt.epochs, "Epochs to train (with --resume: the total to reach)")
       ->capture_default_str()->check(CLI::PositiveNumber);
   sub.add_option("--allowed-errors", a->opt.allowed_errors,

@@ -158,7 +158,7 @@ nlohmann::json EpochStats::to_json() const {
   return {{"epoch", epoch}, {"train_loss", train_loss}, {"val_loss", val_loss}, {"exact_accuracy", acc},
           {"frame_f1", frame_f1}, {"note_f1", note_f1}, {"note_precision", note_precision},
           {"note_recall", note_recall}, {"samples_per_s", samples_per_s}, {"frames_per_s", frames_per_s},
-          {"epoch_seconds", epoch_seconds}, {"peak_rss_mb", peak_rss_mb}, {"steps", steps}};
+          {"epoch_seconds", epoch_seconds}, {"peak_rss_mb", peak_rss_mb}, {"steps", steps}, {"lr", lr}};
 }
 
 EpochStats EpochStats::from_json(const nlohmann::json& j) {
@@ -178,6 +178,7 @@ EpochStats EpochStats::from_json(const nlohmann::json& j) {
   s.epoch_seconds = j.value("epoch_seconds", 0.0);
   s.peak_rss_mb = j.value("peak_rss_mb", 0.0);
   s.steps = j.value("steps", std::size_t{0});
+  s.lr = j.value("lr", 0.0);
   return s;
 }
 
@@ -419,6 +420,12 @@ TrainResult train_model(const TrainOptions& opt, const PieceSource& train, const
   if (opt.num_workers < 0) throw Error("train: --num-workers must be >= 0");
   if (!(opt.lr > 0) || !std::isfinite(opt.lr)) throw Error("train: --lr must be a positive number");
   if (opt.epochs < 1) throw Error("train: --epochs must be at least 1");
+  if (opt.lr_schedule.kind != "constant" && opt.lr_schedule.kind != "cosine")
+    throw Error("train: --lr-schedule must be constant or cosine");
+  if (!(opt.lr_schedule.final_fraction > 0 && opt.lr_schedule.final_fraction <= 1))
+    throw Error("train: --lr-final must be in (0, 1]");
+  if (!(opt.lr_schedule.decay_start_epoch >= 0) || opt.lr_schedule.decay_start_epoch >= opt.epochs)
+    throw Error("train: --lr-decay-start must be at least 0 and below --epochs");
   for (int k : opt.allowed_errors)
     if (k < 0 || k > 128) throw Error("train: --allowed-errors values must be 0..128");
   if (train.n_pieces() == 0 || train.total_frames() == 0) throw Error("train: the training data holds no frames");
@@ -585,6 +592,8 @@ TrainResult train_model(const TrainOptions& opt, const PieceSource& train, const
                   {"data", opt.provenance},
                   {"options",
                    {{"batch_size", opt.batch_size}, {"lr", opt.lr}, {"epochs", opt.epochs},
+                    {"lr_schedule", opt.lr_schedule.kind}, {"lr_decay_start", opt.lr_schedule.decay_start_epoch},
+                    {"lr_final", opt.lr_schedule.final_fraction},
                     {"context_frames", T}, {"onset_pos_weight", opt.onset_pos_weight},
                     {"grad_clip", opt.grad_clip}, {"allowed_errors", acc}, {"world_size", dist.world_size()}}},
                   {"history", hist},
@@ -614,6 +623,7 @@ TrainResult train_model(const TrainOptions& opt, const PieceSource& train, const
   result.checkpoint = ckpt_path;
   const std::size_t bins = static_cast<std::size_t>(di.features.n_bins), notes = static_cast<std::size_t>(di.n_notes);
   auto& stop = interrupt_flag();
+  double lr_now = scheduled_lr(opt.lr_schedule, opt.lr, step, steps_per_epoch, opt.epochs);
 
   for (int epoch = start_epoch; epoch < opt.epochs; ++epoch) {
     // The epoch's order depends only on (seed, epoch): resuming replays it exactly.
@@ -645,6 +655,8 @@ TrainResult train_model(const TrainOptions& opt, const PieceSource& train, const
           yo = yo.clone();
         }
         optimizer.zero_grad();
+        lr_now = scheduled_lr(opt.lr_schedule, opt.lr, step, steps_per_epoch, opt.epochs);
+        for (auto& g : optimizer.param_groups()) static_cast<torch::optim::AdamOptions&>(g.options()).lr(lr_now);
         auto out = model->forward(x);
         auto loss = transcription_loss(out, yf, yo, opt.onset_pos_weight);
         double lv = loss.item<double>();
@@ -698,6 +710,7 @@ TrainResult train_model(const TrainOptions& opt, const PieceSource& train, const
       st.samples_per_s = train_seconds > 0 ? sums[2] / train_seconds : 0.0;
       st.frames_per_s = st.samples_per_s * T;
       st.steps = loss_count;
+      st.lr = lr_now;
     }
     if (val) {
       InferenceOptions inf = opt.inference;
@@ -739,9 +752,9 @@ TrainResult train_model(const TrainOptions& opt, const PieceSource& train, const
           acc += buf;
         }
         if (val)
-          std::printf("epoch %d/%d: train loss %.4f, val loss %.4f,%s, frame F1 %.3f, note F1 %.3f, %.1f samples/s, "
-                      "%.1f s, peak %.0f MiB%s\n",
-                      st.epoch, opt.epochs, st.train_loss, st.val_loss, acc.c_str(), st.frame_f1, st.note_f1,
+          std::printf("epoch %d/%d: lr %.3g, train loss %.4f, val loss %.4f,%s, frame F1 %.3f, note F1 %.3f, "
+                      "%.1f samples/s, %.1f s, peak %.0f MiB%s\n",
+                      st.epoch, opt.epochs, st.lr, st.train_loss, st.val_loss, acc.c_str(), st.frame_f1, st.note_f1,
                       st.samples_per_s, st.epoch_seconds, st.peak_rss_mb, improved ? " (best)" : "");
         else
           std::printf("epoch %d/%d: train loss %.4f (no validation data), %.1f samples/s, %.1f s, peak %.0f MiB\n",

@@ -21,6 +21,7 @@
 #include "dataset.hpp"
 #include "distributed.hpp"
 #include "inference.hpp"
+#include "lr_schedule.hpp"
 #include "model.hpp"
 #include "qscribe/metrics.hpp"
 #include "qscribe/note.hpp"
@@ -81,6 +82,7 @@ struct TrainOptions {
   int batch_size = 8;
   int num_workers = 8;                 // loader threads (0: load on the training thread)
   double lr = 5e-4;
+  LrSchedule lr_schedule;              // constant by default
   int epochs = 25;
   std::vector<int> allowed_errors{0, 1, 2};
   ModelHyper hyper;                    // n_bins, bins_per_note, n_notes are taken from the data
@@ -106,6 +108,7 @@ struct EpochStats {
   double train_loss = 0.0;
   double val_loss = -1.0;              // -1: no validation data
   std::vector<std::pair<int, double>> exact_accuracy;  // (k, accuracy)
+  double lr = 0.0;                     // learning rate at the end of the epoch
   double frame_f1 = 0.0, note_f1 = 0.0, note_precision = 0.0, note_recall = 0.0;
   double samples_per_s = 0.0;          // training windows per second (all ranks)
   double frames_per_s = 0.0;

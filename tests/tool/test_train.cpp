@@ -15,6 +15,7 @@
 
 #include "checkpoint.hpp"
 #include "dataset.hpp"
+#include "lr_schedule.hpp"
 #include "qscribe/cqt.hpp"
 #include "qscribe/error.hpp"
 #include "qscribe/piano_roll.hpp"
@@ -145,7 +146,7 @@ bool same_weights(qs::Transcriber& a, qs::Transcriber& b) {
 std::vector<std::string> train_cmd(const std::string& data, const std::string& out) {
   return {QSCRIBE_BIN, "train", data, "-o", out, "--epochs", "5", "--batch-size", "4", "--num-workers", "2",
           "--n-layers", "1", "--n-heads", "2", "--head-dim", "8", "--embed-dim", "16", "--mlp-hidden", "16",
-          "--c", "1", "--lr", "2e-3", "--threads", "1", "--seed", "3", "--no-progress", "--val-fraction", "0.25"};
+          "--c", "1", "--lr", "2e-3", "--lr-schedule", "cosine", "--lr-decay-start", "1", "--threads", "1", "--seed", "3", "--no-progress", "--val-fraction", "0.25"};
 }
 
 }  // namespace
@@ -333,4 +334,68 @@ TEST(SvgChart, RendersSeriesAndEscapes) {
   EXPECT_NE(svg.find("Loss &lt;x&gt;"), std::string::npos);
   EXPECT_NE(svg.find("t &amp; c"), std::string::npos);
   EXPECT_EQ(svg.find("nan"), std::string::npos);
+}
+
+// ---- learning-rate schedule ----
+
+TEST(LrSchedule, ConstantIgnoresTheStep) {
+  qs::LrSchedule s;
+  EXPECT_EQ(qs::scheduled_lr(s, 1e-3, 0, 100, 10), 1e-3);
+  EXPECT_EQ(qs::scheduled_lr(s, 1e-3, 999, 100, 10), 1e-3);
+}
+
+TEST(LrSchedule, CosineHoldsThenDecaysToTheFinalFraction) {
+  qs::LrSchedule s{"cosine", 4.0, 0.1};
+  const double base = 2e-3;
+  // Constant through the first 4 epochs of 10 (100 steps each).
+  EXPECT_DOUBLE_EQ(qs::scheduled_lr(s, base, 0, 100, 10), base);
+  EXPECT_DOUBLE_EQ(qs::scheduled_lr(s, base, 400, 100, 10), base);
+  // Halfway through the decay (epoch 7): the mean of base and the floor.
+  EXPECT_NEAR(qs::scheduled_lr(s, base, 700, 100, 10), base * (0.1 + 0.9 * 0.5), 1e-12);
+  // The end, and past it (no overshoot).
+  EXPECT_NEAR(qs::scheduled_lr(s, base, 1000, 100, 10), base * 0.1, 1e-12);
+  EXPECT_NEAR(qs::scheduled_lr(s, base, 5000, 100, 10), base * 0.1, 1e-12);
+  // Strictly decreasing inside the decay.
+  double prev = base;
+  for (std::size_t step = 401; step <= 1000; step += 37) {
+    const double lr = qs::scheduled_lr(s, base, step, 100, 10);
+    EXPECT_LT(lr, prev) << "step " << step;
+    prev = lr;
+  }
+}
+
+TEST(LrSchedule, TrainerFollowsItAndRejectsBadOptions) {
+  qs::MemorySource train = tone_source(1, 4, 4.0);
+  const std::string out = qs::test::temp_dir("train_lr_schedule");
+  qs::TrainOptions o;
+  o.out_dir = out;
+  o.hyper.c = 1;
+  o.hyper.embed_dim = 16;
+  o.hyper.n_layers = 1;
+  o.hyper.n_heads = 2;
+  o.hyper.head_dim = 8;
+  o.hyper.mlp_hidden = 16;
+  o.batch_size = 4;
+  o.num_workers = 0;
+  o.lr = 1e-3;
+  o.epochs = 4;
+  o.threads = 1;
+  o.progress = false;
+  o.verbose = false;
+  o.lr_schedule = {"cosine", 1.0, 0.05};
+  qs::TrainResult r = qs::train_model(o, train, nullptr);
+  ASSERT_EQ(r.history.size(), 4u);
+  // The logged rate is the one of each epoch's last step: constant for epoch 1, then falling
+  // to the floor (the last step is one step short of the end).
+  EXPECT_DOUBLE_EQ(r.history[0].lr, o.lr);
+  EXPECT_LT(r.history[1].lr, o.lr);
+  EXPECT_LT(r.history[2].lr, r.history[1].lr);
+  EXPECT_LT(r.history[3].lr, r.history[2].lr);
+  EXPECT_LT(r.history[3].lr, o.lr * 0.2);
+  EXPECT_GE(r.history[3].lr, o.lr * 0.05);
+
+  o.lr_schedule = {"cosine", 4.0, 0.05};  // the decay would start at the end
+  EXPECT_THROW(qs::train_model(o, train, nullptr), qs::Error);
+  o.lr_schedule = {"linear", 0.0, 0.05};
+  EXPECT_THROW(qs::train_model(o, train, nullptr), qs::Error);
 }
