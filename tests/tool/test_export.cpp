@@ -23,29 +23,13 @@
 #include "qscribe/error.hpp"
 #include "qscribe/model_config.hpp"
 #include "test_support.hpp"
+#include "tool_helpers.hpp"
 
 namespace fs = std::filesystem;
 
 namespace {
 
 constexpr double kTolerance = 1e-4;
-
-struct CommandResult {
-  int status = -1;
-  std::string out;
-};
-
-// Runs a shell command, capturing stdout and stderr together.
-CommandResult run_command(const std::string& cmd) {
-  CommandResult r;
-  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
-  if (!p) return r;
-  std::array<char, 4096> buf{};
-  while (std::fgets(buf.data(), buf.size(), p)) r.out += buf.data();
-  const int st = pclose(p);
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
-}
 
 std::string quote(const std::string& s) {
   std::string q = "'";
@@ -124,7 +108,7 @@ ParityStats check_parity(qs::TranscriberImpl& model, const std::string& onnx_pat
     ADD_FAILURE() << ort << " is missing: run scripts/setup.sh (npm ci with ONNXRUNTIME_NODE_INSTALL=skip)";
     return stats;
   }
-  const auto r = run_command("node " + quote(script) + " " + quote(manifest_path));
+  const auto r = qs::test::run_shell("node " + quote(script) + " " + quote(manifest_path));
   if (r.status != 0) {
     ADD_FAILURE() << "onnx_parity.mjs failed (status " << r.status << "):\n" << r.out;
     return stats;
@@ -299,7 +283,7 @@ TEST(OnnxExport, CheckpointRoundTripAndCliExport) {
 
   // CLI: from the checkpoint, with thresholds overridden on the command line.
   const std::string prefix = dir + "/out/exported";
-  auto r = run_command(std::string(QSCRIBE_BIN) + " export --checkpoint " + quote(dir + "/run/best.pt") + " --out " +
+  auto r = qs::test::run_shell(std::string(QSCRIBE_BIN) + " export --checkpoint " + quote(dir + "/run/best.pt") + " --out " +
                        quote(prefix) + " --name ckpt-test --frame-threshold 0.25 --min-note-ms 70");
   ASSERT_EQ(r.status, 0) << r.out;
   EXPECT_NE(r.out.find("parameters: " + std::to_string(model->parameter_count())), std::string::npos) << r.out;
@@ -319,7 +303,7 @@ TEST(OnnxExport, CheckpointRoundTripAndCliExport) {
 TEST(OnnxExport, CliRandomInitAndErrors) {
   const std::string dir = qs::test::temp_dir("export_cli");
   const std::string bin = QSCRIBE_BIN;
-  auto r = run_command(bin + " export --random-init --seed 5 --hyper '{\"n_layers\": 1, \"embed_dim\": 32, \"n_heads\": 2, "
+  auto r = qs::test::run_shell(bin + " export --random-init --seed 5 --hyper '{\"n_layers\": 1, \"embed_dim\": 32, \"n_heads\": 2, "
                              "\"head_dim\": 8, \"mlp_hidden\": 16, \"n_notes\": 12}' --out " +
                        quote(dir + "/rnd.onnx") + " --onset-threshold 0.6 --name tiny");
   ASSERT_EQ(r.status, 0) << r.out;
@@ -337,17 +321,17 @@ TEST(OnnxExport, CliRandomInitAndErrors) {
   expect_well_formed(dir + "/rnd.onnx", h);
 
   // Usage errors exit 2, failures exit 1 with one clear line.
-  EXPECT_EQ(run_command(bin + " export --out " + quote(dir + "/x")).status, 2);
-  EXPECT_EQ(run_command(bin + " export --random-init --checkpoint a --out " + quote(dir + "/x")).status, 2);
-  EXPECT_EQ(run_command(bin + " export --random-init --onset-threshold 1.5 --out " + quote(dir + "/x")).status, 2);
-  r = run_command(bin + " export --checkpoint " + quote(dir + "/missing") + " --out " + quote(dir + "/x"));
+  EXPECT_EQ(qs::test::run_shell(bin + " export --out " + quote(dir + "/x")).status, 2);
+  EXPECT_EQ(qs::test::run_shell(bin + " export --random-init --checkpoint a --out " + quote(dir + "/x")).status, 2);
+  EXPECT_EQ(qs::test::run_shell(bin + " export --random-init --onset-threshold 1.5 --out " + quote(dir + "/x")).status, 2);
+  r = qs::test::run_shell(bin + " export --checkpoint " + quote(dir + "/missing") + " --out " + quote(dir + "/x"));
   EXPECT_EQ(r.status, 1) << r.out;
   EXPECT_NE(r.out.find("qscribe: error: "), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("missing"), std::string::npos) << r.out;
-  r = run_command(bin + " export --random-init --hyper '{\"n_notes\": 50}' --out " + quote(dir + "/x"));
+  r = qs::test::run_shell(bin + " export --random-init --hyper '{\"n_notes\": 50}' --out " + quote(dir + "/x"));
   EXPECT_EQ(r.status, 1) << r.out;
   EXPECT_NE(r.out.find("n_notes"), std::string::npos) << r.out;
-  r = run_command(bin + " export --help");
+  r = qs::test::run_shell(bin + " export --help");
   EXPECT_EQ(r.status, 0);
   for (const char* opt : {"--checkpoint", "--random-init", "--seed", "--hyper", "--out", "--name", "--onset-threshold",
                           "--frame-threshold", "--min-note-ms"})

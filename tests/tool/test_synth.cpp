@@ -16,6 +16,7 @@
 #include "qscribe/midi_file.hpp"
 #include "synth.hpp"
 #include "test_support.hpp"
+#include "tool_helpers.hpp"
 
 namespace fs = std::filesystem;
 using namespace qs::synth;
@@ -88,18 +89,6 @@ double rms(const std::vector<float>& x, double sr, double t0, double t1) {
   double e = 0;
   for (std::size_t i = a; i < b; ++i) e += double(x[i]) * x[i];
   return b > a ? std::sqrt(e / static_cast<double>(b - a)) : 0.0;
-}
-
-int run(const std::string& args, std::string* out = nullptr) {
-  const std::string cmd = std::string(QSCRIBE_BIN) + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return -1;
-  std::string text;
-  char buf[4096];
-  while (std::size_t n = std::fread(buf, 1, sizeof buf, p)) text.append(buf, n);
-  const int status = pclose(p);
-  if (out) *out = text;
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 bool have_soundfont() { return fs::exists(kSoundfont); }
@@ -374,25 +363,25 @@ TEST_F(SynthRender, SplitDevHoldsOutWholePieces) {
 
 TEST(SynthCli, HelpAndUsageErrors) {
   std::string out;
-  EXPECT_EQ(run("synth --help", &out), 0);
+  EXPECT_EQ(qs::test::run_qscribe("synth --help", &out), 0);
   for (const char* opt : {"--midi", "--procedural", "--soundfont", "--seed", "--variants", "--num-workers", "--programs",
                           "--transpose", "--gain-db", "--reverb", "--chorus", "--noise-db", "--split-dev"})
     EXPECT_NE(out.find(opt), std::string::npos) << opt;
-  EXPECT_EQ(run("synth --procedural 1 -o /tmp/x --no-such-option"), 2);
-  EXPECT_EQ(run("synth --procedural 1"), 2);  // -o required
-  EXPECT_EQ(run("synth --procedural 1 -o /tmp/x --programs violin"), 2);
-  EXPECT_EQ(run("synth --procedural 1 -o /tmp/x --transpose 3:1"), 2);
-  EXPECT_EQ(run("synth --procedural 1 -o /tmp/x --gain-db abc"), 2);
+  EXPECT_EQ(qs::test::run_qscribe("synth --procedural 1 -o /tmp/x --no-such-option"), 2);
+  EXPECT_EQ(qs::test::run_qscribe("synth --procedural 1"), 2);  // -o required
+  EXPECT_EQ(qs::test::run_qscribe("synth --procedural 1 -o /tmp/x --programs violin"), 2);
+  EXPECT_EQ(qs::test::run_qscribe("synth --procedural 1 -o /tmp/x --transpose 3:1"), 2);
+  EXPECT_EQ(qs::test::run_qscribe("synth --procedural 1 -o /tmp/x --gain-db abc"), 2);
 }
 
 TEST(SynthCli, EndToEndProcedural) {
   if (!have_soundfont()) GTEST_SKIP() << kSoundfont << " missing";
   const std::string dir = qs::test::temp_dir("synth_cli");
   std::string out;
-  ASSERT_EQ(run("synth --procedural 2 --duration 2 --augment --transpose=-2:2 -j 2 -q -o " + dir + "/o", &out), 0) << out;
+  ASSERT_EQ(qs::test::run_qscribe("synth --procedural 2 --duration 2 --augment --transpose=-2:2 -j 2 -q -o " + dir + "/o", &out), 0) << out;
   EXPECT_NE(out.find("rendered 2 files"), std::string::npos) << out;
   EXPECT_TRUE(fs::exists(dir + "/o/proc_00001.wav"));
   EXPECT_TRUE(fs::exists(dir + "/o/proc_00001.mid"));
-  EXPECT_EQ(run("synth --procedural 1 --soundfont /nonexistent.sf2 -q -o " + dir + "/p", &out), 1);
+  EXPECT_EQ(qs::test::run_qscribe("synth --procedural 1 --soundfont /nonexistent.sf2 -q -o " + dir + "/p", &out), 1);
   EXPECT_NE(out.find("qscribe: error:"), std::string::npos) << out;
 }

@@ -18,23 +18,12 @@
 #include "qscribe/note_io.hpp"
 #include "test_support.hpp"
 #include "tone_pieces.hpp"
+#include "tool_helpers.hpp"
 #include "trainer.hpp"
 
 namespace fs = std::filesystem;
 
 namespace {
-
-qs::ModelHyper small_hyper() {
-  qs::ModelHyper h;
-  h.c = 2;
-  h.embed_dim = 32;
-  h.n_layers = 1;
-  h.n_heads = 2;
-  h.head_dim = 8;
-  h.mlp_hidden = 32;
-  h.dropout = 0.0;
-  return h;
-}
 
 using Piece = qs::test::TonePiece;
 
@@ -53,18 +42,6 @@ Piece tones(std::uint64_t seed, double seconds, double sr) {
   return qs::test::make_tone_piece(seed, seconds, sr, style);
 }
 
-int run_cli(const std::string& args, std::string* output = nullptr) {
-  const std::string cmd = std::string(QSCRIBE_BIN) + " " + args + " 2>&1";
-  FILE* f = popen(cmd.c_str(), "r");
-  std::string out;
-  char buf[4096];
-  std::size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
-  const int status = pclose(f);
-  if (output) *output = out;
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
 // A small model trained for a few seconds on tones, shared by the end-to-end tests.
 const std::string& trained_model() {
   static const std::string path = [] {
@@ -80,7 +57,7 @@ const std::string& trained_model() {
     }
     qs::TrainOptions o;
     o.out_dir = dir;
-    o.hyper = small_hyper();
+    o.hyper = qs::test::tiny_model_hyper();
     o.epochs = 12;
     o.lr = 3e-3;
     o.batch_size = 4;
@@ -97,7 +74,7 @@ const std::string& trained_model() {
 
 TEST(Inference, WindowsMatchDirectForwardForAnySlicing) {
   torch::manual_seed(3);
-  qs::ModelHyper h = small_hyper();
+  qs::ModelHyper h = qs::test::tiny_model_hyper();
   qs::Transcriber model(h);
   model->eval();
   const std::size_t n = 157;
@@ -145,7 +122,7 @@ TEST(Inference, WindowsMatchDirectForwardForAnySlicing) {
 TEST(Inference, FileStreamingEqualsInMemory) {
   torch::manual_seed(4);
   qs::CheckpointInfo info;
-  info.hyper = small_hyper();
+  info.hyper = qs::test::tiny_model_hyper();
   qs::Transcriber model(info.hyper);
   model->eval();
   Piece p = tones(7, 9.0, 22050.0);
@@ -172,14 +149,14 @@ TEST(Transcribe, EndToEndMidiTsvJson) {
   qs::save_wav(dir + "/song.wav", qs::AudioBuffer{p.audio, 44100.0});
   qs::save_wav(dir + "/second.wav", qs::AudioBuffer{tones(5, 3.0, 44100.0).audio, 44100.0});
   std::string out;
-  ASSERT_EQ(run_cli("transcribe " + dir + "/song.wav -o " + dir + "/song.tsv -m " + model + " --threads 1", &out), 0)
+  ASSERT_EQ(qs::test::run_qscribe("transcribe " + dir + "/song.wav -o " + dir + "/song.tsv -m " + model + " --threads 1", &out), 0)
       << out;
   EXPECT_NE(out.find("real time"), std::string::npos) << out;
   qs::NoteList est = qs::read_notes(dir + "/song.tsv");
   const qs::Scores s = qs::scores_of(qs::evaluate_piece(p.notes, est, 12.0));
   EXPECT_GE(s.note.f1, 0.8) << "note F1 of a briefly trained model on held-out tones";
   // Several inputs into a directory, MIDI; and JSON with metadata.
-  ASSERT_EQ(run_cli("transcribe " + dir + "/song.wav " + dir + "/second.wav -o " + dir + "/mid -m " + model, &out), 0)
+  ASSERT_EQ(qs::test::run_qscribe("transcribe " + dir + "/song.wav " + dir + "/second.wav -o " + dir + "/mid -m " + model, &out), 0)
       << out;
   qs::NoteList mid = qs::read_notes(dir + "/mid/song.mid");
   ASSERT_EQ(mid.size(), est.size());
@@ -188,7 +165,7 @@ TEST(Transcribe, EndToEndMidiTsvJson) {
     EXPECT_NEAR(mid[i].onset, est[i].onset, 2e-3);
   }
   EXPECT_TRUE(fs::exists(dir + "/mid/second.mid"));
-  ASSERT_EQ(run_cli("transcribe " + dir + "/second.wav -o " + dir + "/s.json -q --frame-threshold 0.9 -m " + model, &out),
+  ASSERT_EQ(qs::test::run_qscribe("transcribe " + dir + "/second.wav -o " + dir + "/s.json -q --frame-threshold 0.9 -m " + model, &out),
             0)
       << out;
   nlohmann::json meta;
@@ -197,7 +174,7 @@ TEST(Transcribe, EndToEndMidiTsvJson) {
   EXPECT_NEAR(meta["duration_s"].get<double>(), 3.0, 1e-3);
   // evaluate on audio + reference pairs, JSON.
   qs::write_notes(dir + "/song.ref.tsv", p.notes);
-  ASSERT_EQ(run_cli("evaluate -m " + model + " --audio " + dir + "/song.wav --ref " + dir + "/song.ref.tsv --json", &out),
+  ASSERT_EQ(qs::test::run_qscribe("evaluate -m " + model + " --audio " + dir + "/song.wav --ref " + dir + "/song.ref.tsv --json", &out),
             0)
       << out;
   const auto j = nlohmann::json::parse(out.substr(out.find('{')));
@@ -209,19 +186,19 @@ TEST(Transcribe, ClearErrors) {
   const std::string dir = qs::test::temp_dir("transcribe_err");
   qs::save_wav(dir + "/a.wav", qs::AudioBuffer{std::vector<float>(22050, 0.0f), 22050.0});
   std::string out;
-  EXPECT_EQ(run_cli("transcribe " + dir + "/a.wav -o " + dir + "/a.mid -m " + dir + "/nope.pt", &out), 1);
+  EXPECT_EQ(qs::test::run_qscribe("transcribe " + dir + "/a.wav -o " + dir + "/a.mid -m " + dir + "/nope.pt", &out), 1);
   EXPECT_NE(out.find("qscribe: error: " + dir + "/nope.pt: no such model file"), std::string::npos) << out;
   {
     std::ofstream(dir + "/bad.pt") << "garbage";
   }
-  EXPECT_EQ(run_cli("transcribe " + dir + "/a.wav -o " + dir + "/a.mid -m " + dir + "/bad.pt", &out), 1);
+  EXPECT_EQ(qs::test::run_qscribe("transcribe " + dir + "/a.wav -o " + dir + "/a.mid -m " + dir + "/bad.pt", &out), 1);
   EXPECT_NE(out.find("bad.pt: not a readable qscribe checkpoint"), std::string::npos) << out;
   {
     std::ofstream(dir + "/b.wav") << "RIFF....not audio";
   }
-  EXPECT_EQ(run_cli("transcribe " + dir + "/b.wav -o " + dir + "/b.mid -m " + trained_model(), &out), 1);
+  EXPECT_EQ(qs::test::run_qscribe("transcribe " + dir + "/b.wav -o " + dir + "/b.mid -m " + trained_model(), &out), 1);
   EXPECT_NE(out.find("b.wav: "), std::string::npos) << out;
-  EXPECT_EQ(run_cli("transcribe " + dir + "/a.wav " + dir + "/a.wav -o " + dir + "/x.tsv -m " + trained_model(), &out), 1);
+  EXPECT_EQ(qs::test::run_qscribe("transcribe " + dir + "/a.wav " + dir + "/a.wav -o " + dir + "/x.tsv -m " + trained_model(), &out), 1);
   EXPECT_NE(out.find("output directory"), std::string::npos) << out;
-  EXPECT_EQ(run_cli("transcribe " + dir + "/missing.wav -o x.mid", &out), 2);  // usage error
+  EXPECT_EQ(qs::test::run_qscribe("transcribe " + dir + "/missing.wav -o x.mid", &out), 2);  // usage error
 }

@@ -17,6 +17,7 @@
 #include "qscribe/note_io.hpp"
 #include "test_support.hpp"
 #include "tone_pieces.hpp"
+#include "tool_helpers.hpp"
 #include "trainer.hpp"
 #include "tuning.hpp"
 
@@ -30,28 +31,6 @@ qs::test::TonePiece tones(std::uint64_t seed, double seconds) {
   style.chord_prob = 0.4;
   style.gap_min = 0.05;
   return qs::test::make_tone_piece(seed, seconds, 22050.0, style);
-}
-
-int run_cli(const std::string& args, std::string* output) {
-  FILE* f = popen((std::string(QSCRIBE_BIN) + " " + args + " 2>/dev/null").c_str(), "r");
-  std::string out;
-  char buf[4096];
-  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) out.append(buf, n);
-  const int status = pclose(f);
-  *output = out;
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-qs::ModelHyper tiny_hyper() {
-  qs::ModelHyper h;
-  h.c = 2;
-  h.embed_dim = 32;
-  h.n_layers = 1;
-  h.n_heads = 2;
-  h.head_dim = 8;
-  h.mlp_hidden = 32;
-  h.dropout = 0.0;
-  return h;
 }
 
 // A tiny model trained for a few seconds (under-trained on purpose: its probabilities are not
@@ -76,7 +55,7 @@ const Fixture& fixture() {
     }
     qs::TrainOptions o;
     o.out_dir = fx.dir + "/run";
-    o.hyper = tiny_hyper();
+    o.hyper = qs::test::tiny_model_hyper();
     o.epochs = 5;
     o.lr = 3e-3;
     o.batch_size = 4;
@@ -172,7 +151,7 @@ TEST(Tune, EvaluateTuneFindsThresholdsAtLeastAsGoodAsTheDefaults) {
   const std::string pairs = "--audio " + fx.dir + "/h0.wav " + fx.dir + "/h1.wav --ref " + fx.dir + "/h0.tsv " +
                             fx.dir + "/h1.tsv";
   std::string out;
-  ASSERT_EQ(run_cli("evaluate -m " + fx.model + " " + pairs + " --tune --threads 1 --top 3", &out), 0) << out;
+  ASSERT_EQ(qs::test::run_qscribe("evaluate -m " + fx.model + " " + pairs + " --tune --threads 1 --top 3", &out, qs::test::Stderr::drop), 0) << out;
   // The last line: ONSET FRAME MIN_NOTE_MS FRAME_FALLBACK.
   std::string last = out.substr(0, out.find_last_not_of('\n') + 1);
   last = last.substr(last.find_last_of('\n') + 1);
@@ -187,7 +166,7 @@ TEST(Tune, EvaluateTuneFindsThresholdsAtLeastAsGoodAsTheDefaults) {
 
   auto note_f1 = [&](const std::string& extra) {
     std::string o;
-    EXPECT_EQ(run_cli("evaluate -m " + fx.model + " " + pairs + " --json --threads 1 " + extra, &o), 0) << o;
+    EXPECT_EQ(qs::test::run_qscribe("evaluate -m " + fx.model + " " + pairs + " --json --threads 1 " + extra, &o, qs::test::Stderr::drop), 0) << o;
     return nlohmann::json::parse(o)["pooled"]["note"]["f1"].get<double>();
   };
   char tuned[160];
@@ -197,7 +176,7 @@ TEST(Tune, EvaluateTuneFindsThresholdsAtLeastAsGoodAsTheDefaults) {
   EXPECT_GE(f_tuned, f_default) << "tuned " << tuned;
 
   // --json: one object whose best entry is the same setting with the same score.
-  ASSERT_EQ(run_cli("evaluate -m " + fx.model + " " + pairs + " --tune --json --threads 2", &out), 0) << out;
+  ASSERT_EQ(qs::test::run_qscribe("evaluate -m " + fx.model + " " + pairs + " --tune --json --threads 2", &out, qs::test::Stderr::drop), 0) << out;
   const auto j = nlohmann::json::parse(out);
   EXPECT_NEAR(j["best"]["onset_threshold"].get<double>(), on, 1e-6);
   EXPECT_NEAR(j["best"]["frame_threshold"].get<double>(), fr, 1e-6);
@@ -209,9 +188,9 @@ TEST(Tune, EvaluateTuneFindsThresholdsAtLeastAsGoodAsTheDefaults) {
   EXPECT_EQ(j["top"].size(), 10u);
 
   // A fixed threshold stays out of the search.
-  ASSERT_EQ(run_cli("evaluate -m " + fx.model + " " + pairs + " --tune --json --onset-threshold 0.6", &out), 0) << out;
+  ASSERT_EQ(qs::test::run_qscribe("evaluate -m " + fx.model + " " + pairs + " --tune --json --onset-threshold 0.6", &out, qs::test::Stderr::drop), 0) << out;
   EXPECT_NEAR(nlohmann::json::parse(out)["best"]["onset_threshold"].get<double>(), 0.6, 1e-6);
   EXPECT_EQ(nlohmann::json::parse(out)["evaluated"].get<int>(), 11 * 5);  // the base (0.6 0.3 58) is on it
   // Bad grids are usage errors with a message (exit 1 from qs::Error).
-  EXPECT_EQ(run_cli("evaluate -m " + fx.model + " " + pairs + " --tune --tune-onset 0.8:0.2:0.1", &out), 1);
+  EXPECT_EQ(qs::test::run_qscribe("evaluate -m " + fx.model + " " + pairs + " --tune --tune-onset 0.8:0.2:0.1", &out, qs::test::Stderr::drop), 1);
 }
