@@ -23,7 +23,8 @@ inline double scheduled_lr(const LrSchedule& s, double base_lr, std::size_t step
   if (s.kind != "cosine" || steps_per_epoch == 0) return base_lr;
   const double epoch_pos = static_cast<double>(steps_done) / static_cast<double>(steps_per_epoch);
   const double span = static_cast<double>(epochs) - s.decay_start_epoch;
-  if (epoch_pos <= s.decay_start_epoch || span <= 0) return epoch_pos <= s.decay_start_epoch ? base_lr : base_lr * s.final_fraction;
+  if (epoch_pos <= s.decay_start_epoch) return base_lr;
+  if (span <= 0) return base_lr * s.final_fraction;
   const double t = std::clamp((epoch_pos - s.decay_start_epoch) / span, 0.0, 1.0);
   const double pi = std::acos(-1.0);
   return base_lr * (s.final_fraction + (1.0 - s.final_fraction) * 0.5 * (1.0 + std::cos(pi * t)));

@@ -52,6 +52,9 @@ def hand_made(script, tmp):
     assert row(out, '2-3')[1:] == ['3', '0.67'], out
     assert row(out, 'all')[1:] == ['4', '0.750 / 0.750 / 0.750'], out
     assert '| x R / P |' in out, out
+    # A directory without any of the estimates is an error, not a row of zeros.
+    r = subprocess.run([sys.executable, script, ref_dir, ref_dir], capture_output=True, text=True)
+    assert r.returncode == 1 and 'holds none of the 1 NAME.tsv' in r.stderr, (r.returncode, r.stderr)
 
 
 def random_sets(script, tmp, seed=5):
