@@ -559,10 +559,7 @@ TrainResult train_model(const TrainOptions& opt, const PieceSource& train, const
     dist.broadcast(ps, 0);
   }
   torch::optim::Adam optimizer(model->parameters(), torch::optim::AdamOptions(opt.lr));
-  if (opt.resume) {
-    load_training_state(ckpt_path, optimizer, device);
-    for (auto& g : optimizer.param_groups()) static_cast<torch::optim::AdamOptions&>(g.options()).lr(opt.lr);
-  }
+  if (opt.resume) load_training_state(ckpt_path, optimizer, device);  // the rate is set before every step
 
   // Examples: windows on the context grid of every piece.
   std::vector<Example> all;

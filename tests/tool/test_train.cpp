@@ -367,21 +367,8 @@ TEST(LrSchedule, CosineHoldsThenDecaysToTheFinalFraction) {
 TEST(LrSchedule, TrainerFollowsItAndRejectsBadOptions) {
   qs::MemorySource train = tone_source(1, 4, 4.0);
   const std::string out = qs::test::temp_dir("train_lr_schedule");
-  qs::TrainOptions o;
-  o.out_dir = out;
-  o.hyper.c = 1;
-  o.hyper.embed_dim = 16;
-  o.hyper.n_layers = 1;
-  o.hyper.n_heads = 2;
-  o.hyper.head_dim = 8;
-  o.hyper.mlp_hidden = 16;
-  o.batch_size = 4;
-  o.num_workers = 0;
-  o.lr = 1e-3;
+  qs::TrainOptions o = tiny_options(out);
   o.epochs = 4;
-  o.threads = 1;
-  o.progress = false;
-  o.verbose = false;
   o.lr_schedule = {"cosine", 1.0, 0.05};
   qs::TrainResult r = qs::train_model(o, train, nullptr);
   ASSERT_EQ(r.history.size(), 4u);
