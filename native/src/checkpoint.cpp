@@ -10,6 +10,7 @@
 #include <map>
 #include <sstream>
 
+#include "onnx_import.hpp"
 #include "qscribe/error.hpp"
 
 namespace qs {
@@ -105,6 +106,7 @@ void fsync_path(const std::string& path, bool directory) {
 }  // namespace
 
 LoadedCheckpoint load_checkpoint(const std::string& path) {
+  if (is_onnx_path(path)) return load_onnx_checkpoint(path);
   if (!fs::exists(path)) throw Error(path + ": no such checkpoint file");
   LoadedCheckpoint out;
   try {

@@ -64,7 +64,8 @@ struct LoadedCheckpoint {
 };
 
 // Loads PATH; throws qs::Error starting with the path when it is missing, not a qscribe
-// checkpoint, of a newer format, or its weights do not fit its hyper-parameters.
+// checkpoint, of a newer format, or its weights do not fit its hyper-parameters. A PATH ending
+// in .onnx is an exported model, read with load_onnx_checkpoint (onnx_import.hpp).
 LoadedCheckpoint load_checkpoint(const std::string& path);
 
 // Writes a checkpoint atomically. `optimizer` may be null (weights-only files such as best.pt).

@@ -254,7 +254,7 @@ void run(EvaluateArgs& a) {
 
 QS_COMMAND("evaluate", "Score a model on a preprocessed split or on audio + reference notes", 50, [](CLI::App& sub) {
   auto a = std::make_shared<EvaluateArgs>();
-  sub.add_option("-m,--model", a->model, "LibTorch checkpoint (.pt) (default: " + qs::default_model_path() + ")");
+  sub.add_option("-m,--model", a->model, "Model: a training checkpoint (.pt) or an exported model (.onnx + .json) (default: " + qs::default_model_path() + ")");
   sub.add_option("-d,--data", a->data, "Preprocessed split directory (repeatable)")->check(CLI::ExistingDirectory);
   sub.add_option("--audio", a->audio, "Audio files to transcribe and score (pair each with a --ref)")
       ->check(CLI::ExistingFile);

@@ -30,6 +30,7 @@ struct ExportArgs {
   std::string description;
   double onset_threshold = 0.5, frame_threshold = 0.3, min_note_ms = 58.0;
   std::string frame_fallback;
+  std::string weights = "float32";
   CLI::Option *onset_opt = nullptr, *frame_opt = nullptr, *min_note_opt = nullptr, *name_opt = nullptr,
               *description_opt = nullptr;
 };
@@ -96,10 +97,11 @@ void run_export(const ExportArgs& a) {
     throw qs::Error(std::string("decoding thresholds: ") + e.what());
   }
 
-  const auto r = qs::export_onnx(*model, config, onnx_path);
+  const auto r = qs::export_onnx(*model, config, onnx_path,
+                                 a.weights == "float16" ? qs::WeightType::float16 : qs::WeightType::float32);
   std::printf("exported %s\n", source.c_str());
-  std::printf("  %s  %s (%d nodes, IR %d, opset %d, checked)\n", r.onnx_path.c_str(), human_bytes(r.onnx_bytes).c_str(),
-              r.node_count, qs::kOnnxIrVersion, qs::kOnnxOpset);
+  std::printf("  %s  %s (%d nodes, IR %d, opset %d, %s weights, checked)\n", r.onnx_path.c_str(),
+              human_bytes(r.onnx_bytes).c_str(), r.node_count, qs::kOnnxIrVersion, qs::kOnnxOpset, a.weights.c_str());
   std::printf("  %s  %s\n", r.json_path.c_str(), human_bytes(r.json_bytes).c_str());
   std::printf("  parameters: %lld; input %s [batch, frames, %d] -> %s, %s [batch, frames, %d]\n",
               static_cast<long long>(r.parameter_count), r.config.input.name.c_str(), r.config.features.n_bins,
@@ -123,8 +125,10 @@ QS_COMMAND("export", "Export a model for the browser: NAME.onnx (ONNX opset 17) 
                  "  qscribe export --random-init --seed 7 --hyper '{\"n_layers\": 2}' --out /tmp/rnd");
              auto* ck = sub.add_option("--checkpoint", a->checkpoint,
                                        "Trained model to export: a checkpoint file written by `qscribe train` "
-                                       "(e.g. runs/base/best.pt), or its run directory (best.pt, else "
-                                       "checkpoint.pt). Features, note range and decoding defaults come from it");
+                                       "(e.g. runs/base/best.pt), its run directory (best.pt, else "
+                                       "checkpoint.pt), or an exported .onnx (to re-export it, e.g. with other "
+                                       "thresholds or --weights float16). Features, note range and decoding "
+                                       "defaults come from it");
              auto* rnd = sub.add_flag("--random-init", a->random_init,
                                       "Export an untrained model with random weights instead of a checkpoint (for tests "
                                       "and for trying the browser pipeline)");
@@ -163,6 +167,12 @@ QS_COMMAND("export", "Export a model for the browser: NAME.onnx (ONNX opset 17) 
                             "probability rises without an onset peak, off = only onset peaks start notes "
                             "(default: the checkpoint's, else on)")
                  ->check(CLI::IsMember({"on", "off"}));
+             sub.add_option("--weights", a->weights,
+                            "How the weights are stored: float32, or float16 (half the file; each weight is cast to "
+                            "float32 when the model loads, so inference stays float32 and only the weights are "
+                            "rounded, by at most 1 part in 2048)")
+                 ->check(CLI::IsMember({"float32", "float16"}))
+                 ->capture_default_str();
              sub.callback([a] {
                if (a->checkpoint.empty() && !a->random_init)
                  throw CLI::RequiredError("--checkpoint or --random-init");

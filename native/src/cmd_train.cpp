@@ -25,7 +25,7 @@ struct TrainArgs {
 
 std::string resolve_weights(const std::string& w) {
   if (w == "main") return qs::default_model_path();
-  if (w == "dev") return std::string(QSCRIBE_MODELS_DIR) + "/qscribe-dev.pt";
+  if (w == "dev") return std::string(QSCRIBE_MODELS_DIR) + "/qscribe-dev.onnx";
   return w;
 }
 
@@ -127,8 +127,8 @@ QS_COMMAND("train", "Train a transcription model on a preprocessed data set", 40
       ->capture_default_str();
   sub.add_option("--dropout", a->dropout, "Dropout probability")->capture_default_str();
   sub.add_option("--load-weights", a->load_weights,
-                 "Start from existing weights: main (models/qscribe-default.pt), dev (models/qscribe-dev.pt) or "
-                 "a checkpoint path; the model options must match it");
+                 "Start from existing weights: main (models/qscribe-default.onnx), dev (models/qscribe-dev.onnx), "
+                 "a checkpoint (.pt) or an exported model (.onnx + its .json); the model options must match it");
   sub.add_flag("--resume", a->opt.resume, "Continue OUT/checkpoint.pt exactly where it stopped (Ctrl-C or kill)");
   sub.add_option("--device", a->opt.device, "cpu or cuda")->capture_default_str()
       ->check(CLI::IsMember({"cpu", "cuda"}));
@@ -143,6 +143,11 @@ QS_COMMAND("train", "Train a transcription model on a preprocessed data set", 40
       ->capture_default_str()->check(CLI::PositiveNumber);
   sub.add_option("--grad-clip", a->opt.grad_clip, "Clip the global gradient norm to this (0: off)")
       ->capture_default_str()->check(CLI::NonNegativeNumber);
+  sub.add_option("--eq-augment", a->opt.eq_augment_db,
+                 "Random spectral EQ of each training window, in dB: the CQT is multiplied by a smooth random curve "
+                 "over frequency (a tilt and two bumps, each up to +-DB) so the model sees other instrument "
+                 "envelopes than the soundfonts'. 0: off")
+      ->capture_default_str();
   sub.add_option("--threads", a->opt.threads, "LibTorch threads (0: all cores)")
       ->capture_default_str()->check(CLI::NonNegativeNumber);
   sub.add_option("--max-batches", a->opt.max_batches, "Stop each epoch after this many batches (0: all; for quick runs)")

@@ -93,8 +93,8 @@ QS_COMMAND("transcribe", "Transcribe audio files to MIDI, TSV or JSON notes", 60
   sub.add_option("-f,--format", a->format, "File type written into an output directory")->capture_default_str()
       ->check(CLI::IsMember({"mid", "tsv", "json"}));
   sub.add_option("-m,--model", a->model,
-                 "LibTorch checkpoint (.pt) to use; its sidecar NAME.json, when present, gives the decoding "
-                 "defaults (default: " + qs::default_model_path() + ")");
+                 "Model: a training checkpoint (.pt) or an exported model (.onnx); its sidecar NAME.json "
+                 "(required for .onnx) gives the decoding defaults (default: " + qs::default_model_path() + ")");
   sub.add_option("--onset-threshold", a->onset_threshold,
                  "Onset probability a peak must exceed to start a note (default: the model's, 0.5)")
       ->check(CLI::Range(0.0, 1.0));

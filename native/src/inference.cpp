@@ -267,7 +267,7 @@ TranscribeResult transcribe_file(const std::string& path, Transcriber& model, co
   return r;
 }
 
-std::string default_model_path() { return std::string(QSCRIBE_MODELS_DIR) + "/qscribe-default.pt"; }
+std::string default_model_path() { return std::string(QSCRIBE_MODELS_DIR) + "/qscribe-default.onnx"; }
 
 LoadedModel load_model_for_inference(const std::string& path) {
   LoadedModel m;
@@ -277,10 +277,7 @@ LoadedModel load_model_for_inference(const std::string& path) {
       throw Error(path + ": the default model is missing; train one (qscribe train) and pass it with --model");
     throw Error(path + ": no such model file");
   }
-  const std::string ext = fs::path(path).extension().string();
-  if (ext == ".onnx")
-    throw Error(path + ": ONNX models run in the browser; native transcription needs the LibTorch checkpoint (.pt)");
-  m.checkpoint = load_checkpoint(path);
+  m.checkpoint = load_checkpoint(path);  // a .pt checkpoint or an exported .onnx
   const std::string sidecar = model_config_path_for(path);
   if (fs::exists(sidecar)) {
     ModelConfig cfg = load_model_config(sidecar);

@@ -91,15 +91,16 @@ TranscribeResult transcribe_samples(const float* samples, std::size_t n, Transcr
                                     const CheckpointInfo& info, const DecoderParams& decoding,
                                     const InferenceOptions& options);
 
-// A model for transcription: a checkpoint (.pt) plus, when present next to it, its sidecar
-// NAME.json (decoding defaults; features checked against the checkpoint's).
+// A model for transcription: a checkpoint (.pt) or an exported model (.onnx, whose sidecar
+// describes it), plus, when present next to it, its sidecar NAME.json (decoding defaults;
+// features checked against the checkpoint's).
 struct LoadedModel {
   LoadedCheckpoint checkpoint;
   std::string path;
   bool has_sidecar = false;
 };
 LoadedModel load_model_for_inference(const std::string& path);
-// QSCRIBE_MODELS_DIR/qscribe-default.pt
+// QSCRIBE_MODELS_DIR/qscribe-default.onnx (the shipped model, the same file the browser runs)
 std::string default_model_path();
 
 // The model's decoding thresholds with the command line's overrides applied (a negative value

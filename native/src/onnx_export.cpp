@@ -26,7 +26,8 @@ namespace {
 // prefix plus a counter; initializers keep the parameter's name.
 class GraphBuilder {
  public:
-  explicit GraphBuilder(onnx::GraphProto* g) : g_(g) {}
+  // `half_weights`: weight() stores float16 and adds a Cast to float32 (see WeightType).
+  GraphBuilder(onnx::GraphProto* g, bool half_weights) : g_(g), half_(half_weights) {}
 
   struct Attr {
     std::string name;
@@ -69,17 +70,21 @@ class GraphBuilder {
     return out;
   }
 
-  // Float initializer from a tensor (copied, made contiguous float32 on the CPU).
-  std::string weight(const std::string& name, const torch::Tensor& t, const std::string& doc = {}) {
-    auto c = t.detach().to(torch::kCPU, torch::kFloat).contiguous();
+  // Initializer from a tensor (copied to the CPU). Returns the float32 value to use: the
+  // initializer itself, or (float16 storage) a Cast of it, which ONNX Runtime folds into a
+  // float32 constant when it loads the model, so inference runs in float32 either way.
+  // `exact` keeps float32 whatever the storage (constants whose rounding matters).
+  std::string weight(const std::string& name, const torch::Tensor& t, const std::string& doc = {}, bool exact = false) {
+    const bool half = half_ && !exact;
+    auto c = t.detach().to(torch::kCPU, half ? torch::kHalf : torch::kFloat).contiguous();
     auto* init = g_->add_initializer();
     init->set_name(name);
-    init->set_data_type(onnx::TensorProto::FLOAT);
+    init->set_data_type(half ? onnx::TensorProto::FLOAT16 : onnx::TensorProto::FLOAT);
     for (auto d : c.sizes()) init->add_dims(d);
-    init->set_raw_data(std::string(reinterpret_cast<const char*>(c.data_ptr<float>()),
-                                   static_cast<std::size_t>(c.numel()) * sizeof(float)));
+    init->set_raw_data(std::string(static_cast<const char*>(c.data_ptr()), static_cast<std::size_t>(c.nbytes())));
     if (!doc.empty()) init->set_doc_string(doc);
-    return name;
+    if (!half) return name;
+    return op("Cast", {name}, name + ".float", {i("to", onnx::TensorProto::FLOAT)});
   }
   // int64 constant; `scalar` true: rank 0 (one value).
   std::string ints_const(const std::string& name, const std::vector<std::int64_t>& v, bool scalar = false) {
@@ -115,6 +120,7 @@ class GraphBuilder {
  private:
   std::string fresh(const std::string& hint) { return hint + ":" + std::to_string(counter_++); }
   onnx::GraphProto* g_;
+  bool half_ = false;
   int counter_ = 0;
 };
 
@@ -212,7 +218,7 @@ ModelConfig complete_model_config(const TranscriberImpl& model, ModelConfig c) {
   return c;
 }
 
-std::string build_onnx_model(TranscriberImpl& model, const std::string& graph_name) {
+std::string build_onnx_model(TranscriberImpl& model, const std::string& graph_name, WeightType weights) {
   torch::NoGradGuard no_grad;
   const ModelHyper& h = model.hyper();
   const ModelConfig cfg = default_model_config(h);
@@ -236,7 +242,7 @@ std::string build_onnx_model(TranscriberImpl& model, const std::string& graph_na
   onnx::GraphProto* graph = m.mutable_graph();
   graph->set_name(graph_name);
 
-  GraphBuilder g(graph);
+  GraphBuilder g(graph, weights == WeightType::float16);
   Params p(model);
   Exporter ex{g, p};
   using GB = GraphBuilder;
@@ -286,7 +292,8 @@ std::string build_onnx_model(TranscriberImpl& model, const std::string& graph_na
   auto t_col = g.op("Unsqueeze", {t_f, g.ints_const("const.axes_1", {1})}, "positions.t_col");  // [T, 1]
   // inv_freq computed exactly as sinusoidal_positions() does (float32 torch ops).
   auto inv_freq = torch::exp(torch::arange(0, E, 2, torch::kFloat) * (-std::log(10000.0) / static_cast<double>(E)));
-  auto inv = g.weight("positions.inv_freq", inv_freq.unsqueeze(0), "10000^(-2i/embed_dim), [1, embed_dim/2]");
+  auto inv = g.weight("positions.inv_freq", inv_freq.unsqueeze(0), "10000^(-2i/embed_dim), [1, embed_dim/2]",
+                      /*exact=*/true);  // float16 would shift the angles of late frames by whole radians
   auto angles = g.op("Mul", {t_col, inv}, "positions.angles");  // [T, E/2]
   auto axes2 = g.ints_const("const.axes_2", {2});
   auto s = g.op("Unsqueeze", {g.op("Sin", {angles}, "positions.sin"), axes2}, "positions.sin3");
@@ -365,11 +372,12 @@ std::vector<std::string> dims_of(const onnx::ValueInfoProto& vi) {
 
 }  // namespace
 
-ExportResult export_onnx(TranscriberImpl& model, const ModelConfig& config, const std::string& onnx_path) {
+ExportResult export_onnx(TranscriberImpl& model, const ModelConfig& config, const std::string& onnx_path,
+                         WeightType weights) {
   ExportResult r;
   r.config = complete_model_config(model, config);
   const std::string graph_name = r.config.name.empty() ? "qscribe" : r.config.name;
-  const std::string bytes = build_onnx_model(model, graph_name);
+  const std::string bytes = build_onnx_model(model, graph_name, weights);
   r.onnx_path = onnx_path;
   r.json_path = model_config_path_for(onnx_path);
   if (r.json_path == r.onnx_path) throw Error(onnx_path + ": the model file must not end in .json");
@@ -408,10 +416,12 @@ OnnxSummary inspect_onnx(const std::string& onnx_path) {
   s.node_count = g.node_size();
   s.initializer_count = g.initializer_size();
   for (const auto& t : g.initializer()) {
-    if (t.data_type() != onnx::TensorProto::FLOAT) continue;
+    const bool half = t.data_type() == onnx::TensorProto::FLOAT16;
+    if (t.data_type() != onnx::TensorProto::FLOAT && !half) continue;
     std::int64_t n = 1;
     for (auto d : t.dims()) n *= d;
     s.initializer_floats += n;
+    if (half) s.initializer_halves += n;
   }
   for (const auto& vi : g.input()) {
     s.input_names.push_back(vi.name());

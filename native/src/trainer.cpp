@@ -22,6 +22,7 @@
 #include "qscribe/error.hpp"
 #include "qscribe/model_config.hpp"
 #include "qscribe/piano_roll.hpp"
+#include "spectral_eq.hpp"
 #include "svg_chart.hpp"
 
 namespace qs {
@@ -276,9 +277,11 @@ struct Batch {
 // threads, at most `ahead` batches ahead of the consumer, handed out strictly in order.
 class Loader {
  public:
+  // `eq_db` > 0: each window gets random_eq_gains(..., eq_db, hash(eq_seed, its place in the epoch)).
   Loader(const PieceSource& src, const std::vector<Example>& examples, std::vector<std::size_t> batches, int batch_size,
-         int T, int workers)
-      : src_(src), examples_(examples), batches_(std::move(batches)), B_(batch_size), T_(T) {
+         int T, int workers, double eq_db = 0.0, std::uint64_t eq_seed = 0)
+      : src_(src), examples_(examples), batches_(std::move(batches)), B_(batch_size), T_(T), eq_db_(eq_db),
+        eq_seed_(eq_seed) {
     ahead_ = static_cast<std::size_t>(std::max(2, 2 * workers));
     for (int i = 0; i < workers; ++i) threads_.emplace_back([this] { work(); });
   }
@@ -321,8 +324,16 @@ class Loader {
     out.onsets.resize(out.n * T * notes);
     for (std::size_t e = first; e < last; ++e) {
       const std::size_t k = e - first;
-      src_.read(examples_[e].piece, examples_[e].start, T, out.cqt.data() + k * T * bins, out.frames.data() + k * T * notes,
+      float* cqt = out.cqt.data() + k * T * bins;
+      src_.read(examples_[e].piece, examples_[e].start, T, cqt, out.frames.data() + k * T * notes,
                 out.onsets.data() + k * T * notes);
+      if (eq_db_ > 0.0) {
+        // Seeded by the window's place in the epoch's order, so a resumed epoch replays it.
+        const auto g = random_eq_gains(static_cast<int>(bins), 12 * info.features.bins_per_semitone, eq_db_,
+                                       (eq_seed_ ^ 0x5851F42D4C957F2DULL) * 0x9E3779B97F4A7C15ULL + e);
+        for (std::size_t t = 0; t < T; ++t)
+          for (std::size_t f = 0; f < bins; ++f) cqt[t * bins + f] *= g[f];
+      }
     }
     return out;
   }
@@ -356,6 +367,8 @@ class Loader {
   const std::vector<Example>& examples_;
   std::vector<std::size_t> batches_;
   int B_, T_;
+  double eq_db_ = 0.0;
+  std::uint64_t eq_seed_ = 0;
   std::size_t ahead_ = 2, next_ = 0, consumed_ = 0;
   std::map<std::size_t, Batch> ready_;
   std::string error_;
@@ -424,6 +437,7 @@ TrainResult train_model(const TrainOptions& opt, const PieceSource& train, const
     throw Error("train: --lr-schedule must be constant or cosine");
   if (!(opt.lr_schedule.final_fraction > 0 && opt.lr_schedule.final_fraction <= 1))
     throw Error("train: --lr-final must be in (0, 1]");
+  if (!(opt.eq_augment_db >= 0.0 && opt.eq_augment_db <= 24.0)) throw Error("train: --eq-augment must be in [0, 24] dB");
   if (!(opt.lr_schedule.decay_start_epoch >= 0) || opt.lr_schedule.decay_start_epoch >= opt.epochs)
     throw Error("train: --lr-decay-start must be at least 0 and below --epochs");
   for (int k : opt.allowed_errors)
@@ -592,7 +606,7 @@ TrainResult train_model(const TrainOptions& opt, const PieceSource& train, const
                     {"lr_schedule", opt.lr_schedule.kind}, {"lr_decay_start", opt.lr_schedule.decay_start_epoch},
                     {"lr_final", opt.lr_schedule.final_fraction},
                     {"context_frames", T}, {"onset_pos_weight", opt.onset_pos_weight},
-                    {"grad_clip", opt.grad_clip}, {"allowed_errors", acc}, {"world_size", dist.world_size()}}},
+                    {"grad_clip", opt.grad_clip}, {"eq_augment_db", opt.eq_augment_db}, {"allowed_errors", acc}, {"world_size", dist.world_size()}}},
                   {"history", hist},
                   {"best", {{"epoch", best_epoch}, {"score", best_score}}}};
     return c;
@@ -637,7 +651,8 @@ TrainResult train_model(const TrainOptions& opt, const PieceSource& train, const
     std::size_t loss_count = 0, samples = 0;
     bool interrupted = false;
     {
-      Loader loader(train, examples, my_batches, opt.batch_size, T, opt.num_workers);
+      Loader loader(train, examples, my_batches, opt.batch_size, T, opt.num_workers, opt.eq_augment_db,
+                    seed * 0x2545F4914F6CDD1DULL + static_cast<std::uint64_t>(epoch));
       cli::ProgressBar bar("epoch " + std::to_string(epoch + 1) + "/" + std::to_string(opt.epochs), my_batches.size(),
                            "batches", opt.progress && main_rank);
       for (std::size_t i = 0; i < my_batches.size(); ++i) {

@@ -91,6 +91,7 @@ struct TrainOptions {
   int context_frames = 0;              // 0: the data set's segment length
   double onset_pos_weight = 5.0;       // BCE pos_weight of the onset term
   double grad_clip = 1.0;              // global gradient-norm clip (0: off)
+  double eq_augment_db = 0.0;          // random spectral EQ of training windows, +-dB (spectral_eq.hpp; 0: off)
   int threads = 0;                     // LibTorch intra-op threads (0: LibTorch's default)
   std::size_t max_batches = 0;         // per epoch, per rank (0: all) — smoke tests, benchmarks
   bool resume = false;                 // continue OUT/checkpoint.pt

@@ -20,6 +20,7 @@
 
 #include "checkpoint.hpp"
 #include "onnx_export.hpp"
+#include "onnx_import.hpp"
 #include "qscribe/error.hpp"
 #include "qscribe/model_config.hpp"
 #include "test_support.hpp"
@@ -298,6 +299,115 @@ TEST(OnnxExport, CheckpointRoundTripAndCliExport) {
   // The file the CLI wrote computes what the in-memory model computes.
   const auto stats = check_parity(*model, prefix + ".onnx", dir, {{1, 5}, {2, 30}}, "cli-checkpoint");
   EXPECT_EQ(stats.cases, 2);
+}
+
+// float16 storage: half the file, every parameter stored as float16 (the position constant
+// stays float32), and ONNX Runtime (native and the browser's wasm) computes what LibTorch
+// computes with the same rounded weights, read back from the file by onnx_import.
+TEST(OnnxExport, Float16WeightsHalveTheFileAndRunInOnnxRuntime) {
+  const qs::ModelHyper h = small_hyper();
+  auto model = make_model(h, 21);
+  const std::string dir = qs::test::temp_dir("export_f16");
+  auto config = qs::default_model_config(h);
+  qs::ExportResult r;
+  ASSERT_NO_THROW(r = qs::export_onnx(*model, config, dir + "/half.onnx", qs::WeightType::float16));
+  EXPECT_GT(r.onnx_bytes, model->parameter_count() * 2);
+  EXPECT_LT(r.onnx_bytes, model->parameter_count() * 2 + 200000);
+  expect_well_formed(r.onnx_path, h);
+  const auto s = qs::inspect_onnx(r.onnx_path);
+  EXPECT_EQ(s.initializer_halves, model->parameter_count());
+  EXPECT_EQ(s.initializer_floats - s.initializer_halves, h.embed_dim / 2 + 3);  // inv_freq + 3 scalar constants
+
+  qs::LoadedCheckpoint back;
+  ASSERT_NO_THROW(back = qs::load_onnx_checkpoint(r.onnx_path));
+  // Each weight is the float16 nearest the original: within half a unit in the last place.
+  int64_t changed = 0;
+  const auto orig = model->named_parameters();
+  for (const auto& item : back.model->named_parameters()) {
+    const auto& w = orig[item.key()];
+    const auto err = (item.value() - w).abs();
+    EXPECT_TRUE((err <= w.abs() * std::ldexp(1.0, -11) + 3e-8).all().item<bool>()) << item.key();
+    changed += (err > 0).sum().item<int64_t>();
+  }
+  EXPECT_GT(changed, model->parameter_count() / 2) << "the weights were not rounded to float16";
+  for (const std::string runtime : {"node", "web"}) {
+    const auto stats = check_parity(*back.model, r.onnx_path, dir, {{1, 5}, {2, 43}}, "float16", runtime);
+    EXPECT_EQ(stats.cases, 2) << runtime;
+  }
+  // The rounding changes the outputs only slightly against the float32 model.
+  torch::NoGradGuard guard;
+  const auto x = make_input(1, 43, h.n_bins, 5);
+  const double d = (back.model->forward(x).frame_logits - model->forward(x).frame_logits).abs().max().item<double>();
+  EXPECT_LT(d, 0.05);
+  std::printf("[float16] %.2f MB (float32 would be ~%.2f MB); max |logit change| from rounding %.3g\n",
+              r.onnx_bytes / 1e6, model->parameter_count() * 4 / 1e6, d);
+}
+
+// An exported float32 model reads back into LibTorch bit for bit, with the sidecar's features,
+// decoding defaults and provenance; `qscribe export` re-exports it (here to float16).
+TEST(OnnxImport, Float32ExportLoadsBackExactly) {
+  qs::ModelHyper h = small_hyper();
+  h.n_notes = 88;
+  auto model = make_model(h, 31);
+  const std::string dir = qs::test::temp_dir("import_f32");
+  auto config = qs::default_model_config(h);
+  config.decoding.onset_threshold = 0.4f;
+  config.decoding.frame_fallback = false;
+  config.segment_frames = 86;
+  config.training = {{"epochs", 13}};
+  ASSERT_NO_THROW(qs::export_onnx(*model, config, dir + "/m.onnx"));
+  qs::LoadedCheckpoint back;
+  ASSERT_NO_THROW(back = qs::load_checkpoint(dir + "/m.onnx"));  // dispatches on the extension
+  EXPECT_EQ(back.hyper.to_json(), h.to_json());
+  EXPECT_FLOAT_EQ(back.info.decoding.onset_threshold, 0.4f);
+  EXPECT_FALSE(back.info.decoding.frame_fallback);
+  EXPECT_EQ(back.info.segment_frames, 86);
+  EXPECT_EQ(back.info.training.at("epochs"), 13);
+  EXPECT_EQ(back.features.n_bins, h.n_bins);
+  const auto a = model->named_parameters(), b = back.model->named_parameters();
+  ASSERT_EQ(a.size(), b.size());
+  for (const auto& item : a) EXPECT_TRUE(torch::equal(item.value(), b[item.key()])) << item.key();
+
+  auto r = qs::test::run_shell(std::string(QSCRIBE_BIN) + " export --checkpoint " + quote(dir + "/m.onnx") +
+                               " --out " + quote(dir + "/half") + " --weights float16");
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("float16 weights"), std::string::npos) << r.out;
+  const auto cfg = qs::load_model_config(dir + "/half.json");
+  EXPECT_FLOAT_EQ(cfg.decoding.onset_threshold, 0.4f);
+  EXPECT_EQ(cfg.training.at("epochs"), 13);
+  EXPECT_LT(fs::file_size(dir + "/half.onnx") * 10, fs::file_size(dir + "/m.onnx") * 6);
+}
+
+TEST(OnnxImport, RefusesAMissingSidecarABadFileAndAMismatchedArchitecture) {
+  const qs::ModelHyper h = small_hyper();
+  auto model = make_model(h, 41);
+  const std::string dir = qs::test::temp_dir("import_errors");
+  ASSERT_NO_THROW(qs::export_onnx(*model, qs::default_model_config(h), dir + "/m.onnx"));
+  auto message = [](const std::string& path) {
+    try {
+      qs::load_onnx_checkpoint(path);
+    } catch (const qs::Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("(no error)");
+  };
+  EXPECT_NE(message(dir + "/none.onnx").find("no such model file"), std::string::npos);
+
+  fs::copy_file(dir + "/m.onnx", dir + "/alone.onnx");
+  EXPECT_NE(message(dir + "/alone.onnx").find("sidecar"), std::string::npos) << message(dir + "/alone.onnx");
+
+  std::ofstream(dir + "/junk.onnx") << "not protobuf at all";
+  fs::copy_file(dir + "/m.json", dir + "/junk.json");
+  EXPECT_NE(message(dir + "/junk.onnx").find("not an ONNX model"), std::string::npos) << message(dir + "/junk.onnx");
+
+  // The sidecar claims a wider Transformer than the weights hold.
+  fs::copy_file(dir + "/m.onnx", dir + "/wide.onnx");
+  auto j = nlohmann::json::parse(std::ifstream(dir + "/m.json"));
+  j["architecture"]["embed_dim"] = h.embed_dim * 2;
+  std::ofstream(dir + "/wide.json") << j.dump();
+  const std::string wide = message(dir + "/wide.onnx");
+  EXPECT_NE(wide.find("has shape"), std::string::npos) << wide;
+  EXPECT_EQ(wide.rfind(dir + "/wide.onnx", 0), 0u) << "errors start with the path: " << wide;
 }
 
 TEST(OnnxExport, CliRandomInitAndErrors) {

@@ -1,4 +1,5 @@
-// Regression test of the shipped model (models/qscribe-default.pt + its sidecar .json): two 12 s
+// Regression test of the shipped model (models/qscribe-default.onnx + its sidecar .json, the files
+// the browser runs, read into LibTorch by onnx_import): two 12 s
 // excerpts of the held-out seen dev set (tests/fixtures/regression, made by make-fixtures.sh
 // there: one procedural piece, one MIDI piece) are transcribed with the model's own decoding
 // thresholds and must keep their pooled onset-only note F1 (mir_eval conventions, 50 ms) above a
@@ -40,7 +41,7 @@ TEST(Regression, ShippedModelNoteF1OnTwoDevExcerpts) {
     refs += " " + fx + n + ".tsv";
   }
   std::string out;
-  ASSERT_EQ(qs::test::run_qscribe("evaluate -m " + models + "/qscribe-default.pt --audio" + audio + " --ref" + refs +
+  ASSERT_EQ(qs::test::run_qscribe("evaluate -m " + models + "/qscribe-default.onnx --audio" + audio + " --ref" + refs +
                                       " --json --threads 1",
                                   &out),
             0)

@@ -19,6 +19,7 @@
 #include "qscribe/cqt.hpp"
 #include "qscribe/error.hpp"
 #include "qscribe/piano_roll.hpp"
+#include "spectral_eq.hpp"
 #include "svg_chart.hpp"
 #include "test_support.hpp"
 #include "tone_pieces.hpp"
@@ -146,7 +147,7 @@ bool same_weights(qs::Transcriber& a, qs::Transcriber& b) {
 std::vector<std::string> train_cmd(const std::string& data, const std::string& out) {
   return {QSCRIBE_BIN, "train", data, "-o", out, "--epochs", "5", "--batch-size", "4", "--num-workers", "2",
           "--n-layers", "1", "--n-heads", "2", "--head-dim", "8", "--embed-dim", "16", "--mlp-hidden", "16",
-          "--c", "1", "--lr", "2e-3", "--lr-schedule", "cosine", "--lr-decay-start", "1", "--threads", "1", "--seed", "3", "--no-progress", "--val-fraction", "0.25"};
+          "--c", "1", "--lr", "2e-3", "--lr-schedule", "cosine", "--lr-decay-start", "1", "--eq-augment", "6", "--threads", "1", "--seed", "3", "--no-progress", "--val-fraction", "0.25"};
 }
 
 }  // namespace
@@ -385,4 +386,45 @@ TEST(LrSchedule, TrainerFollowsItAndRejectsBadOptions) {
   EXPECT_THROW(qs::train_model(o, train, nullptr), qs::Error);
   o.lr_schedule = {"linear", 0.0, 0.05};
   EXPECT_THROW(qs::train_model(o, train, nullptr), qs::Error);
+}
+
+// ---- spectral EQ augmentation ----
+
+TEST(SpectralEq, OffIsIdentityAndCurvesAreSeededBoundedAndSmooth) {
+  const int bins = 352, bpo = 48;  // 88 notes x 4 bins
+  for (float g : qs::random_eq_gains(bins, bpo, 0.0, 7)) EXPECT_EQ(g, 1.0f);
+  const auto a = qs::random_eq_gains(bins, bpo, 6.0, 7);
+  EXPECT_EQ(a, qs::random_eq_gains(bins, bpo, 6.0, 7));  // seeded
+  EXPECT_NE(a, qs::random_eq_gains(bins, bpo, 6.0, 8));
+  double spread = 0.0;
+  for (std::uint64_t seed = 0; seed < 50; ++seed) {
+    const auto g = qs::random_eq_gains(bins, bpo, 6.0, seed);
+    ASSERT_EQ(g.size(), static_cast<std::size_t>(bins));
+    double lo = 1e9, hi = -1e9;
+    for (int i = 0; i < bins; ++i) {
+      const double db = 20.0 * std::log10(g[i]);
+      EXPECT_LE(std::abs(db), 18.0 + 1e-6);  // tilt + two bumps, each within +-6 dB
+      if (i > 0) EXPECT_LT(std::abs(db - 20.0 * std::log10(g[i - 1])), 1.0) << "not smooth at bin " << i;
+      lo = std::min(lo, db);
+      hi = std::max(hi, db);
+    }
+    spread += hi - lo;
+  }
+  EXPECT_GT(spread / 50, 4.0) << "the curves hardly change the spectrum";
+}
+
+TEST(SpectralEq, TrainerAppliesItReproduciblyAndRejectsBadValues) {
+  qs::MemorySource train = tone_source(1, 4, 4.0);
+  auto run = [&](double db, const std::string& tag) {
+    qs::TrainOptions o = tiny_options(qs::test::temp_dir("train_eq_" + tag));
+    o.epochs = 1;
+    o.eq_augment_db = db;
+    return qs::train_model(o, train, nullptr).history.at(0).train_loss;
+  };
+  const double plain = run(0.0, "off"), eq = run(9.0, "on"), eq_again = run(9.0, "again");
+  EXPECT_NE(plain, eq) << "the EQ did not change what the model saw";
+  EXPECT_EQ(eq, eq_again) << "the same seed must give the same augmented windows";
+  qs::TrainOptions bad = tiny_options(qs::test::temp_dir("train_eq_bad"));
+  bad.eq_augment_db = -1.0;
+  EXPECT_THROW(qs::train_model(bad, train, nullptr), qs::Error);
 }
