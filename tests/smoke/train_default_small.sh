@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Smoke test of scripts/train-default: SMALL=1 runs the whole pipeline in miniature (corpus from
-# two Debian MIDI files + procedural music -> preprocess -> 1 epoch of training -> threshold
-# tuning) into WORKDIR, and must leave a loadable checkpoint, a training log, tuned thresholds,
+# two Debian MIDI files + procedural music, and their second rendering -> preprocess -> 1 epoch of
+# training -> 1 epoch of fine-tuning -> threshold tuning) into WORKDIR, and must leave loadable
+# checkpoints, training logs, tuned thresholds,
 # and models/ untouched (SMALL stops before the export stage).
 # usage: train_default_small.sh QSCRIBE WORKDIR
 set -euo pipefail
@@ -32,10 +33,14 @@ for split in train dev-seen dev-unseen; do
   [ -f "$W/pre/$split/dataset.json" ] || fail "preprocess: no $W/pre/$split/dataset.json"
 done
 [ -n "$(find "$W/audio/dev-seen" -path '*midi-keep*' -name '*.wav')" ] || fail "corpus: no held-out MIDI piece in dev-seen"
-for f in best.pt checkpoint.pt log.jsonl curves.svg; do
-  [ -s "$W/run/$f" ] || fail "train: $W/run/$f missing or empty"
+[ -n "$(find "$W/audio-ft/train" -name '*.wav')" ] || fail "corpus: no fine-tuning audio"
+[ -f "$W/pre/train-ft/dataset.json" ] || fail "preprocess: no $W/pre/train-ft/dataset.json"
+for run in run run-ft; do
+  for f in best.pt checkpoint.pt log.jsonl curves.svg; do
+    [ -s "$W/$run/$f" ] || fail "$run: $W/$run/$f missing or empty"
+  done
+  [ "$(wc -l < "$W/$run/log.jsonl")" = 1 ] || fail "$run: expected 1 epoch in log.jsonl"
 done
-[ "$(wc -l < "$W/run/log.jsonl")" = 1 ] || fail "train: expected 1 epoch in log.jsonl"
 read -r ON FR ML FB rest < "$W/thresholds.txt" || fail "tune: no thresholds.txt"
 for v in "$ON" "$FR" "$ML"; do
   [[ "$v" =~ ^[0-9.]+$ ]] || fail "tune: thresholds.txt is not 'ONSET FRAME MIN_NOTE_MS FALLBACK': $(cat "$W/thresholds.txt")"
@@ -43,8 +48,8 @@ done
 [[ "$FB" = on || "$FB" = off ]] || fail "tune: frame fallback is not on/off: $(cat "$W/thresholds.txt")"
 [ -z "${rest:-}" ] || fail "tune: extra fields in thresholds.txt"
 # The checkpoint loads and decodes with the tuned thresholds.
-"$Q" evaluate -m "$W/run/best.pt" --data "$W/pre/dev-unseen" --json --threads 1 --onset-threshold "$ON" \
+"$Q" evaluate -m "$W/run-ft/best.pt" --data "$W/pre/dev-unseen" --json --threads 1 --onset-threshold "$ON" \
   --frame-threshold "$FR" --frame-fallback "$FB" --min-note-length "$(awk -v ms="$ML" 'BEGIN { print ms / 1000 }')" > "$OUT/eval.json" ||
   fail "evaluate with the tuned thresholds failed"
 grep -q '"note"' "$OUT/eval.json" || fail "evaluate printed no note metrics"
-echo "ok: checkpoint, 1-epoch log, thresholds $ON $FR $ML $FB, models/ untouched"
+echo "ok: checkpoints, 1-epoch logs (train and fine-tune), thresholds $ON $FR $ML $FB, models/ untouched"
