@@ -606,7 +606,7 @@ TrainResult train_model(const TrainOptions& opt, const PieceSource& train, const
                     {"lr_schedule", opt.lr_schedule.kind}, {"lr_decay_start", opt.lr_schedule.decay_start_epoch},
                     {"lr_final", opt.lr_schedule.final_fraction},
                     {"context_frames", T}, {"onset_pos_weight", opt.onset_pos_weight},
-                    {"grad_clip", opt.grad_clip}, {"eq_augment_db", opt.eq_augment_db}, {"allowed_errors", acc}, {"world_size", dist.world_size()}}},
+                    {"grad_clip", opt.grad_clip}, {"eq_augment_db", opt.eq_augment_db}, {"init_weights", opt.init_weights}, {"allowed_errors", acc}, {"world_size", dist.world_size()}}},
                   {"history", hist},
                   {"best", {{"epoch", best_epoch}, {"score", best_score}}}};
     return c;
