@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <memory>
 
+#include "onnx_import.hpp"
 #include "qscribe/audio_file.hpp"
 #include "qscribe/cqt.hpp"
 #include "qscribe/error.hpp"
@@ -278,6 +279,10 @@ LoadedModel load_model_for_inference(const std::string& path) {
     throw Error(path + ": no such model file");
   }
   m.checkpoint = load_checkpoint(path);  // a .pt checkpoint or an exported .onnx
+  if (is_onnx_path(path)) {  // built from its sidecar already: decoding included
+    m.has_sidecar = true;
+    return m;
+  }
   const std::string sidecar = model_config_path_for(path);
   if (fs::exists(sidecar)) {
     ModelConfig cfg = load_model_config(sidecar);
