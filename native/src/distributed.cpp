@@ -217,7 +217,8 @@ void DistributedContext::barrier() {
   }
 #endif
   const std::string key = "barrier/" + std::to_string(impl_->op++);
-  if (impl_->store->add(key, 1) == options_.world_size) impl_->store->set(key + "/go", {1});
+  // A typed value: newer LibTorch also has set(key, std::string), which {1} would make ambiguous.
+  if (impl_->store->add(key, 1) == options_.world_size) impl_->store->set(key + "/go", std::vector<std::uint8_t>{1});
   impl_->store->wait({key + "/go"});
 }
 
