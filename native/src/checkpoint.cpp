@@ -86,6 +86,26 @@ ModelConfig CheckpointInfo::model_config() const {
   return m;
 }
 
+CheckpointInfo CheckpointInfo::from_model_config(const ModelConfig& m) {
+  CheckpointInfo info;
+  try {
+    info.hyper = ModelHyper::from_json(m.architecture);
+  } catch (const std::exception& e) {
+    throw Error(std::string("\"architecture\" does not describe a qscribe model: ") + e.what());
+  }
+  info.features = m.features;
+  info.lowest_pitch = m.lowest_pitch;
+  info.n_notes = m.n_notes;
+  info.only_note_names = m.only_note_names;
+  info.segment_frames = m.segment_frames;
+  info.context_frames = m.context_frames;
+  info.decoding = m.decoding;
+  info.training = m.training;
+  if (info.hyper.n_notes != info.n_notes || info.hyper.n_bins != info.features.n_bins)
+    throw Error("\"architecture\" disagrees with the note range or the feature bins");
+  return info;
+}
+
 namespace {
 
 std::map<std::string, std::vector<int64_t>> shapes_of(torch::nn::Module& m) {

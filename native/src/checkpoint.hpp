@@ -53,6 +53,9 @@ struct CheckpointInfo {
   static CheckpointInfo from_json(const nlohmann::json& j);  // throws qs::Error naming the field
   // The ONNX/runtime sidecar view of this model (name and description left for the caller).
   ModelConfig model_config() const;
+  // The inverse, for an exported model: everything but the weights from its sidecar. Throws
+  // qs::Error when "architecture" is not a qscribe model or disagrees with the notes or features.
+  static CheckpointInfo from_model_config(const ModelConfig& m);
 };
 
 struct LoadedCheckpoint {

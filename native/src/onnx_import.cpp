@@ -62,20 +62,10 @@ LoadedCheckpoint load_onnx_checkpoint(const std::string& path) {
     const ModelConfig cfg = load_model_config(sidecar);  // errors name the sidecar
     CheckpointInfo& info = out.info;
     try {
-      info.hyper = ModelHyper::from_json(cfg.architecture);
-    } catch (const std::exception& e) {
-      throw Error(sidecar + ": \"architecture\" does not describe a qscribe model: " + e.what());
+      info = CheckpointInfo::from_model_config(cfg);
+    } catch (const Error& e) {
+      throw Error(sidecar + ": " + e.what());
     }
-    info.features = cfg.features;
-    info.lowest_pitch = cfg.lowest_pitch;
-    info.n_notes = cfg.n_notes;
-    info.only_note_names = cfg.only_note_names;
-    info.segment_frames = cfg.segment_frames;
-    info.context_frames = cfg.context_frames;
-    info.decoding = cfg.decoding;
-    info.training = cfg.training;
-    if (info.hyper.n_notes != info.n_notes || info.hyper.n_bins != info.features.n_bins)
-      throw Error(sidecar + ": \"architecture\" disagrees with the note range or the feature bins");
     out.hyper = info.hyper;
     out.features = info.features;
     out.meta = info.to_json();

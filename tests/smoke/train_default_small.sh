@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Smoke test of scripts/train-default: SMALL=1 runs the whole pipeline in miniature (corpus from
-# two Debian MIDI files + procedural music, and their second rendering -> preprocess -> 1 epoch of
-# training -> 1 epoch of fine-tuning -> threshold tuning) into WORKDIR, and must leave loadable
-# checkpoints, training logs, tuned thresholds,
-# and models/ untouched (SMALL stops before the export stage).
+# two Debian MIDI files + procedural music, and their second and third renderings -> preprocess ->
+# 1 epoch of training -> 1 epoch of each fine-tuning and refining run -> their weight average ->
+# threshold tuning) into WORKDIR, and must leave loadable checkpoints, training logs, the average,
+# tuned thresholds, and models/ untouched (SMALL stops before the export stage).
 # usage: train_default_small.sh QSCRIBE WORKDIR
 set -euo pipefail
 [ $# -eq 2 ] || { echo "usage: $0 QSCRIBE WORKDIR" >&2; exit 2; }
@@ -33,9 +33,11 @@ for split in train dev-seen dev-unseen; do
   [ -f "$W/pre/$split/dataset.json" ] || fail "preprocess: no $W/pre/$split/dataset.json"
 done
 [ -n "$(find "$W/audio/dev-seen" -path '*midi-keep*' -name '*.wav')" ] || fail "corpus: no held-out MIDI piece in dev-seen"
-[ -n "$(find "$W/audio-ft/train" -name '*.wav')" ] || fail "corpus: no fine-tuning audio"
-[ -f "$W/pre/train-ft/dataset.json" ] || fail "preprocess: no $W/pre/train-ft/dataset.json"
-for run in run run-ft; do
+for r in ft rf; do
+  [ -n "$(find "$W/audio-$r/train" -name '*.wav')" ] || fail "corpus: no audio in $W/audio-$r/train"
+  [ -f "$W/pre/train-$r/dataset.json" ] || fail "preprocess: no $W/pre/train-$r/dataset.json"
+done
+for run in run run-ft run-ft-eq run-rf-a run-rf-b; do
   for f in best.pt checkpoint.pt log.jsonl curves.svg; do
     [ -s "$W/$run/$f" ] || fail "$run: $W/$run/$f missing or empty"
   done
@@ -47,9 +49,13 @@ for v in "$ON" "$FR" "$ML"; do
 done
 [[ "$FB" = on || "$FB" = off ]] || fail "tune: frame fallback is not on/off: $(cat "$W/thresholds.txt")"
 [ -z "${rest:-}" ] || fail "tune: extra fields in thresholds.txt"
-# The checkpoint loads and decodes with the tuned thresholds.
-"$Q" evaluate -m "$W/run-ft/best.pt" --data "$W/pre/dev-unseen" --json --threads 1 --onset-threshold "$ON" \
+# The average names its four sources, and loads and decodes with the tuned thresholds.
+[ -s "$W/soup.pt" ] || fail "average: no $W/soup.pt"
+for run in run-ft run-ft-eq run-rf-a run-rf-b; do
+  grep -aq "\"$run/best.pt\"" "$W/soup.pt" || fail "average: soup.pt does not name $run/best.pt"
+done
+"$Q" evaluate -m "$W/soup.pt" --data "$W/pre/dev-unseen" --json --threads 1 --onset-threshold "$ON" \
   --frame-threshold "$FR" --frame-fallback "$FB" --min-note-length "$(awk -v ms="$ML" 'BEGIN { print ms / 1000 }')" > "$OUT/eval.json" ||
   fail "evaluate with the tuned thresholds failed"
 grep -q '"note"' "$OUT/eval.json" || fail "evaluate printed no note metrics"
-echo "ok: checkpoints, 1-epoch logs (train and fine-tune), thresholds $ON $FR $ML $FB, models/ untouched"
+echo "ok: checkpoints, 1-epoch logs (train, fine-tune, refine), their average, thresholds $ON $FR $ML $FB, models/ untouched"
