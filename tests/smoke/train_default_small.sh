@@ -37,7 +37,7 @@ for r in ft rf; do
   [ -n "$(find "$W/audio-$r/train" -name '*.wav')" ] || fail "corpus: no audio in $W/audio-$r/train"
   [ -f "$W/pre/train-$r/dataset.json" ] || fail "preprocess: no $W/pre/train-$r/dataset.json"
 done
-for run in run run-ft run-ft-eq run-rf-a run-rf-b; do
+for run in run run-ft run-ft-eq run-rf-a run-rf-b run-rf-c run-rf-d run-rf-e run-rf-f; do
   for f in best.pt checkpoint.pt log.jsonl curves.svg; do
     [ -s "$W/$run/$f" ] || fail "$run: $W/$run/$f missing or empty"
   done
@@ -49,9 +49,9 @@ for v in "$ON" "$FR" "$ML"; do
 done
 [[ "$FB" = on || "$FB" = off ]] || fail "tune: frame fallback is not on/off: $(cat "$W/thresholds.txt")"
 [ -z "${rest:-}" ] || fail "tune: extra fields in thresholds.txt"
-# The average names its four sources, and loads and decodes with the tuned thresholds.
+# The average names its eight sources, and loads and decodes with the tuned thresholds.
 [ -s "$W/soup.pt" ] || fail "average: no $W/soup.pt"
-for run in run-ft run-ft-eq run-rf-a run-rf-b; do
+for run in run-ft run-ft-eq run-rf-a run-rf-b run-rf-c run-rf-d run-rf-e run-rf-f; do
   grep -aq "\"$run/best.pt\"" "$W/soup.pt" || fail "average: soup.pt does not name $run/best.pt"
 done
 "$Q" evaluate -m "$W/soup.pt" --data "$W/pre/dev-unseen" --json --threads 1 --onset-threshold "$ON" \
