@@ -138,7 +138,7 @@ QS_COMMAND("export", "Export a model for the browser: NAME.onnx (ONNX opset 17) 
              sub.add_option("--hyper", a->hyper_json,
                             "With --random-init: hyper-parameters as a JSON object over the defaults, e.g. "
                             "'{\"n_layers\": 2, \"n_notes\": 12, \"embed_dim\": 64}' (keys: bins_per_note, n_bins, "
-                            "n_notes, c, embed_dim, n_layers, n_heads, head_dim, mlp_hidden, dropout)")
+                            "n_notes, c, embed_dim, n_layers, n_heads, head_dim, mlp_hidden, dropout, freq_layers, freq_dim, freq_heads)")
                  ->needs(rnd);
              sub.add_option("--out", a->out,
                             "Output path prefix: writes PREFIX.onnx and PREFIX.json (a trailing .onnx is dropped); "

@@ -18,6 +18,7 @@ struct TrainArgs {
   double val_fraction = 0.1;
   double context_seconds = 0.0;
   int n_layers = 4, n_heads = 4, head_dim = 32, c = 3, embed_dim = 192, mlp_hidden = 192;
+  int freq_layers = 0, freq_dim = 16, freq_heads = 2;
   double dropout = 0.1;
   qs::TrainOptions opt;
   bool no_progress = false;
@@ -43,6 +44,9 @@ void run(TrainArgs& a) {
   opt.hyper.c = a.c;
   opt.hyper.embed_dim = a.embed_dim;
   opt.hyper.mlp_hidden = a.mlp_hidden;
+  opt.hyper.freq_layers = a.freq_layers;
+  opt.hyper.freq_dim = a.freq_dim;
+  opt.hyper.freq_heads = a.freq_heads;
   opt.hyper.dropout = a.dropout;
   opt.progress = !a.no_progress;
   if (!a.load_weights.empty()) opt.init_weights = resolve_weights(a.load_weights);
@@ -126,6 +130,12 @@ QS_COMMAND("train", "Train a transcription model on a preprocessed data set", 40
   sub.add_option("--mlp-hidden", a->mlp_hidden, "Hidden width of the frame and onset output MLPs")
       ->capture_default_str();
   sub.add_option("--dropout", a->dropout, "Dropout probability")->capture_default_str();
+  sub.add_option("--freq-layers", a->freq_layers,
+                 "Self-attention layers over the 88 notes of each frame, before the fully connected "
+                 "frequency layer (0: none, the original model)")
+      ->capture_default_str()->check(CLI::Range(0, 8));
+  sub.add_option("--freq-dim", a->freq_dim, "Width of a note token of the note attention")->capture_default_str();
+  sub.add_option("--freq-heads", a->freq_heads, "Heads of the note attention")->capture_default_str();
   sub.add_option("--load-weights", a->load_weights,
                  "Start from existing weights: main (models/qscribe-default.onnx), dev (models/qscribe-dev.onnx), "
                  "a checkpoint (.pt) or an exported model (.onnx + its .json); the model options must match it");

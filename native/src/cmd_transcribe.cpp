@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "blas_check.hpp"
+#include "npy.hpp"
 #include "command.hpp"
 #include "inference.hpp"
 #include "qscribe/error.hpp"
@@ -20,7 +21,7 @@ namespace fs = std::filesystem;
 
 struct TranscribeArgs {
   std::vector<std::string> inputs;
-  std::string out, model, format = "mid";
+  std::string out, model, format = "mid", activations_dir;
   float onset_threshold = -1, frame_threshold = -1;
   double min_note_length = -1;
   bool no_frame_fallback = false;
@@ -58,6 +59,7 @@ void run(TranscribeArgs& a) {
   if (out_is_file && a.inputs.size() > 1)
     throw qs::Error("-o " + a.out + ": several inputs need an output directory (use --format to pick the file type)");
   if (!out_is_file) fs::create_directories(a.out);
+  if (!a.activations_dir.empty()) fs::create_directories(a.activations_dir);
   for (const auto& in : a.inputs) {
     const auto t0 = std::chrono::steady_clock::now();
     qs::TranscribeResult r = qs::transcribe_file(in, m.checkpoint.model, info, dec, inf);
@@ -76,6 +78,14 @@ void run(TranscribeArgs& a) {
       qs::write_notes_json(dst, r.notes, meta);
     } else {
       qs::write_notes(dst, r.notes);
+    }
+    if (!a.activations_dir.empty()) {
+      // The model's probabilities, [frames x notes] float32, for studying or re-decoding offline.
+      const auto& act = r.activations;
+      const std::string stem = (fs::path(a.activations_dir) / fs::path(in).stem()).string();
+      qs::write_npy(stem + ".frames.npy", act.frames.data(), act.n_frames, static_cast<std::size_t>(act.n_notes));
+      if (!act.onsets.empty())
+        qs::write_npy(stem + ".onsets.npy", act.onsets.data(), act.n_frames, static_cast<std::size_t>(act.n_notes));
     }
     if (!a.quiet)
       std::fprintf(stderr, "%s: %zu notes, %.1f s of audio in %.2f s (%.0fx real time) -> %s\n", in.c_str(),
@@ -113,6 +123,9 @@ QS_COMMAND("transcribe", "Transcribe audio files to MIDI, TSV or JSON notes", 60
                  "Frames of context discarded at each side of a window (0: windows tile the audio as in training; -1: window/8, ~30 % slower)")->capture_default_str();
   sub.add_option("--batch-windows", a->batch_windows, "Windows per forward pass")->capture_default_str()
       ->check(CLI::PositiveNumber);
+  sub.add_option("--save-activations", a->activations_dir,
+                 "Also write the model's probabilities to DIR/NAME.frames.npy and NAME.onsets.npy "
+                 "(float32 [frames x notes], frame j at j * hop / sample rate, note 0 = the model's lowest pitch)");
   sub.add_flag("-q,--quiet", a->quiet, "No per-file summary on stderr");
   sub.callback([a] { run(*a); });
 });

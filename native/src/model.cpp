@@ -25,12 +25,24 @@ void ModelHyper::validate() const {
   need(head_dim >= 1 && head_dim <= 512, "head_dim", "must be 1..512");
   need(mlp_hidden >= 1, "mlp_hidden", "must be positive");
   need(dropout >= 0.0 && dropout < 1.0, "dropout", "must be in [0, 1)");
+  need(freq_layers >= 0 && freq_layers <= 8, "freq_layers", "must be 0..8");
+  if (freq_layers > 0) {
+    need(n_bins % bins_per_note == 0, "n_bins", "must be a whole number of notes with freq_layers");
+    need(freq_heads >= 1 && freq_dim >= freq_heads && freq_dim % freq_heads == 0, "freq_dim",
+         "must be a positive multiple of freq_heads");
+  }
 }
 
 nlohmann::json ModelHyper::to_json() const {
-  return {{"bins_per_note", bins_per_note}, {"n_bins", n_bins}, {"n_notes", n_notes}, {"c", c},
+  nlohmann::json j = {{"bins_per_note", bins_per_note}, {"n_bins", n_bins}, {"n_notes", n_notes}, {"c", c},
           {"embed_dim", embed_dim}, {"n_layers", n_layers}, {"n_heads", n_heads}, {"head_dim", head_dim},
           {"mlp_hidden", mlp_hidden}, {"dropout", dropout}, {"conv_kernel", conv_kernel()}};
+  if (freq_layers > 0) {  // absent keys mean the original model, so older files stay valid
+    j["freq_layers"] = freq_layers;
+    j["freq_dim"] = freq_dim;
+    j["freq_heads"] = freq_heads;
+  }
+  return j;
 }
 
 ModelHyper ModelHyper::from_json(const nlohmann::json& j) {
@@ -48,6 +60,9 @@ ModelHyper ModelHyper::from_json(const nlohmann::json& j) {
   get("head_dim", h.head_dim);
   get("mlp_hidden", h.mlp_hidden);
   get("dropout", h.dropout);
+  get("freq_layers", h.freq_layers);
+  get("freq_dim", h.freq_dim);
+  get("freq_heads", h.freq_heads);
   h.validate();
   return h;
 }
@@ -90,7 +105,20 @@ TranscriberImpl::TranscriberImpl(const ModelHyper& h) : hyper_(h) {
   input_norm = register_module("input_norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({h.n_bins})));
   conv1 = register_module("conv1", torch::nn::Conv1d(torch::nn::Conv1dOptions(1, h.c, k).padding(k / 2)));
   conv2 = register_module("conv2", torch::nn::Conv1d(torch::nn::Conv1dOptions(h.c, h.c, k).padding(k / 2)));
-  freq_fc = register_module("freq_fc", torch::nn::Linear(static_cast<int64_t>(h.c) * h.n_bins, h.embed_dim));
+  int64_t summary_in = static_cast<int64_t>(h.c) * h.n_bins;
+  if (h.freq_layers > 0) {
+    const int64_t notes = h.n_bins / h.bins_per_note;
+    note_in = register_module("note_in", torch::nn::Linear(static_cast<int64_t>(h.c) * h.bins_per_note, h.freq_dim));
+    note_pos = register_parameter("note_pos", torch::randn({notes, h.freq_dim}) * 0.02);
+    ModelHyper fh = h;  // the note blocks: same block, note-token width
+    fh.embed_dim = h.freq_dim;
+    fh.n_heads = h.freq_heads;
+    fh.head_dim = h.freq_dim / h.freq_heads;
+    freq_blocks = register_module("freq_blocks", torch::nn::ModuleList());
+    for (int i = 0; i < h.freq_layers; ++i) freq_blocks->push_back(TransformerBlock(fh));
+    summary_in = notes * h.freq_dim;
+  }
+  freq_fc = register_module("freq_fc", torch::nn::Linear(summary_in, h.embed_dim));
   blocks = register_module("blocks", torch::nn::ModuleList());
   for (int i = 0; i < h.n_layers; ++i) blocks->push_back(TransformerBlock(h));
   final_norm = register_module("final_norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({h.embed_dim})));
@@ -110,7 +138,17 @@ ModelOutput TranscriberImpl::forward(const torch::Tensor& cqt) {
   auto x = input_norm(torch::log1p(torch::relu(cqt)));              // [B, T, F]
   x = x.reshape({b * t, 1, f});                                      // frames are independent here
   x = torch::relu(conv2(torch::relu(conv1(x))));                     // [B*T, c, F]
-  x = torch::relu(freq_fc(x.reshape({b, t, hyper_.c * f})));        // [B, T, E]
+  if (hyper_.freq_layers > 0) {
+    const int64_t notes = f / hyper_.bins_per_note;
+    // [B*T, c, notes, bins] -> note tokens [B*T, notes, c*bins]
+    x = x.reshape({b * t, hyper_.c, notes, hyper_.bins_per_note}).permute({0, 2, 1, 3})
+            .reshape({b * t, notes, hyper_.c * hyper_.bins_per_note});
+    x = note_in(x) + note_pos.unsqueeze(0);                           // [B*T, notes, freq_dim]
+    for (const auto& block : *freq_blocks) x = block->as<TransformerBlock>()->forward(x);
+    x = torch::relu(freq_fc(x.reshape({b, t, notes * hyper_.freq_dim})));  // [B, T, E]
+  } else {
+    x = torch::relu(freq_fc(x.reshape({b, t, hyper_.c * f})));      // [B, T, E]
+  }
   x = drop(x + sinusoidal_positions(t, hyper_.embed_dim, x.options()).unsqueeze(0));
   for (const auto& block : *blocks) x = block->as<TransformerBlock>()->forward(x);
   x = final_norm(x);

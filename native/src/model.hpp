@@ -3,7 +3,11 @@
 //   cqt [B, T, F] (CQT magnitudes, F = 88 * bins_per_note)
 //   -> log1p -> LayerNorm over F                                   ("input_norm")
 //   -> per frame: Conv1d(1->c, k) ReLU Conv1d(c->c, k) ReLU over F  ("conv1", "conv2"), k <= 1.5 notes
-//   -> flatten [c*F] -> Linear -> embed_dim, ReLU                   ("freq_fc": the fully connected
+//   -> optional (freq_layers > 0): the c x bins_per_note values of each note become one of 88 note
+//      tokens -> Linear -> freq_dim + learned pitch embedding ("note_in", "note_pos") -> freq_layers
+//      pre-norm Transformer blocks over the notes of the frame ("freq_blocks.i"), so every key
+//      sees its harmonics and neighbours before the frame is summarised
+//   -> flatten [c*F] (or [88*freq_dim]) -> Linear -> embed_dim, ReLU                   ("freq_fc": the fully connected
 //      frequency layer) + sinusoidal positions over T
 //   -> n_layers pre-norm Transformer blocks over T                  ("blocks.i.{norm1,qkv,proj,norm2,ff1,ff2}")
 //      attention with n_heads x head_dim (need not equal embed_dim), ReLU feed-forward 4x
@@ -33,6 +37,10 @@ struct ModelHyper {
   int head_dim = 32;
   int mlp_hidden = 192;
   double dropout = 0.1;
+  // Self-attention over the notes of each frame before freq_fc (0: none, the original model).
+  int freq_layers = 0;
+  int freq_dim = 16;    // width of a note token
+  int freq_heads = 2;   // heads of the note attention (head size freq_dim / freq_heads)
 
   // Conv kernel over frequency: the largest odd width <= 1.5 notes (5 bins at 4 bins/note);
   // the original found wider kernels hurt.
@@ -53,7 +61,8 @@ torch::Tensor sinusoidal_positions(int64_t t, int64_t dim, const torch::TensorOp
 class TransformerBlockImpl : public torch::nn::Module {
  public:
   TransformerBlockImpl(const ModelHyper& h);
-  torch::Tensor forward(const torch::Tensor& x);  // [B, T, E]
+  // Self-attention over the second axis: [B, T, E] (time blocks) or [B*T, notes, freq_dim].
+  torch::Tensor forward(const torch::Tensor& x);
 
   torch::nn::LayerNorm norm1{nullptr}, norm2{nullptr};
   torch::nn::Linear qkv{nullptr}, proj{nullptr}, ff1{nullptr}, ff2{nullptr};
@@ -71,6 +80,9 @@ class TranscriberImpl : public torch::nn::Module {
 
   torch::nn::LayerNorm input_norm{nullptr};
   torch::nn::Conv1d conv1{nullptr}, conv2{nullptr};
+  torch::nn::Linear note_in{nullptr};  // freq_layers > 0 only
+  torch::Tensor note_pos;              // [88 notes, freq_dim], freq_layers > 0 only
+  torch::nn::ModuleList freq_blocks;
   torch::nn::Linear freq_fc{nullptr};
   torch::nn::ModuleList blocks;
   torch::nn::LayerNorm final_norm{nullptr};

@@ -6,6 +6,7 @@
 #include <onnx/onnx_pb.h>
 #include <onnx/shape_inference/implementation.h>
 
+#include <array>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -247,6 +248,38 @@ std::string build_onnx_model(TranscriberImpl& model, const std::string& graph_na
   Exporter ex{g, p};
   using GB = GraphBuilder;
 
+  // One pre-norm Transformer block (model.cpp's TransformerBlockImpl) over the second axis of a
+  // 3-D tensor: frames [B, T, E] or note tokens [B*T, notes, freq_dim]; `heads` heads of size `dim`.
+  // The reshape targets and the attention scale are shared by all blocks of one head layout.
+  std::map<std::pair<std::int64_t, std::int64_t>, std::array<std::string, 3>> block_consts;
+  auto transformer_block = [&](const std::string& x, const std::string& pre, std::int64_t heads, std::int64_t dim) {
+    auto [it, fresh] = block_consts.try_emplace({heads, dim});
+    if (fresh) {
+      const std::string tag = std::to_string(heads) + "x" + std::to_string(dim);
+      it->second = {g.ints_const("const.shape_b_t_3_heads_dim." + tag, {0, 0, 3, heads, dim}),
+                    g.ints_const("const.shape_b_t_inner." + tag, {0, 0, heads * dim}),
+                    g.float_scalar("const.attention_scale." + tag,
+                                   static_cast<float>(1.0 / std::sqrt(static_cast<double>(dim))))};
+    }
+    const auto& [shape_qkv, shape_ctx, scale] = it->second;
+    auto qkv = ex.linear(ex.layer_norm(x, pre + ".norm1"), pre + ".qkv");            // [B, T, 3HD]
+    qkv = g.op("Reshape", {qkv, shape_qkv}, pre + ".qkv5");                            // [B, T, 3, H, D]
+    qkv = g.op("Transpose", {qkv}, pre + ".qkv_t", {GB::ints("perm", {2, 0, 3, 1, 4})});  // [3, B, H, T, D]
+    auto pick = [&](int idx, const char* what) {
+      return g.op("Gather", {qkv, g.ints_const(pre + ".index_" + what, {idx}, true)}, pre + "." + what, {GB::i("axis", 0)});
+    };
+    auto q = pick(0, "q"), kk = pick(1, "k"), v = pick(2, "v");                       // [B, H, T, D]
+    auto kt = g.op("Transpose", {kk}, pre + ".k_t", {GB::ints("perm", {0, 1, 3, 2})});
+    auto scores = g.op("Mul", {g.op("MatMul", {q, kt}, pre + ".qk"), scale}, pre + ".scores");  // [B, H, T, T]
+    auto attn = g.op("Softmax", {scores}, pre + ".attn", {GB::i("axis", -1)});
+    auto ctx = g.op("MatMul", {attn, v}, pre + ".ctx");                                 // [B, H, T, D]
+    ctx = g.op("Transpose", {ctx}, pre + ".ctx_t", {GB::ints("perm", {0, 2, 1, 3})});  // [B, T, H, D]
+    ctx = g.op("Reshape", {ctx, shape_ctx}, pre + ".ctx_flat");                        // [B, T, HD]
+    auto y = g.op("Add", {x, ex.linear(ctx, pre + ".proj")}, pre + ".residual1");
+    auto ff = ex.linear(ex.relu(ex.linear(ex.layer_norm(y, pre + ".norm2"), pre + ".ff1")), pre + ".ff2");
+    return g.op("Add", {y, ff}, pre + ".out");
+  };
+
   const std::string in = cfg.input.name;
   g.value_info(graph->add_input(), in, cfg.input.shape);
 
@@ -277,10 +310,24 @@ std::string build_onnx_model(TranscriberImpl& model, const std::string& graph_na
   x = ex.relu(conv(x, "conv1"));
   x = ex.relu(conv(x, "conv2"));
 
-  // [B*T, c, F] -> [B, T, c*F] (B and T from the input's shape).
   auto bt = g.op("Shape", {in}, "input.shape_bt", {GB::i("start", 0), GB::i("end", 2)});
-  auto shape_btcf = g.op("Concat", {bt, g.ints_const("const.c_times_bins", {C * F})}, "shape_b_t_cf", {GB::i("axis", 0)});
-  x = g.op("Reshape", {x, shape_btcf}, "flatten_freq");
+  if (h.freq_layers > 0) {
+    // Note tokens: [B*T, c, F] -> [B*T, c, N, bins] -> [B*T, N, c, bins] -> [B*T, N, c*bins].
+    const std::int64_t N = F / h.bins_per_note, bpn = h.bins_per_note, FD = h.freq_dim;
+    x = g.op("Reshape", {x, g.ints_const("const.shape_frames_c_notes_bins", {-1, C, N, bpn})}, "notes.split");
+    x = g.op("Transpose", {x}, "notes.by_note", {GB::ints("perm", {0, 2, 1, 3})});
+    x = g.op("Reshape", {x, g.ints_const("const.shape_frames_notes_cbins", {-1, N, C * bpn})}, "notes.tokens");
+    x = g.op("Add", {ex.linear(x, "note_in"), g.weight("note_pos", p.take("note_pos"))}, "notes.embed");
+    for (int l = 0; l < h.freq_layers; ++l)
+      x = transformer_block(x, "freq_blocks." + std::to_string(l), h.freq_heads, FD / h.freq_heads);
+    // [B*T, N, freq_dim] -> [B, T, N*freq_dim]
+    auto shape = g.op("Concat", {bt, g.ints_const("const.notes_times_freq_dim", {N * FD})}, "shape_b_t_nd", {GB::i("axis", 0)});
+    x = g.op("Reshape", {x, shape}, "flatten_notes");
+  } else {
+    // [B*T, c, F] -> [B, T, c*F] (B and T from the input's shape).
+    auto shape_btcf = g.op("Concat", {bt, g.ints_const("const.c_times_bins", {C * F})}, "shape_b_t_cf", {GB::i("axis", 0)});
+    x = g.op("Reshape", {x, shape_btcf}, "flatten_freq");
+  }
   x = ex.relu(ex.linear(x, "freq_fc"));  // [B, T, E]
 
   // Sinusoidal positions for the dynamic T, in-graph: angles = t * inv_freq; pe = interleave(sin, cos).
@@ -303,28 +350,7 @@ std::string build_onnx_model(TranscriberImpl& model, const std::string& graph_na
   x = g.op("Add", {x, pe}, "embed");
 
   // Pre-norm Transformer blocks.
-  const auto shape_qkv = g.ints_const("const.shape_b_t_3_heads_dim", {0, 0, 3, H, D});
-  const auto shape_ctx = g.ints_const("const.shape_b_t_inner", {0, 0, H * D});
-  const auto scale = g.float_scalar("const.attention_scale", static_cast<float>(1.0 / std::sqrt(static_cast<double>(D))));
-  for (int l = 0; l < h.n_layers; ++l) {
-    const std::string pre = "blocks." + std::to_string(l);
-    auto qkv = ex.linear(ex.layer_norm(x, pre + ".norm1"), pre + ".qkv");            // [B, T, 3HD]
-    qkv = g.op("Reshape", {qkv, shape_qkv}, pre + ".qkv5");                            // [B, T, 3, H, D]
-    qkv = g.op("Transpose", {qkv}, pre + ".qkv_t", {GB::ints("perm", {2, 0, 3, 1, 4})});  // [3, B, H, T, D]
-    auto pick = [&](int idx, const char* what) {
-      return g.op("Gather", {qkv, g.ints_const(pre + ".index_" + what, {idx}, true)}, pre + "." + what, {GB::i("axis", 0)});
-    };
-    auto q = pick(0, "q"), kk = pick(1, "k"), v = pick(2, "v");                       // [B, H, T, D]
-    auto kt = g.op("Transpose", {kk}, pre + ".k_t", {GB::ints("perm", {0, 1, 3, 2})});
-    auto scores = g.op("Mul", {g.op("MatMul", {q, kt}, pre + ".qk"), scale}, pre + ".scores");  // [B, H, T, T]
-    auto attn = g.op("Softmax", {scores}, pre + ".attn", {GB::i("axis", -1)});
-    auto ctx = g.op("MatMul", {attn, v}, pre + ".ctx");                                 // [B, H, T, D]
-    ctx = g.op("Transpose", {ctx}, pre + ".ctx_t", {GB::ints("perm", {0, 2, 1, 3})});  // [B, T, H, D]
-    ctx = g.op("Reshape", {ctx, shape_ctx}, pre + ".ctx_flat");                        // [B, T, HD]
-    auto y = g.op("Add", {x, ex.linear(ctx, pre + ".proj")}, pre + ".residual1");
-    auto ff = ex.linear(ex.relu(ex.linear(ex.layer_norm(y, pre + ".norm2"), pre + ".ff1")), pre + ".ff2");
-    x = g.op("Add", {y, ff}, pre + ".out");
-  }
+  for (int l = 0; l < h.n_layers; ++l) x = transformer_block(x, "blocks." + std::to_string(l), H, D);
   x = ex.layer_norm(x, "final_norm");
 
   auto head = [&](const std::string& name, const TensorSpec& out) {

@@ -240,6 +240,18 @@ TEST(OnnxExport, DefaultModelMatchesLibTorchInOnnxRuntime) { export_and_compare(
 
 TEST(OnnxExport, SmallPitchClassModelMatchesLibTorchInOnnxRuntime) { export_and_compare(small_hyper(), "small12"); }
 
+// Self-attention over the notes of each frame (--freq-layers): two note blocks, 88 tokens of 2
+// bins each, feeding a 12-class output.
+TEST(OnnxExport, NoteAttentionModelMatchesLibTorchInOnnxRuntime) {
+  qs::ModelHyper h = small_hyper();
+  h.freq_layers = 2;
+  h.freq_dim = 8;
+  h.freq_heads = 2;
+  ASSERT_EQ(h.to_json().at("freq_layers"), 2);
+  EXPECT_FALSE(qs::ModelHyper{}.to_json().contains("freq_layers")) << "the original model's JSON stays as it was";
+  export_and_compare(h, "notes_attention");
+}
+
 TEST(OnnxExport, RefusesAConfigThatContradictsTheModel) {
   auto model = make_model(small_hyper(), 1);
   auto config = qs::default_model_config(qs::ModelHyper{});  // 352 bins, 88 notes

@@ -11,6 +11,7 @@
 
 #include "checkpoint.hpp"
 #include "inference.hpp"
+#include "npy.hpp"
 #include "qscribe/audio_file.hpp"
 #include "qscribe/cqt.hpp"
 #include "qscribe/error.hpp"
@@ -180,6 +181,44 @@ TEST(Transcribe, EndToEndMidiTsvJson) {
   const auto j = nlohmann::json::parse(out.substr(out.find('{')));
   EXPECT_NEAR(j["pooled"]["note"]["f1"].get<double>(), s.note.f1, 1e-9);
   EXPECT_TRUE(j["pooled"]["exact_accuracy"].contains("2"));
+}
+
+// --save-activations writes the probabilities the notes were decoded from: decoding them again
+// with the model's thresholds gives the same notes.
+TEST(Transcribe, SavedActivationsDecodeToTheSameNotes) {
+  const std::string model = trained_model();
+  const std::string dir = qs::test::temp_dir("transcribe_act");
+  Piece p = tones(31, 5.0, 22050.0);
+  qs::save_wav(dir + "/a.wav", qs::AudioBuffer{p.audio, 22050.0});
+  std::string out;
+  ASSERT_EQ(qs::test::run_qscribe("transcribe " + dir + "/a.wav -o " + dir + "/a.tsv -q --threads 1 --save-activations " +
+                                      dir + "/act -m " + model, &out),
+            0)
+      << out;
+  const qs::NpyArray frames = qs::read_npy(dir + "/act/a.frames.npy");
+  const qs::NpyArray onsets = qs::read_npy(dir + "/act/a.onsets.npy");
+  const qs::LoadedModel m = qs::load_model_for_inference(model);
+  const auto& info = m.checkpoint.info;
+  EXPECT_EQ(frames.cols, static_cast<std::size_t>(info.hyper.n_notes));
+  EXPECT_NEAR(static_cast<double>(frames.rows), 5.0 * info.features.frame_rate(), 2.0);
+  EXPECT_EQ(onsets.rows, frames.rows);
+  EXPECT_EQ(onsets.cols, frames.cols);
+  for (float v : frames.data) ASSERT_TRUE(v >= 0.0f && v <= 1.0f) << "frame probability " << v;
+  for (float v : onsets.data) ASSERT_TRUE(v >= 0.0f && v <= 1.0f) << "onset probability " << v;
+  qs::Activations2 act;
+  act.n_frames = frames.rows;
+  act.n_notes = static_cast<int>(frames.cols);
+  act.frames = frames.data;
+  act.onsets = onsets.data;
+  const qs::NoteList again = qs::decode_activations(act, info, info.decoding);
+  const qs::NoteList written = qs::read_notes(dir + "/a.tsv");
+  ASSERT_FALSE(written.empty());
+  ASSERT_EQ(again.size(), written.size());
+  for (std::size_t i = 0; i < again.size(); ++i) {
+    EXPECT_EQ(again[i].pitch, written[i].pitch);
+    EXPECT_NEAR(again[i].onset, written[i].onset, 1e-4);
+    EXPECT_NEAR(again[i].offset, written[i].offset, 1e-4);
+  }
 }
 
 TEST(Transcribe, ClearErrors) {
