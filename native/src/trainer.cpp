@@ -159,7 +159,7 @@ nlohmann::json EpochStats::to_json() const {
   return {{"epoch", epoch}, {"train_loss", train_loss}, {"val_loss", val_loss}, {"exact_accuracy", acc},
           {"frame_f1", frame_f1}, {"note_f1", note_f1}, {"note_precision", note_precision},
           {"note_recall", note_recall}, {"samples_per_s", samples_per_s}, {"frames_per_s", frames_per_s},
-          {"epoch_seconds", epoch_seconds}, {"peak_rss_mb", peak_rss_mb}, {"steps", steps}, {"lr", lr}};
+          {"epoch_seconds", epoch_seconds}, {"step_ms", step_ms}, {"peak_rss_mb", peak_rss_mb}, {"steps", steps}, {"lr", lr}};
 }
 
 EpochStats EpochStats::from_json(const nlohmann::json& j) {
@@ -177,6 +177,7 @@ EpochStats EpochStats::from_json(const nlohmann::json& j) {
   s.samples_per_s = j.value("samples_per_s", 0.0);
   s.frames_per_s = j.value("frames_per_s", 0.0);
   s.epoch_seconds = j.value("epoch_seconds", 0.0);
+  s.step_ms = j.value("step_ms", 0.0);
   s.peak_rss_mb = j.value("peak_rss_mb", 0.0);
   s.steps = j.value("steps", std::size_t{0});
   s.lr = j.value("lr", 0.0);
@@ -618,10 +619,15 @@ TrainResult train_model(const TrainOptions& opt, const PieceSource& train, const
     write_text_atomic(log_path, text);  // the checkpoint's history is authoritative
   }
   if (main_rank && opt.verbose) {
-    std::printf("model: %lld parameters (embed %d, %d layers x %d heads x %d, c %d); context %d frames (%.2f s); "
+    const std::string notes_attention =
+        info.hyper.freq_layers > 0 ? ", note attention " + std::to_string(info.hyper.freq_layers) + " layers x " +
+                                         std::to_string(info.hyper.freq_heads) + " heads, d " +
+                                         std::to_string(info.hyper.freq_dim)
+                                   : std::string();
+    std::printf("model: %lld parameters (embed %d, %d layers x %d heads x %d, c %d%s); context %d frames (%.2f s); "
                 "%zu training windows, %zu steps/epoch, %d threads%s%s\n",
                 static_cast<long long>(model->parameter_count()), info.hyper.embed_dim, info.hyper.n_layers,
-                info.hyper.n_heads, info.hyper.head_dim, info.hyper.c, T, T / di.features.frame_rate(), all.size(),
+                info.hyper.n_heads, info.hyper.head_dim, info.hyper.c, notes_attention.c_str(), T, T / di.features.frame_rate(), all.size(),
                 steps_per_epoch, torch::get_num_threads(), dist.active() ? (", " + std::to_string(dist.world_size()) + " ranks (" + dist.backend() + ")").c_str() : "",
                 opt.resume ? (", resuming after epoch " + std::to_string(start_epoch) +
                               (start_batch ? " + " + std::to_string(start_batch) + " batches" : std::string()))
@@ -722,6 +728,7 @@ TrainResult train_model(const TrainOptions& opt, const PieceSource& train, const
       st.samples_per_s = train_seconds > 0 ? sums[2] / train_seconds : 0.0;
       st.frames_per_s = st.samples_per_s * T;
       st.steps = loss_count;
+      st.step_ms = loss_count > 0 ? 1000.0 * train_seconds / static_cast<double>(loss_count) : 0.0;
       st.lr = lr_now;
     }
     if (val) {

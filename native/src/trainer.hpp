@@ -114,6 +114,7 @@ struct EpochStats {
   double samples_per_s = 0.0;          // training windows per second (all ranks)
   double frames_per_s = 0.0;
   double epoch_seconds = 0.0;
+  double step_ms = 0.0;                // wall time per optimiser step (training only, no validation)
   double peak_rss_mb = 0.0;
   std::size_t steps = 0;
   nlohmann::json to_json() const;

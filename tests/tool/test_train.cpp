@@ -173,10 +173,13 @@ TEST(Trainer, LearnsSynthesisedTones) {
   ASSERT_EQ(last.exact_accuracy.size(), 3u);
   EXPECT_GT(last.exact_accuracy[2].second, last.exact_accuracy[0].second - 1e-12);
   EXPECT_GT(last.samples_per_s, 0.0);
+  // Time per step and windows per second agree: a step is one batch of o.batch_size windows.
+  EXPECT_NEAR(last.step_ms, 1000.0 * o.batch_size / last.samples_per_s, 0.2 * last.step_ms);
   // Outputs.
   EXPECT_EQ(read_lines(out + "/log.jsonl").size(), static_cast<std::size_t>(o.epochs));
   auto first = nlohmann::json::parse(read_lines(out + "/log.jsonl").front());
   EXPECT_TRUE(first.contains("note_f1") && first.contains("exact_accuracy") && first.contains("samples_per_s"));
+  EXPECT_GT(first.value("step_ms", 0.0), 0.0);
   const std::string svg = slurp(out + "/curves.svg");
   EXPECT_NE(svg.find("<svg"), std::string::npos);
   EXPECT_NE(svg.find("note F1"), std::string::npos);
