@@ -7,8 +7,8 @@
 //      tokens -> Linear -> freq_dim + learned pitch embedding ("note_in", "note_pos") -> freq_layers
 //      pre-norm Transformer blocks over the notes of the frame ("freq_blocks.i"), so every key
 //      sees its harmonics and neighbours before the frame is summarised
-//   -> flatten [c*F] (or [88*freq_dim]) -> Linear -> embed_dim, ReLU                   ("freq_fc": the fully connected
-//      frequency layer) + sinusoidal positions over T
+//   -> flatten [c*F] (or [88*freq_dim]) -> Linear -> embed_dim, ReLU
+//      ("freq_fc": the fully connected frequency layer) + sinusoidal positions over T
 //   -> n_layers pre-norm Transformer blocks over T                  ("blocks.i.{norm1,qkv,proj,norm2,ff1,ff2}")
 //      attention with n_heads x head_dim (need not equal embed_dim), ReLU feed-forward 4x
 //   -> LayerNorm ("final_norm") -> two MLPs: Linear ReLU Linear -> n_notes
