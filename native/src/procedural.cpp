@@ -75,6 +75,7 @@ struct Section {
   int root;          // pitch class of the key
   bool minor;
   int vel;           // base velocity
+  int shift = 0;     // semitones added to every note (the high-register sections)
 
   // Pitch of scale degree d (any integer) above the tonic of octave `octave` (C4 = octave 4).
   int degree_pitch(int d, int octave) const {
@@ -91,6 +92,7 @@ struct Section {
     if (on >= t1 || off <= on) return;
     off = std::min(off, t1);
     if (off - on < 0.03) return;
+    pitch += shift;
     while (pitch < opt.lowest) pitch += 12;
     while (pitch > opt.highest) pitch -= 12;
     if (pitch < opt.lowest) return;  // range narrower than an octave
@@ -204,6 +206,89 @@ struct Section {
     }
   }
 
+  // A figure struck again and again while its notes still ring: repeated notes, or a tremolo
+  // between two, over a held bass (the pedal holds everything). Labels start a new note at every
+  // strike.
+  void repeated() {
+    const int octave = random_octave(3, 6);
+    const double step = beat / rng.integer(2, 4);
+    const double ring = rng.uniform(1.5, 6.0);  // steps each strike rings (re-struck before it ends)
+    const bool tremolo = rng.chance(0.4);
+    double t = t0;
+    while (t < t1) {
+      const int d = progression_degree();
+      const double bar = beat * 4;
+      add(1, t, t + bar, degree_pitch(d, octave - 2), velocity());
+      const int a = degree_pitch(d + 2 * rng.integer(0, 2), octave), b = degree_pitch(d + 2 * rng.integer(0, 3), octave);
+      for (int k = 0; t + k * step < std::min(t + bar, t1); ++k)
+        add(0, t + k * step, t + (k + ring) * step, tremolo && (k % 2) ? b : a, velocity(10));
+      t += bar;
+    }
+  }
+
+  // A broken-chord figure played twice per bar over a held bass, every note held by the pedal to
+  // the end of its half bar: the figure's pitches are struck again while they sound (the texture
+  // of many keyboard preludes).
+  void pedalled_figure() {
+    const int octave = random_octave(3, 5);
+    const int notes = rng.integer(4, 6);
+    const double step = beat / rng.integer(2, 4);
+    double t = t0;
+    while (t < t1) {
+      const int d = progression_degree();
+      std::vector<int> figure;
+      for (int k = 0; k < notes; ++k) figure.push_back(degree_pitch(d + 2 * rng.integer(0, 4), octave));
+      const double half = step * notes;
+      for (int rep = 0; rep < 2 && t < t1; ++rep, t += half) {
+        add(1, t, t + half, degree_pitch(d, octave - 1), velocity());
+        for (int k = 0; k < notes; ++k) add(0, t + k * step, t + half, figure[static_cast<std::size_t>(k)], velocity(8));
+      }
+    }
+  }
+
+  // Fast runs in octaves, and wide chords spanning two to four octaves.
+  void octaves_and_wide_chords() {
+    const int octave = random_octave(2, 5);
+    if (rng.chance(0.5)) {
+      const double step = beat / rng.integer(3, 6);
+      int d = rng.integer(0, 6), dir = rng.chance(0.5) ? 1 : -1;
+      for (double t = t0; t < t1; t += step, d += dir) {
+        if (rng.chance(0.1)) dir = -dir;
+        const int v = velocity(8);
+        add(0, t, t + step * 0.9, degree_pitch(d, octave), v);
+        add(1, t, t + step * 0.9, degree_pitch(d, octave - 1), v);
+      }
+      return;
+    }
+    for (double t = t0; t < t1;) {
+      const double dur = beat * rng.integer(1, 3);
+      const int d = progression_degree(), span = rng.integer(2, 4), v = velocity();
+      add(1, t, t + dur, degree_pitch(d, octave - 1), v);
+      for (int k = 0; k < 3 + span; ++k) add(0, t, t + dur * 0.95, degree_pitch(d + 2 * k + (k > 2 ? 7 : 0), octave), v);
+      t += dur;
+    }
+  }
+
+  // A melody over chords sustained by another instrument (strings, an organ or winds: part 2).
+  void melody_over_pad() {
+    static constexpr int kPads[] = {48, 49, 50, 19, 52, 61, 68, 71, 89};
+    piece.parts[2].program = kPads[rng.integer(0, 8)];
+    int octave = random_octave(4, 6), d = rng.integer(0, 6);
+    for (double t = t0; t < t1;) {
+      static constexpr double kLen[] = {0.25, 0.5, 0.5, 1.0, 1.0, 1.5, 2.0};
+      const double dur = beat * kLen[rng.integer(0, 6)];
+      add(0, t, t + dur * rng.uniform(0.6, 1.0), degree_pitch(d, octave), std::min(127, velocity(10) + 10));
+      d = std::clamp(d + rng.integer(-3, 3), -5, 12);
+      t += dur;
+    }
+    for (double t = t0; t < t1;) {
+      const double dur = beat * 4 * rng.integer(1, 2);
+      const int c = progression_degree();
+      for (int k = 0; k < 3; ++k) add(2, t, t + dur, degree_pitch(c + 2 * k, octave - 2), std::max(1, velocity(6) - 15));
+      t += dur;
+    }
+  }
+
   void polyphony() {
     const int voices = rng.integer(1, 6);
     const bool wide = rng.chance(0.4);
@@ -225,22 +310,29 @@ struct Section {
 Piece generate_procedural(std::uint64_t seed, const ProceduralOptions& options) {
   Rng rng(seed);
   Piece piece;
-  piece.parts.resize(2);
+  piece.parts.resize(3);  // 0 melody / main, 1 accompaniment and bass, 2 a sustained pad
   const double start = 0.2;
   double t = start;
   while (t < options.duration - 0.5) {
     const double len = std::min(rng.uniform(2.0, 6.0), options.duration - t);
     Section s{rng, piece, options, t, t + len, 60.0 / rng.uniform(60.0, 180.0), rng.integer(0, 11),
               rng.chance(0.4), rng.integer(35, 105)};
+    // Some sections sit one or two octaves higher: the high register is rare in real music.
+    if (rng.chance(0.15)) s.shift = 12 * rng.integer(1, 2);
     const double pick = rng.uniform();
-    if (pick < 0.2) s.chords();
-    else if (pick < 0.4) s.scale();
-    else if (pick < 0.6) s.arpeggio();
-    else if (pick < 0.8) s.melody();
-    else s.polyphony();
+    if (pick < 0.12) s.chords();
+    else if (pick < 0.24) s.scale();
+    else if (pick < 0.36) s.arpeggio();
+    else if (pick < 0.48) s.melody();
+    else if (pick < 0.58) s.polyphony();
+    else if (pick < 0.68) s.repeated();
+    else if (pick < 0.79) s.pedalled_figure();
+    else if (pick < 0.89) s.octaves_and_wide_chords();
+    else s.melody_over_pad();
     t += len + (rng.chance(0.3) ? rng.uniform(0.0, 0.5) : 0.0);
   }
   for (auto& part : piece.parts) sort_notes(part.notes);
+  if (piece.parts[2].notes.empty()) piece.parts.pop_back();
   return piece;
 }
 

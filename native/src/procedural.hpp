@@ -3,7 +3,11 @@
 // dynamic: block chords (triads and sevenths over a progression, optional bass), scales (diatonic
 // or chromatic, optionally doubled in thirds/sixths/octaves), arpeggios (broken chords whose notes
 // ring on), melody with accompaniment (block chords or an Alberti bass), and random polyphony
-// (1-6 independent voices anywhere in the piano range). Everything is drawn from one 64-bit seed:
+// (1-6 independent voices anywhere in the piano range), and the textures real repertoire has and
+// the MIDI corpus lacks: notes re-struck while they still ring (repeated notes, tremolos, a
+// pedalled broken-chord figure played twice per bar), fast runs in octaves, wide chords, and a
+// melody over chords sustained by strings, an organ or winds (a third part). 15 % of the sections
+// sit one or two octaves higher, for the high register. Everything is drawn from one 64-bit seed:
 // the same seed gives the same piece on every machine (own RNG and integer-only sampling helpers;
 // no std:: distributions, whose output is implementation-defined).
 #pragma once
@@ -53,7 +57,8 @@ struct ProceduralOptions {
 };
 
 // A procedural piece (all parts program 0, acoustic grand piano; `synth --programs` may change it).
-// Parts: 0 = upper voice / melody / main material, 1 = accompaniment and bass.
+// Parts: 0 = upper voice / melody / main material, 1 = accompaniment and bass, 2 (when any
+// section uses it) a sustained pad with its own program.
 Piece generate_procedural(std::uint64_t seed, const ProceduralOptions& options = {});
 
 }  // namespace qs::synth

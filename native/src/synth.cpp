@@ -184,12 +184,29 @@ std::uint64_t file_seed(std::uint64_t seed, const std::string& name, int variant
   return mix_hash(mix_hash(seed, fnv1a(name)), static_cast<std::uint64_t>(variant));
 }
 
-Augmentation draw_augmentation(std::uint64_t seed, const AugmentOptions& o, const Piece& piece, int n_soundfonts) {
+namespace {
+// Index drawn with probability proportional to weights[i] (one draw of r).
+int weighted_pick(Rng& r, const std::vector<double>& weights) {
+  double total = 0;
+  for (double w : weights) total += std::max(0.0, w);
+  double u = r.uniform() * total;
+  for (std::size_t i = 0; i < weights.size(); ++i) {
+    u -= std::max(0.0, weights[i]);
+    if (u < 0) return static_cast<int>(i);
+  }
+  return static_cast<int>(weights.size()) - 1;
+}
+bool bowed_or_blown(int program) { return program >= 40 && program <= 79; }
+}  // namespace
+
+Augmentation draw_augmentation(std::uint64_t seed, const AugmentOptions& o, const Piece& piece, int n_sources,
+                               const std::vector<double>& weights) {
   // Every value is always drawn, in a fixed order, so that changing one option does not change
-  // the draws of the others.
+  // the draws of the others; draws added later come after the earlier ones.
   Rng r(seed);
   Augmentation a;
-  a.soundfont = r.integer(0, std::max(0, n_soundfonts - 1));
+  a.soundfont = static_cast<int>(weights.size()) == n_sources && n_sources > 0 ? weighted_pick(r, weights)
+                                                                              : r.integer(0, std::max(0, n_sources - 1));
   a.transpose = r.integer(std::min(o.transpose_min, o.transpose_max), std::max(o.transpose_min, o.transpose_max));
   a.peak_db = r.uniform(o.peak_db_min, o.peak_db_max);
   a.reverb = r.chance(o.reverb_prob);
@@ -212,6 +229,27 @@ Augmentation draw_augmentation(std::uint64_t seed, const AugmentOptions& o, cons
                          : o.programs == ProgramMode::Piano ? 0
                                                             : std::clamp(part.program, 0, 127));
   }
+  // The performance.
+  const double curve = std::max(1.0, o.velocity_curve);
+  a.velocity_exponent = std::exp(r.uniform(-std::log(curve), std::log(curve)));
+  const double tuning = r.uniform(-o.detune_cents, o.detune_cents);
+  for (std::size_t k = 0; k < piece.parts.size(); ++k) {
+    const double part_detune = r.uniform(-o.detune_cents, o.detune_cents) / 2;
+    const bool vibrato = r.chance(o.vibrato_prob);
+    const int depth = r.integer(20, 90);
+    const bool slow = r.chance(o.slow_attack_prob);
+    const int attack = r.integer(1200, 4800);
+    a.detune.push_back(tuning + part_detune);
+    a.vibrato.push_back(vibrato ? depth : 0);
+    a.attack.push_back(slow && bowed_or_blown(a.programs[k]) ? attack : 0);
+  }
+  a.piano.velocity_exponent = r.uniform(1.3, 2.2);
+  a.piano.brightness = std::exp(r.uniform(std::log(0.5), std::log(2.0)));
+  a.piano.detune_cents = tuning;
+  a.piano.detune_spread = o.detune_cents > 0 ? r.uniform(0.0, o.detune_cents / 2) : 0.0;
+  a.piano.release_level = r.uniform(0.3, 1.0);
+  a.piano.seed = r.next();
+  a.recording = draw_recording(r, o.recording);
   return a;
 }
 
@@ -320,6 +358,7 @@ std::string default_soundfont() {
 
 struct Renderer::Impl {
   RenderOptions opt;
+  std::shared_ptr<const PianoSampler> piano;  // when opt.piano_samples is set: the last source
   fluid_settings_t* settings = nullptr;
   // Keeps the soundfonts loaded: fluidsynth's sample cache then lets each fresh per-piece synth
   // load them again without reading the sample data (the reset of a reused synth does not clear
@@ -358,6 +397,62 @@ struct SynthGuard {
   fluid_synth_t* s;
   ~SynthGuard() { delete_fluid_synth(s); }
 };
+
+// One sampler per sample set and rate for the whole process: the samples take ~60 MB.
+std::shared_ptr<const PianoSampler> shared_piano(const std::string& node_modules, double rate) {
+  static std::mutex mutex;
+  static std::map<std::pair<std::string, double>, std::shared_ptr<const PianoSampler>> cache;
+  std::lock_guard<std::mutex> lock(mutex);
+  auto& p = cache[{node_modules, rate}];
+  if (!p)
+    p = std::make_shared<PianoSampler>(PianoSampler::default_notes_dir(node_modules),
+                                       PianoSampler::default_release_dir(node_modules), rate);
+  return p;
+}
+
+int curved_velocity(int v, double exponent) {
+  return std::clamp(static_cast<int>(std::lround(127.0 * std::pow(std::clamp(v, 1, 127) / 127.0, exponent))), 1, 127);
+}
+
+// Noise at the drawn SNR against the RMS of the whole signal.
+void add_noise(AudioBuffer& audio, const Augmentation& aug) {
+  double energy = 0;
+  for (float x : audio.samples) energy += double(x) * x;
+  const double rms = std::sqrt(energy / std::max<std::size_t>(1, audio.samples.size()));
+  if (rms <= 0) return;
+  Rng r(aug.noise_seed);
+  std::vector<double> noise(audio.samples.size());
+  double b0 = 0, b1 = 0, b2 = 0, b3 = 0, b4 = 0, b5 = 0, b6 = 0;  // Kellett's pink filter
+  for (auto& v : noise) {
+    const double w = r.gaussian();
+    if (!aug.pink) {
+      v = w;
+      continue;
+    }
+    b0 = 0.99886 * b0 + w * 0.0555179;
+    b1 = 0.99332 * b1 + w * 0.0750759;
+    b2 = 0.96900 * b2 + w * 0.1538520;
+    b3 = 0.86650 * b3 + w * 0.3104856;
+    b4 = 0.55000 * b4 + w * 0.5329522;
+    b5 = -0.7616 * b5 - w * 0.0168980;
+    v = b0 + b1 + b2 + b3 + b4 + b5 + b6 + w * 0.5362;
+    b6 = w * 0.115926;
+  }
+  double ne = 0;
+  for (double v : noise) ne += v * v;
+  const double nrms = std::sqrt(ne / std::max<std::size_t>(1, noise.size()));
+  const double scale = nrms > 0 ? rms / std::pow(10.0, aug.noise_snr / 20.0) / nrms : 0.0;
+  for (std::size_t i = 0; i < noise.size(); ++i) audio.samples[i] += static_cast<float>(noise[i] * scale);
+}
+
+// Peak-normalises to the drawn level.
+void set_level(AudioBuffer& audio, double peak_db) {
+  float peak = 0;
+  for (float x : audio.samples) peak = std::max(peak, std::fabs(x));
+  if (peak <= 0) return;
+  const float g = static_cast<float>(std::pow(10.0, peak_db / 20.0) / peak);
+  for (float& x : audio.samples) x *= g;
+}
 }  // namespace
 
 Renderer::Renderer(const RenderOptions& options) : impl_(new Impl) {
@@ -365,7 +460,8 @@ Renderer::Renderer(const RenderOptions& options) : impl_(new Impl) {
   Impl& m = *impl_;
   try {
     m.opt = options;
-    if (m.opt.soundfonts.empty()) {
+    if (!m.opt.piano_samples.empty()) m.piano = shared_piano(m.opt.piano_samples, m.opt.render_rate);
+    if (m.opt.soundfonts.empty() && !m.piano) {
       const std::string d = default_soundfont();
       if (d.empty())
         throw Error("no soundfont given and none installed (apt-get install timgm6mb-soundfont or fluid-soundfont-gm)");
@@ -393,7 +489,52 @@ Renderer::Renderer(const RenderOptions& options) : impl_(new Impl) {
 
 Renderer::~Renderer() { delete impl_; }
 
-AudioBuffer Renderer::render(const PreparedPiece& piece, const Augmentation& aug) {
+int Renderer::sources() const { return static_cast<int>(impl_->opt.soundfonts.size()) + (impl_->piano ? 1 : 0); }
+
+std::string Renderer::source_name(int index) const {
+  const auto& sf = impl_->opt.soundfonts;
+  if (index >= 0 && index < static_cast<int>(sf.size())) return fs::path(sf[static_cast<std::size_t>(index)]).filename().string();
+  return "salamander-piano";
+}
+
+namespace {
+
+struct Event {
+  std::int64_t sample;
+  int on;  // 0 off, 1 on: offs first at one instant
+  int channel, key, velocity;
+  bool operator<(const Event& o) const { return std::tie(sample, on, channel, key) < std::tie(o.sample, o.on, o.channel, o.key); }
+};
+
+// Note events of all parts, at `rate`, velocities through the drawn curve.
+std::vector<Event> note_events(const PreparedPiece& piece, const Augmentation& aug, double rate) {
+  std::vector<Event> events;
+  for (std::size_t ch = 0; ch < piece.parts.size(); ++ch)
+    for (const Note& n : piece.parts[ch].notes) {
+      const int c = static_cast<int>(ch);
+      events.push_back({static_cast<std::int64_t>(std::llround(n.onset * rate)), 1, c, n.pitch,
+                        curved_velocity(n.velocity, aug.velocity_exponent)});
+      events.push_back({static_cast<std::int64_t>(std::llround(n.offset * rate)), 0, c, n.pitch, 0});
+    }
+  std::sort(events.begin(), events.end());
+  return events;
+}
+
+// Per channel: tuning by pitch bend (range +-2 semitones), vibrato by the modulation wheel,
+// slower attack by the attack generator's offset.
+void set_performance(fluid_synth_t* s, std::size_t channels, const Augmentation& aug) {
+  for (std::size_t ch = 0; ch < channels; ++ch) {
+    const int c = static_cast<int>(ch);
+    if (ch < aug.detune.size() && aug.detune[ch] != 0.0)
+      fluid_synth_pitch_bend(s, c, std::clamp(8192 + static_cast<int>(std::lround(aug.detune[ch] / 200.0 * 8192)), 0, 16383));
+    if (ch < aug.vibrato.size() && aug.vibrato[ch] > 0) fluid_synth_cc(s, c, 1, aug.vibrato[ch]);
+    if (ch < aug.attack.size() && aug.attack[ch] > 0) fluid_synth_set_gen(s, c, GEN_VOLENVATTACK, static_cast<float>(aug.attack[ch]));
+  }
+}
+
+}  // namespace
+
+AudioBuffer Renderer::render_fluid(const PreparedPiece& piece, const Augmentation& aug) {
   Impl& m = *impl_;
   std::vector<int> sfont_ids;
   SynthGuard guard{m.make_synth(sfont_ids)};
@@ -408,29 +549,15 @@ AudioBuffer Renderer::render(const PreparedPiece& piece, const Augmentation& aug
   fluid_synth_set_chorus_group_level(s, -1, aug.chorus_level);
   fluid_synth_set_chorus_group_speed(s, -1, aug.chorus_speed);
   fluid_synth_set_chorus_group_depth(s, -1, aug.chorus_depth);
-  const int sfid = sfont_ids.at(static_cast<std::size_t>(std::clamp(aug.soundfont, 0, static_cast<int>(sfont_ids.size()) - 1)));
+  const int index = std::clamp(aug.soundfont, 0, static_cast<int>(sfont_ids.size()) - 1);
+  const int sfid = sfont_ids.at(static_cast<std::size_t>(index));
   for (std::size_t ch = 0; ch < piece.parts.size(); ++ch) {
     const int program = ch < aug.programs.size() ? aug.programs[ch] : piece.parts[ch].program;
     if (fluid_synth_program_select(s, static_cast<int>(ch), sfid, 0, program) != FLUID_OK &&
         fluid_synth_program_select(s, static_cast<int>(ch), sfid, 0, 0) != FLUID_OK)
-      throw Error(m.opt.soundfonts[static_cast<std::size_t>(aug.soundfont)] + ": no melodic preset in bank 0");
+      throw Error(m.opt.soundfonts[static_cast<std::size_t>(index)] + ": no melodic preset in bank 0");
   }
-
-  struct Event {
-    std::int64_t sample;
-    int on;  // 0 off, 1 on: offs first at one instant
-    int channel, key, velocity;
-    bool operator<(const Event& o) const {
-      return std::tie(sample, on, channel, key) < std::tie(o.sample, o.on, o.channel, o.key);
-    }
-  };
-  std::vector<Event> events;
-  for (std::size_t ch = 0; ch < piece.parts.size(); ++ch)
-    for (const Note& n : piece.parts[ch].notes) {
-      events.push_back({static_cast<std::int64_t>(std::llround(n.onset * m.opt.render_rate)), 1, static_cast<int>(ch), n.pitch, n.velocity});
-      events.push_back({static_cast<std::int64_t>(std::llround(n.offset * m.opt.render_rate)), 0, static_cast<int>(ch), n.pitch, 0});
-    }
-  std::sort(events.begin(), events.end());
+  set_performance(s, piece.parts.size(), aug);
 
   const std::int64_t total = piece.render_samples;
   std::vector<float> left(static_cast<std::size_t>(total)), right(static_cast<std::size_t>(total));
@@ -443,63 +570,49 @@ AudioBuffer Renderer::render(const PreparedPiece& piece, const Augmentation& aug
       pos += len;
     }
   };
-  for (const Event& e : events) {
+  for (const Event& e : note_events(piece, aug, m.opt.render_rate)) {
     write_to(e.sample);
     if (e.on) fluid_synth_noteon(s, e.channel, e.key, e.velocity);
     else fluid_synth_noteoff(s, e.channel, e.key);
   }
   write_to(total);
-
   AudioBuffer audio;
   audio.sample_rate = m.opt.render_rate;
   audio.samples.resize(static_cast<std::size_t>(total));
   for (std::size_t i = 0; i < audio.samples.size(); ++i) audio.samples[i] = 0.5f * (left[i] + right[i]);
-  left = {};
-  right = {};
+  return audio;
+}
+
+AudioBuffer Renderer::render_piano(const PreparedPiece& piece, const Augmentation& aug) {
+  Impl& m = *impl_;
+  NoteList notes;
+  for (const Part& part : piece.parts)
+    for (Note n : part.notes) {
+      n.velocity = curved_velocity(n.velocity, aug.velocity_exponent);
+      notes.push_back(n);
+    }
+  AudioBuffer audio;
+  audio.sample_rate = m.opt.render_rate;
+  audio.samples.assign(static_cast<std::size_t>(piece.render_samples), 0.0f);
+  m.piano->render(notes, aug.piano, audio.samples);
+  return audio;
+}
+
+AudioBuffer Renderer::render(const PreparedPiece& piece, const Augmentation& aug) {
+  Impl& m = *impl_;
+  const bool piano = m.piano && aug.soundfont >= static_cast<int>(m.opt.soundfonts.size());
+  AudioBuffer audio = piano ? render_piano(piece, aug) : render_fluid(piece, aug);
   if (m.opt.sample_rate != m.opt.render_rate) {
-    const auto want = static_cast<std::size_t>(std::llround(static_cast<double>(total) * m.opt.sample_rate / m.opt.render_rate));
+    const auto want = static_cast<std::size_t>(
+        std::llround(static_cast<double>(piece.render_samples) * m.opt.sample_rate / m.opt.render_rate));
     audio = resample(audio, m.opt.sample_rate);
     audio.samples.resize(want, 0.0f);
   }
-
-  // Noise at the drawn SNR against the RMS of the whole signal.
-  if (aug.noise) {
-    double energy = 0;
-    for (float x : audio.samples) energy += double(x) * x;
-    const double rms = std::sqrt(energy / std::max<std::size_t>(1, audio.samples.size()));
-    if (rms > 0) {
-      Rng r(aug.noise_seed);
-      std::vector<double> noise(audio.samples.size());
-      double b0 = 0, b1 = 0, b2 = 0, b3 = 0, b4 = 0, b5 = 0, b6 = 0;  // Kellett's pink filter
-      for (auto& v : noise) {
-        const double w = r.gaussian();
-        if (!aug.pink) {
-          v = w;
-          continue;
-        }
-        b0 = 0.99886 * b0 + w * 0.0555179;
-        b1 = 0.99332 * b1 + w * 0.0750759;
-        b2 = 0.96900 * b2 + w * 0.1538520;
-        b3 = 0.86650 * b3 + w * 0.3104856;
-        b4 = 0.55000 * b4 + w * 0.5329522;
-        b5 = -0.7616 * b5 - w * 0.0168980;
-        v = b0 + b1 + b2 + b3 + b4 + b5 + b6 + w * 0.5362;
-        b6 = w * 0.115926;
-      }
-      double ne = 0;
-      for (double v : noise) ne += v * v;
-      const double nrms = std::sqrt(ne / std::max<std::size_t>(1, noise.size()));
-      const double scale = nrms > 0 ? rms / std::pow(10.0, aug.noise_snr / 20.0) / nrms : 0.0;
-      for (std::size_t i = 0; i < noise.size(); ++i) audio.samples[i] += static_cast<float>(noise[i] * scale);
-    }
-  }
-  // Gain: peak-normalise to the drawn level.
-  float peak = 0;
-  for (float x : audio.samples) peak = std::max(peak, std::fabs(x));
-  if (peak > 0) {
-    const float g = static_cast<float>(std::pow(10.0, aug.peak_db / 20.0) / peak);
-    for (float& x : audio.samples) x *= g;
-  }
+  apply_room(audio, aug.recording);
+  apply_microphone(audio, aug.recording);
+  if (aug.noise) add_noise(audio, aug);
+  set_level(audio, aug.peak_db);
+  codec_round_trip(audio, aug.recording);
   return audio;
 }
 
@@ -550,7 +663,7 @@ SynthSummary run_synth(const SynthOptions& o) {
   if (o.midi_inputs.empty() && o.procedural <= 0) throw Error("nothing to render: give --midi DIR and/or --procedural N");
 
   RenderOptions ro = o.render;
-  if (ro.soundfonts.empty()) {
+  if (ro.soundfonts.empty() && ro.piano_samples.empty()) {
     const std::string d = default_soundfont();
     if (d.empty()) throw Error("no soundfont given and none installed (apt-get install timgm6mb-soundfont)");
     ro.soundfonts.push_back(d);
@@ -559,6 +672,11 @@ SynthSummary run_synth(const SynthOptions& o) {
     std::error_code ec;
     if (!fs::is_regular_file(sf, ec)) throw Error(sf + ": soundfont not found");
   }
+  const int n_sources = static_cast<int>(ro.soundfonts.size()) + (ro.piano_samples.empty() ? 0 : 1);
+  if (!ro.source_weights.empty() && static_cast<int>(ro.source_weights.size()) != n_sources)
+    throw Error("--source-weights: " + std::to_string(ro.source_weights.size()) + " weights for " +
+                std::to_string(n_sources) + " sound sources");
+  if (!ro.piano_samples.empty()) shared_piano(ro.piano_samples, ro.render_rate);  // fail early on missing samples
 
   // Inputs, in a deterministic order with unique names.
   std::vector<Job> jobs;
@@ -631,7 +749,6 @@ SynthSummary run_synth(const SynthOptions& o) {
   std::atomic<bool> failed{false};
   std::string fatal;
   std::mutex fatal_mutex;
-  const std::vector<std::string> sf_names = ro.soundfonts;
 
   auto worker = [&] {
     std::unique_ptr<Renderer> renderer;
@@ -655,7 +772,7 @@ SynthSummary run_synth(const SynthOptions& o) {
           }
         }
         const Augmentation aug = draw_augmentation(file_seed(o.seed, job.base, job.variant), o.augment, piece,
-                                                   static_cast<int>(ro.soundfonts.size()));
+                                                   n_sources, ro.source_weights);
         PreparedPiece prepared = prepare_piece(piece, aug.transpose, ro.render_rate, ro.tail);
         if (prepared.labels.empty()) {
           if (job.variant == 0) warn(job.source + ": no notes to render (drums only, empty or out of range; skipped)");
@@ -681,14 +798,13 @@ SynthSummary run_synth(const SynthOptions& o) {
         res.seconds = audio.duration();
         std::ostringstream line;
         line << job.name << '\t' << (o.split_dev > 0 ? dir.filename().string() : std::string("-")) << '\t' << job.source
-             << '\t' << job.variant << '\t' << fs::path(sf_names[static_cast<std::size_t>(aug.soundfont)]).filename().string()
-             << '\t';
+             << '\t' << job.variant << '\t' << renderer->source_name(aug.soundfont) << '\t';
         for (std::size_t k = 0; k < aug.programs.size(); ++k) line << (k ? "," : "") << aug.programs[k];
         line << '\t' << aug.transpose << '\t' << fmt("%.2f", aug.peak_db) << '\t'
              << (aug.reverb ? fmt("room=%.2f", aug.reverb_room) + fmt(",level=%.2f", aug.reverb_level) : "-") << '\t'
              << (aug.chorus ? fmt("level=%.2f", aug.chorus_level) + fmt(",depth=%.1f", aug.chorus_depth) : "-") << '\t'
              << (aug.noise ? std::string(aug.pink ? "pink" : "white") + fmt("@%.1fdB", aug.noise_snr) : "-") << '\t'
-             << prepared.labels.size() << '\t' << fmt("%.3f", res.seconds);
+             << describe(aug.recording) << '\t' << prepared.labels.size() << '\t' << fmt("%.3f", res.seconds);
         res.manifest_line = line.str();
         bar.add();
       }
@@ -705,7 +821,7 @@ SynthSummary run_synth(const SynthOptions& o) {
   if (failed) throw Error(fatal);
 
   std::ofstream manifest(fs::path(o.out_dir) / "synth_manifest.tsv");
-  manifest << "name\tsplit\tsource\tvariant\tsoundfont\tprograms\ttranspose\tpeak_db\treverb\tchorus\tnoise\tnotes\tseconds\n";
+  manifest << "name\tsplit\tsource\tvariant\tsoundfont\tprograms\ttranspose\tpeak_db\treverb\tchorus\tnoise\trecording\tnotes\tseconds\n";
   for (const auto& r : results) {
     if (r.done) {
       ++summary.rendered;

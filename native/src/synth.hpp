@@ -11,8 +11,10 @@
 #include <string>
 #include <vector>
 
+#include "piano_sampler.hpp"
 #include "procedural.hpp"
 #include "qscribe/audio.hpp"
+#include "recording_chain.hpp"
 #include "qscribe/note.hpp"
 
 namespace qs::synth {
@@ -37,6 +39,15 @@ struct AugmentOptions {
   bool noise = false;                         // add white or pink noise ...
   double noise_snr_min = 30.0, noise_snr_max = 30.0;  // ... at this SNR (dB, vs the signal RMS)
   double noise_prob = 1.0;                    // ... to this fraction of the files
+  // The performance: a per-file tuning offset and per-part detune of up to +-detune_cents, a
+  // vibrato (modulation wheel) on up to this fraction of the parts, a velocity curve (velocities
+  // raised to a power drawn in 1/velocity_curve..velocity_curve), and slower attacks on bowed and
+  // blown instruments (GM programs 40-79) on this fraction of their parts.
+  double detune_cents = 0.0;
+  double vibrato_prob = 0.0;
+  double velocity_curve = 1.0;
+  double slow_attack_prob = 0.0;
+  RecordingOptions recording;                 // room, microphone and codec (recording_chain.hpp)
 };
 
 // The draws for one file (also written to the manifest).
@@ -54,16 +65,28 @@ struct Augmentation {
   bool pink = false;
   double noise_snr = 30.0;
   std::uint64_t noise_seed = 0;
+  double velocity_exponent = 1.0;   // velocities v -> 127 * (v / 127) ^ exponent
+  std::vector<double> detune;       // cents, per part (the piano sampler uses the first as its tuning)
+  std::vector<int> vibrato;         // modulation wheel 0..127, per part
+  std::vector<int> attack;          // added attack time, timecents (0 = the soundfont's), per part
+  PianoPerformance piano;           // the sampled piano's draws (when it is the source)
+  RecordingDraws recording;
 };
 
 // Per-file seed: mix(mix(seed, fnv1a(name)), variant).
 std::uint64_t file_seed(std::uint64_t seed, const std::string& name, int variant);
+// `weights` (one per sound source, or empty for equal ones) sets how often each source is drawn.
 Augmentation draw_augmentation(std::uint64_t file_seed, const AugmentOptions& options, const Piece& piece,
-                               int n_soundfonts);
+                               int n_sources, const std::vector<double>& weights = {});
 
 // ---- rendering -----------------------------------------------------------------------------
+// The sound sources a file is rendered with: the soundfonts (through fluidsynth) and, when
+// piano_samples is set, the sampled Salamander grand piano (piano_sampler.hpp), which plays every
+// part of the file. Augmentation::soundfont indexes them in that order.
 struct RenderOptions {
-  std::vector<std::string> soundfonts;  // .sf2/.sf3 files; empty: default_soundfont()
+  std::vector<std::string> soundfonts;  // .sf2/.sf3 files; empty (and no piano): default_soundfont()
+  std::string piano_samples;            // node_modules folder holding @audio-samples/piano-*, or ""
+  std::vector<double> source_weights;   // per source; empty: equal
   double sample_rate = 22050.0;         // of the written WAV (mono)
   double render_rate = 44100.0;         // fluidsynth's rate; resampled (soxr HQ) to sample_rate
   double tail = 1.0;                    // s rendered after the last note-off
@@ -92,10 +115,17 @@ class Renderer {
   Renderer(const Renderer&) = delete;
   Renderer& operator=(const Renderer&) = delete;
 
-  // Mono audio at options.sample_rate: synthesised, noise added, peak-normalised to aug.peak_db.
+  // Mono audio at options.sample_rate: synthesised, through the drawn room and microphone, noise
+  // added, peak-normalised to aug.peak_db, through the drawn codec.
   AudioBuffer render(const PreparedPiece& piece, const Augmentation& aug);
 
+  // The number of sound sources and the name of one (for the manifest).
+  int sources() const;
+  std::string source_name(int index) const;
+
  private:
+  AudioBuffer render_fluid(const PreparedPiece& piece, const Augmentation& aug);  // at render_rate
+  AudioBuffer render_piano(const PreparedPiece& piece, const Augmentation& aug);  // at render_rate
   struct Impl;
   Impl* impl_;
 };

@@ -376,3 +376,32 @@ TEST_F(AudioFileTest, FuzzRandomBuffersAndMutations) {
 }
 
 }  // namespace
+
+// ---- lossy encoding in memory (training audio's codec round trip) -------------------------
+
+// Each codec encodes a tone in memory that decodes back (through load_audio_memory) at its pitch,
+// level and length; Opus refuses a rate it does not have.
+TEST(AudioEncodeLossy, RoundTripsAToneThroughEachCodec) {
+  struct Case {
+    qs::LossyCodec codec;
+    double rate;
+  };
+  for (const Case c : {Case{qs::LossyCodec::Vorbis, 22050}, Case{qs::LossyCodec::Mp3, 22050}, Case{qs::LossyCodec::Opus, 48000}}) {
+    SCOPED_TRACE(static_cast<int>(c.codec));
+    qs::AudioBuffer in;
+    in.sample_rate = c.rate;
+    in.samples = sine(440.0, 0.5, c.rate, static_cast<std::size_t>(2 * c.rate));
+    const std::vector<unsigned char> bytes = qs::encode_lossy(in, c.codec, 0.5);
+    ASSERT_GT(bytes.size(), 100u);
+    EXPECT_LT(bytes.size(), in.samples.size() * 2 / 4);  // well under 16-bit PCM
+    const qs::AudioBuffer out = qs::load_audio_memory(bytes.data(), bytes.size(), c.rate, "encoded");
+    EXPECT_NEAR(static_cast<double>(out.samples.size()), static_cast<double>(in.samples.size()), 0.1 * c.rate);
+    const auto mid = static_cast<std::size_t>(0.5 * c.rate), len = static_cast<std::size_t>(0.5 * c.rate);
+    EXPECT_NEAR(tone_amplitude(out.samples, c.rate, 440.0, mid, len), 0.5, 0.05);
+    EXPECT_LT(tone_amplitude(out.samples, c.rate, 660.0, mid, len), 0.02);
+  }
+  qs::AudioBuffer odd;
+  odd.sample_rate = 22050;
+  odd.samples = sine(440.0, 0.5, 22050, 22050);
+  EXPECT_THROW(qs::encode_lossy(odd, qs::LossyCodec::Opus, 0.5), qs::Error);
+}

@@ -2,7 +2,7 @@
 # Smoke test of scripts/train-default: SMALL=1 runs the whole pipeline in miniature (corpus from
 # two Debian MIDI files + procedural music, and their second and third renderings -> preprocess ->
 # 1 epoch of training -> 1 epoch of each fine-tuning and refining run -> their weight average ->
-# threshold tuning) into WORKDIR, and must leave loadable checkpoints, training logs, the average,
+# the multi-source corpus and 1 epoch of fine-tuning on it -> threshold tuning) into WORKDIR, and must leave loadable checkpoints, training logs, the average,
 # tuned thresholds, and models/ untouched (SMALL stops before the export stage).
 # usage: train_default_small.sh QSCRIBE WORKDIR
 set -euo pipefail
@@ -43,6 +43,19 @@ for run in run run-ft run-ft-eq run-rf-a run-rf-b run-rf-c run-rf-d run-rf-e run
   done
   [ "$(wc -l < "$W/$run/log.jsonl")" = 1 ] || fail "$run: expected 1 epoch in log.jsonl"
 done
+# The multi-source stages: the corpus names its sources (the recorded piano among them), the three
+# dev sets exist, and run-multi fine-tuned the soup.
+for split in train dev-seen dev-unseen dev-unseen2; do
+  [ -n "$(find "$W/multi/audio/$split" -name '*.wav')" ] || fail "multi corpus: no audio in $split"
+  [ -f "$W/multi/pre/$split/dataset.json" ] || fail "multi preprocess: no $W/multi/pre/$split/dataset.json"
+done
+grep -q salamander-piano "$W/multi/audio/train/proc/synth_manifest.tsv" "$W"/multi/audio/dev-seen/proc/synth_manifest.tsv ||
+  fail "multi corpus: the sampled piano rendered nothing"
+grep -q sf_GMbank "$W/multi/audio/dev-unseen2/proc/synth_manifest.tsv" || fail "multi corpus: dev-unseen2 is not the csound bank"
+for f in best.pt checkpoint.pt log.jsonl curves.svg; do
+  [ -s "$W/run-multi/$f" ] || fail "run-multi: $f missing or empty"
+done
+grep -aq 'soup.pt' "$W/run-multi/best.pt" || fail "run-multi did not start from the soup"
 read -r ON FR ML FB rest < "$W/thresholds.txt" || fail "tune: no thresholds.txt"
 for v in "$ON" "$FR" "$ML"; do
   [[ "$v" =~ ^[0-9.]+$ ]] || fail "tune: thresholds.txt is not 'ONSET FRAME MIN_NOTE_MS FALLBACK': $(cat "$W/thresholds.txt")"

@@ -43,4 +43,12 @@ enum class WavEncoding { Float32, Pcm16 };
 void save_wav(const std::string& path, const AudioBuffer& audio,
               WavEncoding encoding = WavEncoding::Float32);
 
+enum class LossyCodec { Vorbis, Opus, Mp3 };
+
+// Encodes mono audio into an in-memory Ogg Vorbis, Ogg Opus or MP3 file (libsndfile) at a
+// compression level from 0 (best quality) to 1 (smallest). Opus takes 8, 12, 16, 24 or 48 kHz
+// only. Decode it again with load_audio_memory. Throws qs::Error when the codec or rate is not
+// available.
+std::vector<unsigned char> encode_lossy(const AudioBuffer& audio, LossyCodec codec, double level);
+
 }  // namespace qs

@@ -243,6 +243,40 @@ sf_count_t mem_write(const void*, sf_count_t, void*) { return 0; }  // read-only
 
 sf_count_t mem_tell(void* user) { return static_cast<MemoryFile*>(user)->pos; }
 
+// A growing in-memory file for encoding.
+struct GrowingFile {
+  std::vector<unsigned char> bytes;
+  sf_count_t pos = 0;
+};
+sf_count_t grow_length(void* user) { return static_cast<sf_count_t>(static_cast<GrowingFile*>(user)->bytes.size()); }
+sf_count_t grow_seek(sf_count_t offset, int whence, void* user) {
+  auto* g = static_cast<GrowingFile*>(user);
+  if (whence != SEEK_SET && whence != SEEK_CUR && whence != SEEK_END) return -1;
+  const sf_count_t base = whence == SEEK_SET ? 0 : whence == SEEK_CUR ? g->pos : grow_length(user);
+  if (base + offset < 0) return -1;
+  g->pos = base + offset;
+  return g->pos;
+}
+sf_count_t grow_read(void* dst, sf_count_t count, void* user) {
+  auto* g = static_cast<GrowingFile*>(user);
+  const sf_count_t size = grow_length(user);
+  if (count <= 0 || g->pos >= size) return 0;
+  const sf_count_t n = std::min(count, size - g->pos);
+  std::memcpy(dst, g->bytes.data() + g->pos, static_cast<std::size_t>(n));
+  g->pos += n;
+  return n;
+}
+sf_count_t grow_write(const void* src, sf_count_t count, void* user) {
+  auto* g = static_cast<GrowingFile*>(user);
+  if (count <= 0) return 0;
+  const auto end = static_cast<std::size_t>(g->pos + count);
+  if (g->bytes.size() < end) g->bytes.resize(end);
+  std::memcpy(g->bytes.data() + g->pos, src, static_cast<std::size_t>(count));
+  g->pos += count;
+  return count;
+}
+sf_count_t grow_tell(void* user) { return static_cast<GrowingFile*>(user)->pos; }
+
 // Gives the user a specific reason before libsndfile's generic one.
 void check_path(const std::string& path) {
   namespace fs = std::filesystem;
@@ -322,6 +356,36 @@ void save_wav(const std::string& path, const AudioBuffer& audio, WavEncoding enc
   if (frames > 0 && sf_writef_float(file.get(), audio.samples.data(), frames) != frames)
     fail(path, std::string("cannot write file (") + sf_strerror(file.get()) + ")");
   if (sf_close(file.release()) != 0) fail(path, "cannot finish writing file");
+}
+
+std::vector<unsigned char> encode_lossy(const AudioBuffer& audio, LossyCodec codec, double level) {
+  const std::string name = codec == LossyCodec::Vorbis ? "Ogg Vorbis" : codec == LossyCodec::Opus ? "Opus" : "MP3";
+  const double rate = std::round(audio.sample_rate);
+  if (!rate_in_range(audio.sample_rate) || rate != audio.sample_rate)
+    fail(name, "cannot encode at sample rate " + format_hz(audio.sample_rate));
+  SF_INFO info{};
+  info.samplerate = static_cast<int>(rate);
+  info.channels = 1;
+  info.format = codec == LossyCodec::Vorbis ? (SF_FORMAT_OGG | SF_FORMAT_VORBIS)
+                : codec == LossyCodec::Opus ? (SF_FORMAT_OGG | SF_FORMAT_OPUS)
+                                            : (SF_FORMAT_MPEG | SF_FORMAT_MPEG_LAYER_III);
+  if (!sf_format_check(&info)) fail(name, "this libsndfile cannot encode it at " + format_hz(rate));
+  GrowingFile out;
+  SF_VIRTUAL_IO io{grow_length, grow_seek, grow_read, grow_write, grow_tell};
+  SndfilePtr file(sf_open_virtual(&io, SFM_WRITE, &info, &out));
+  if (!file) fail(name, std::string("cannot start encoding (") + sf_strerror(nullptr) + ")");
+  double l = std::clamp(level, 0.0, 1.0);
+  sf_command(file.get(), SFC_SET_COMPRESSION_LEVEL, &l, sizeof l);
+  // In blocks: libvorbis crashes when handed millions of frames in one analysis buffer.
+  const auto frames = static_cast<sf_count_t>(audio.size());
+  for (sf_count_t done = 0; done < frames;) {
+    const sf_count_t n = std::min<sf_count_t>(frames - done, 8192);
+    if (sf_writef_float(file.get(), audio.samples.data() + done, n) != n)
+      fail(name, std::string("encoding failed (") + sf_strerror(file.get()) + ")");
+    done += n;
+  }
+  if (sf_close(file.release()) != 0) fail(name, "cannot finish encoding");
+  return std::move(out.bytes);
 }
 
 }  // namespace qs

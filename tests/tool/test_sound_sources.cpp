@@ -1,0 +1,261 @@
+// The training audio's variety: the sampled Salamander piano (pitch, onset, damper, re-strike),
+// the recording chain (room, microphone, codec: the labels' times survive each), the sources'
+// weights and the performance draws, and the procedural textures (re-struck notes, high register).
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "piano_sampler.hpp"
+#include "procedural.hpp"
+#include "qscribe/audio_file.hpp"
+#include "qscribe/error.hpp"
+#include "qscribe/midi_file.hpp"
+#include "recording_chain.hpp"
+#include "synth.hpp"
+#include "test_support.hpp"
+
+namespace fs = std::filesystem;
+using namespace qs::synth;
+
+namespace {
+
+const std::string kNodeModules = std::string(QSCRIBE_SOURCE_DIR) + "/node_modules";
+constexpr double kRate = 44100.0;
+
+double rms(const std::vector<float>& x, double sr, double t0, double t1) {
+  const auto a = static_cast<std::size_t>(std::max(0.0, t0) * sr), b = std::min(x.size(), static_cast<std::size_t>(t1 * sr));
+  double e = 0;
+  for (std::size_t i = a; i < b; ++i) e += double(x[i]) * x[i];
+  return b > a ? std::sqrt(e / static_cast<double>(b - a)) : 0.0;
+}
+
+// The semitone within lo..hi with the most energy in [t0, t1) (Goertzel at each semitone's
+// frequency). A piano's second partial may outweigh its first, so callers search around the
+// expected fundamental: a key played a semitone off would win there.
+int strongest_semitone(const std::vector<float>& x, double sr, double t0, double t1, int lo, int hi) {
+  int best = 0;
+  double best_power = -1;
+  const auto i0 = static_cast<std::size_t>(t0 * sr), i1 = std::min(x.size(), static_cast<std::size_t>(t1 * sr));
+  for (int p = lo; p <= hi; ++p) {
+    const double w = 2 * M_PI * 440.0 * std::pow(2.0, (p - 69) / 12.0) / sr;
+    double s1 = 0, s2 = 0;
+    for (std::size_t i = i0; i < i1; ++i) {
+      const double s0 = x[i] + 2 * std::cos(w) * s1 - s2;
+      s2 = s1;
+      s1 = s0;
+    }
+    const double power = s1 * s1 + s2 * s2 - 2 * std::cos(w) * s1 * s2;
+    if (power > best_power) best_power = power, best = p;
+  }
+  return best;
+}
+
+const PianoSampler& piano() {
+  static const PianoSampler p(PianoSampler::default_notes_dir(kNodeModules), PianoSampler::default_release_dir(kNodeModules),
+                              kRate);
+  return p;
+}
+
+std::vector<float> play(const qs::NoteList& notes, double seconds, const PianoPerformance& perf = {}) {
+  std::vector<float> out(static_cast<std::size_t>(seconds * kRate), 0.0f);
+  piano().render(notes, perf, out);
+  return out;
+}
+
+}  // namespace
+
+// Sampled keys (A4, C4) and keys a semitone either side of a sample sound at their own pitch,
+// start at the onset, and stop soon after the note-off (the damper), keeping only the release noise.
+TEST(PianoSampler, KeysSoundAtTheirPitchFromTheirOnsetAndAreDamped) {
+  for (int pitch : {69, 70, 60, 59, 61, 45, 84}) {
+    SCOPED_TRACE(pitch);
+    const std::vector<float> held = play({{0.2, 1.8, pitch, 90}}, 2.0);
+    const std::vector<float> short_note = play({{0.2, 0.6, pitch, 90}}, 2.0);
+    EXPECT_EQ(strongest_semitone(held, kRate, 0.3, 0.8, pitch - 2, pitch + 2), pitch);
+    EXPECT_LT(rms(held, kRate, 0.0, 0.199), 1e-7);
+    EXPECT_GT(rms(held, kRate, 0.2, 0.215), 1e-3);
+    // 0.6 s after the note-off the damped note is at least 30 dB below the held one.
+    EXPECT_LT(rms(short_note, kRate, 1.2, 1.5), rms(held, kRate, 1.2, 1.5) * 0.03);
+  }
+}
+
+// Velocity sets the level and the brightness; the tuning offset moves the pitch.
+TEST(PianoSampler, VelocityAndTuning) {
+  const std::vector<float> soft = play({{0.1, 1.0, 60, 30}}, 1.0), loud = play({{0.1, 1.0, 60, 120}}, 1.0);
+  EXPECT_GT(rms(loud, kRate, 0.1, 0.6), 4 * rms(soft, kRate, 0.1, 0.6));
+  PianoPerformance sharp;
+  sharp.detune_cents = 100.0;  // a whole semitone up
+  EXPECT_EQ(strongest_semitone(play({{0.1, 1.0, 60, 90}}, 1.0, sharp), kRate, 0.2, 0.8, 58, 62), 61);
+}
+
+// A key struck while it still sounds starts a new attack there.
+TEST(PianoSampler, RestruckKeyAttacksAgain) {
+  const std::vector<float> once = play({{0.1, 2.0, 72, 100}}, 2.0);
+  const std::vector<float> twice = play({{0.1, 2.0, 72, 100}, {1.0, 2.0, 72, 100}}, 2.0);
+  EXPECT_GT(rms(twice, kRate, 1.0, 1.05), 2 * rms(once, kRate, 1.0, 1.05));
+  EXPECT_GT(rms(twice, kRate, 1.0, 1.05), 2 * rms(twice, kRate, 0.9, 0.95));
+}
+
+TEST(PianoSampler, MissingSamplesAreAClearError) {
+  try {
+    PianoSampler p("/nonexistent/audio", "/nonexistent/audio", kRate);
+    FAIL() << "no error";
+  } catch (const qs::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("npm ci"), std::string::npos) << e.what();
+  }
+}
+
+// The room keeps the direct sound where it was (labels keep their times) and adds a tail that
+// decays by about 60 dB over the drawn RT60.
+TEST(RecordingChain, RoomKeepsTheDirectSoundAndDecaysAtRt60) {
+  qs::AudioBuffer a;
+  a.sample_rate = 22050;
+  a.samples.assign(22050 * 3, 0.0f);
+  a.samples[2205] = 1.0f;
+  RecordingDraws d;
+  d.room = true;
+  d.rt60 = 0.8;
+  d.drr_db = 0.0;
+  d.room_seed = 5;
+  apply_room(a, d);
+  ASSERT_EQ(a.samples.size(), 22050u * 3);
+  const auto peak = std::max_element(a.samples.begin(), a.samples.end(),
+                                     [](float x, float y) { return std::fabs(x) < std::fabs(y); });
+  EXPECT_EQ(peak - a.samples.begin(), 2205);
+  EXPECT_LT(rms(a.samples, 22050, 0.0, 0.0999), 1e-6);          // nothing before the sound
+  const double early = rms(a.samples, 22050, 0.11, 0.21), late = rms(a.samples, 22050, 0.1 + 0.8, 0.1 + 0.9);
+  EXPECT_GT(early, 0.0);
+  EXPECT_LT(20 * std::log10(late / early), -40.0);
+  EXPECT_GT(20 * std::log10(late / early), -75.0);
+}
+
+TEST(RecordingChain, MicrophoneHighPassRemovesRumble) {
+  qs::AudioBuffer a;
+  a.sample_rate = 22050;
+  for (int i = 0; i < 22050; ++i) a.samples.push_back(static_cast<float>(0.5 * std::sin(2 * M_PI * 15.0 * i / 22050)));
+  RecordingDraws d;
+  d.eq = true;
+  d.highpass_hz = 150.0;
+  apply_microphone(a, d);
+  EXPECT_LT(rms(a.samples, 22050, 0.5, 1.0), 0.5 / std::sqrt(2.0) * 0.05);
+}
+
+// Vorbis and MP3 round trips keep the signal in place (the codec delay is removed) and its length.
+TEST(RecordingChain, CodecRoundTripKeepsTimes) {
+  const std::vector<float> clean = play({{0.3, 0.8, 60, 100}, {1.0, 1.6, 67, 90}, {1.9, 2.5, 76, 110}}, 3.0);
+  qs::AudioBuffer a;
+  a.sample_rate = kRate;
+  a.samples = clean;
+  a = qs::resample(a, 22050);
+  for (Codec c : {Codec::Vorbis, Codec::Mp3}) {
+    SCOPED_TRACE(static_cast<int>(c));
+    RecordingDraws d;
+    d.codec = c;
+    d.codec_level = 0.6;
+    qs::AudioBuffer b = a;
+    codec_round_trip(b, d);
+    ASSERT_EQ(b.samples.size(), a.samples.size());
+    // Best alignment at lag 0: the correlation there beats every shift by 1..40 samples.
+    auto corr = [&](int lag) {
+      double s = 0;
+      for (std::size_t i = 100; i + 100 < a.samples.size(); ++i)
+        s += double(a.samples[i]) * b.samples[static_cast<std::size_t>(static_cast<long>(i) + lag)];
+      return s;
+    };
+    const double at0 = corr(0);
+    for (int lag = 1; lag <= 40; ++lag) {
+      EXPECT_GT(at0, corr(lag)) << lag;
+      EXPECT_GT(at0, corr(-lag)) << -lag;
+    }
+    EXPECT_LT(rms(b.samples, 22050, 0.0, 0.25), 1e-3);
+    EXPECT_GT(rms(b.samples, 22050, 0.3, 0.4), 1e-2);
+  }
+}
+
+// Weights choose the source; zero probabilities leave the recording untouched; the same seed
+// draws the same performance.
+TEST(SynthDraws, SourceWeightsAndRecordingProbabilities) {
+  Piece piece;
+  piece.parts = {Part{0, {{0.0, 1.0, 60, 80}}}, Part{40, {{0.0, 1.0, 64, 80}}}};
+  AugmentOptions o;
+  std::map<int, int> count;
+  for (int s = 0; s < 200; ++s) {
+    const Augmentation a = draw_augmentation(static_cast<std::uint64_t>(s), o, piece, 3, {0.0, 1.0, 3.0});
+    ++count[a.soundfont];
+    EXPECT_FALSE(a.recording.room || a.recording.eq || a.recording.codec != Codec::None);
+    EXPECT_EQ(a.attack, (std::vector<int>{0, 0}));
+    EXPECT_EQ(a.vibrato, (std::vector<int>{0, 0}));
+  }
+  EXPECT_EQ(count[0], 0);
+  EXPECT_GT(count[2], 2 * count[1]);
+  o.recording = RecordingOptions{1.0, 1.0, 1.0};
+  o.slow_attack_prob = 1.0;
+  o.vibrato_prob = 1.0;
+  const Augmentation a = draw_augmentation(9, o, piece, 3), b = draw_augmentation(9, o, piece, 3);
+  EXPECT_TRUE(a.recording.room && a.recording.eq && a.recording.codec != Codec::None);
+  EXPECT_EQ(a.attack[0], 0);   // a piano is not bowed or blown
+  EXPECT_GT(a.attack[1], 0);   // a violin is
+  EXPECT_GT(a.vibrato[1], 0);
+  EXPECT_EQ(describe(a.recording), describe(b.recording));
+  EXPECT_EQ(a.piano.seed, b.piano.seed);
+}
+
+// The procedural textures: notes struck again while the same key sounds, and the high register.
+TEST(SynthTextures, RestruckNotesAndHighRegister) {
+  int restruck = 0, high = 0, pads = 0;
+  for (std::uint64_t seed = 0; seed < 20; ++seed) {
+    const Piece p = generate_procedural(seed, ProceduralOptions{20.0, 21, 108});
+    if (p.parts.size() == 3) {
+      ++pads;
+      EXPECT_NE(p.parts[2].program, 0);
+    }
+    for (const Part& part : p.parts) {
+      std::map<int, double> sounding_until;
+      for (const qs::Note& n : part.notes) {
+        if (sounding_until.count(n.pitch) && sounding_until[n.pitch] > n.onset + 1e-9) ++restruck;
+        sounding_until[n.pitch] = std::max(sounding_until[n.pitch], n.offset);
+        if (n.pitch >= 84) ++high;
+      }
+    }
+  }
+  EXPECT_GT(restruck, 50);
+  EXPECT_GT(high, 100);
+  EXPECT_GT(pads, 0);
+}
+
+// Rendering through the piano source: labels unchanged, audio at the labels, manifest names it.
+TEST(SynthSources, PianoSourceRendersWithTheRecordingChain) {
+  const std::string out = qs::test::temp_dir("synth_piano");
+  SynthOptions o;
+  o.out_dir = out;
+  o.procedural = 2;
+  o.procedural_duration = 4.0;
+  o.seed = 3;
+  o.num_workers = 1;
+  o.progress = false;
+  o.verbose_warnings = false;
+  o.render.piano_samples = kNodeModules;
+  o.augment.recording = RecordingOptions{1.0, 1.0, 1.0};
+  const SynthSummary s = run_synth(o);
+  EXPECT_EQ(s.rendered, 2u);
+  for (const std::string name : {"proc_00000", "proc_00001"}) {
+    const qs::NoteList labels = qs::read_midi_file(out + "/" + name + ".mid");
+    const qs::AudioBuffer audio = qs::load_audio(out + "/" + name + ".wav", 0);
+    ASSERT_FALSE(labels.empty());
+    for (const qs::Note& n : labels)
+      EXPECT_GT(rms(audio.samples, audio.sample_rate, n.onset, n.onset + 0.05), 1e-4) << name << " " << n.onset;
+  }
+  std::ifstream manifest(out + "/synth_manifest.tsv");
+  const std::string text((std::istreambuf_iterator<char>(manifest)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("salamander-piano"), std::string::npos);
+  EXPECT_NE(text.find("room="), std::string::npos);
+  o.render.source_weights = {1.0, 2.0};
+  EXPECT_THROW(run_synth(o), qs::Error);  // two weights for one source
+}
