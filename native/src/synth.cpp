@@ -358,7 +358,8 @@ std::string default_soundfont() {
 
 struct Renderer::Impl {
   RenderOptions opt;
-  std::shared_ptr<const PianoSampler> piano;  // when opt.piano_samples is set: the last source
+  std::unique_ptr<TimidityRenderer> timidity;  // when opt.timidity_config is set: after the soundfonts
+  std::shared_ptr<const PianoSampler> piano;    // when opt.piano_samples is set: the last source
   fluid_settings_t* settings = nullptr;
   // Keeps the soundfonts loaded: fluidsynth's sample cache then lets each fresh per-piece synth
   // load them again without reading the sample data (the reset of a reused synth does not clear
@@ -461,7 +462,8 @@ Renderer::Renderer(const RenderOptions& options) : impl_(new Impl) {
   try {
     m.opt = options;
     if (!m.opt.piano_samples.empty()) m.piano = shared_piano(m.opt.piano_samples, m.opt.render_rate);
-    if (m.opt.soundfonts.empty() && !m.piano) {
+    if (!m.opt.timidity_config.empty()) m.timidity = std::make_unique<TimidityRenderer>(m.opt.timidity_config, m.opt.render_rate);
+    if (m.opt.soundfonts.empty() && !m.piano && !m.timidity) {
       const std::string d = default_soundfont();
       if (d.empty())
         throw Error("no soundfont given and none installed (apt-get install timgm6mb-soundfont or fluid-soundfont-gm)");
@@ -489,11 +491,15 @@ Renderer::Renderer(const RenderOptions& options) : impl_(new Impl) {
 
 Renderer::~Renderer() { delete impl_; }
 
-int Renderer::sources() const { return static_cast<int>(impl_->opt.soundfonts.size()) + (impl_->piano ? 1 : 0); }
+int Renderer::sources() const {
+  return static_cast<int>(impl_->opt.soundfonts.size()) + (impl_->timidity ? 1 : 0) + (impl_->piano ? 1 : 0);
+}
 
 std::string Renderer::source_name(int index) const {
   const auto& sf = impl_->opt.soundfonts;
-  if (index >= 0 && index < static_cast<int>(sf.size())) return fs::path(sf[static_cast<std::size_t>(index)]).filename().string();
+  const int n = static_cast<int>(sf.size());
+  if (index >= 0 && index < n) return fs::path(sf[static_cast<std::size_t>(index)]).filename().string();
+  if (index == n && impl_->timidity) return "timidity:" + fs::path(impl_->opt.timidity_config).stem().string();
   return "salamander-piano";
 }
 
@@ -598,10 +604,19 @@ AudioBuffer Renderer::render_piano(const PreparedPiece& piece, const Augmentatio
   return audio;
 }
 
+AudioBuffer Renderer::render_timidity(const PreparedPiece& piece, const Augmentation& aug) {
+  PreparedPiece curved = piece;
+  for (Part& part : curved.parts)
+    for (Note& n : part.notes) n.velocity = curved_velocity(n.velocity, aug.velocity_exponent);
+  return impl_->timidity->render(curved.parts, aug.programs, aug.detune, aug.vibrato, piece.render_samples);
+}
+
 AudioBuffer Renderer::render(const PreparedPiece& piece, const Augmentation& aug) {
   Impl& m = *impl_;
-  const bool piano = m.piano && aug.soundfont >= static_cast<int>(m.opt.soundfonts.size());
-  AudioBuffer audio = piano ? render_piano(piece, aug) : render_fluid(piece, aug);
+  const int n_fonts = static_cast<int>(m.opt.soundfonts.size());
+  const bool timidity = m.timidity && aug.soundfont == n_fonts;
+  const bool piano = m.piano && !timidity && aug.soundfont >= n_fonts;
+  AudioBuffer audio = timidity ? render_timidity(piece, aug) : piano ? render_piano(piece, aug) : render_fluid(piece, aug);
   if (m.opt.sample_rate != m.opt.render_rate) {
     const auto want = static_cast<std::size_t>(
         std::llround(static_cast<double>(piece.render_samples) * m.opt.sample_rate / m.opt.render_rate));
@@ -663,7 +678,7 @@ SynthSummary run_synth(const SynthOptions& o) {
   if (o.midi_inputs.empty() && o.procedural <= 0) throw Error("nothing to render: give --midi DIR and/or --procedural N");
 
   RenderOptions ro = o.render;
-  if (ro.soundfonts.empty() && ro.piano_samples.empty()) {
+  if (ro.soundfonts.empty() && ro.piano_samples.empty() && ro.timidity_config.empty()) {
     const std::string d = default_soundfont();
     if (d.empty()) throw Error("no soundfont given and none installed (apt-get install timgm6mb-soundfont)");
     ro.soundfonts.push_back(d);
@@ -672,7 +687,9 @@ SynthSummary run_synth(const SynthOptions& o) {
     std::error_code ec;
     if (!fs::is_regular_file(sf, ec)) throw Error(sf + ": soundfont not found");
   }
-  const int n_sources = static_cast<int>(ro.soundfonts.size()) + (ro.piano_samples.empty() ? 0 : 1);
+  const int n_sources = static_cast<int>(ro.soundfonts.size()) + (ro.timidity_config.empty() ? 0 : 1) +
+                        (ro.piano_samples.empty() ? 0 : 1);
+  if (!ro.timidity_config.empty()) TimidityRenderer check(ro.timidity_config, ro.render_rate);  // fail early
   if (!ro.source_weights.empty() && static_cast<int>(ro.source_weights.size()) != n_sources)
     throw Error("--source-weights: " + std::to_string(ro.source_weights.size()) + " weights for " +
                 std::to_string(n_sources) + " sound sources");

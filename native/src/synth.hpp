@@ -15,6 +15,7 @@
 #include "procedural.hpp"
 #include "qscribe/audio.hpp"
 #include "recording_chain.hpp"
+#include "timidity_render.hpp"
 #include "qscribe/note.hpp"
 
 namespace qs::synth {
@@ -80,11 +81,13 @@ Augmentation draw_augmentation(std::uint64_t file_seed, const AugmentOptions& op
                                int n_sources, const std::vector<double>& weights = {});
 
 // ---- rendering -----------------------------------------------------------------------------
-// The sound sources a file is rendered with: the soundfonts (through fluidsynth) and, when
-// piano_samples is set, the sampled Salamander grand piano (piano_sampler.hpp), which plays every
+// The sound sources a file is rendered with: the soundfonts (through fluidsynth), when
+// timidity_config is set a GUS patch set played by TiMidity++ (timidity_render.hpp), and when
+// piano_samples is set the sampled Salamander grand piano (piano_sampler.hpp), which plays every
 // part of the file. Augmentation::soundfont indexes them in that order.
 struct RenderOptions {
-  std::vector<std::string> soundfonts;  // .sf2/.sf3 files; empty (and no piano): default_soundfont()
+  std::vector<std::string> soundfonts;  // .sf2/.sf3 files; empty (and no other source): default_soundfont()
+  std::string timidity_config;          // e.g. /etc/timidity/freepats.cfg, or ""
   std::string piano_samples;            // node_modules folder holding @audio-samples/piano-*, or ""
   std::vector<double> source_weights;   // per source; empty: equal
   double sample_rate = 22050.0;         // of the written WAV (mono)
@@ -126,6 +129,7 @@ class Renderer {
  private:
   AudioBuffer render_fluid(const PreparedPiece& piece, const Augmentation& aug);  // at render_rate
   AudioBuffer render_piano(const PreparedPiece& piece, const Augmentation& aug);  // at render_rate
+  AudioBuffer render_timidity(const PreparedPiece& piece, const Augmentation& aug);  // at render_rate
   struct Impl;
   Impl* impl_;
 };

@@ -259,3 +259,30 @@ TEST(SynthSources, PianoSourceRendersWithTheRecordingChain) {
   o.render.source_weights = {1.0, 2.0};
   EXPECT_THROW(run_synth(o), qs::Error);  // two weights for one source
 }
+
+// freepats through TiMidity++: missing programs map within their GM family, and a note sounds at
+// its pitch from its onset (the MIDI file's timing and initial silence survive the round trip).
+TEST(TimiditySource, ProgramMapAndNoteAtItsPitchAndOnset) {
+  const std::string config = "/etc/timidity/freepats.cfg";  // Debian freepats
+  RenderOptions ro;
+  ro.timidity_config = config;
+  Renderer renderer(ro);
+  ASSERT_EQ(renderer.sources(), 1);
+  EXPECT_EQ(renderer.source_name(0), "timidity:freepats");
+  TimidityRenderer t(config, 44100);
+  EXPECT_EQ(t.program_for(0), 0);   // acoustic grand: present
+  EXPECT_EQ(t.program_for(3), 2);   // honky-tonk: missing, the nearest piano
+  EXPECT_EQ(t.program_for(10), 9);  // music box: missing, the nearest chromatic percussion
+  Piece piece;
+  piece.parts.push_back(Part{0, {{0.5, 1.5, 69, 100}}});
+  const PreparedPiece prep = prepare_piece(piece, 0, ro.render_rate, 0.5);
+  Augmentation aug;
+  aug.programs = {0};
+  const qs::AudioBuffer a = renderer.render(prep, aug);
+  EXPECT_EQ(a.sample_rate, 22050.0);
+  EXPECT_EQ(strongest_semitone(a.samples, a.sample_rate, 0.6, 1.2, 67, 71), 69);
+  EXPECT_LT(rms(a.samples, a.sample_rate, 0.0, 0.49), 1e-4);
+  EXPECT_GT(rms(a.samples, a.sample_rate, 0.5, 0.52), 1e-2);
+  ro.timidity_config = "/nonexistent.cfg";
+  EXPECT_THROW(Renderer bad(ro), qs::Error);
+}
