@@ -20,6 +20,9 @@ constexpr int kLowest = 21, kHighest = 108, kKeys = 88;
 constexpr int kSampleStep = 3;           // a sample every minor third from A0
 constexpr int kHighestDamped = 90;       // F#6: the keys above have no damper
 constexpr double kRestrikeFade = 0.012;  // s: a re-struck string is stopped by the hammer
+// The package's release samples peak higher than its notes (each file is normalised); a damper
+// falling on a string is some 25-35 dB below the note it ends.
+constexpr double kReleaseGain = 0.04;
 
 std::string note_file(int pitch) {
   static const char* kNames[12] = {"C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"};
@@ -119,7 +122,7 @@ void PianoSampler::render(const NoteList& notes_in, const PianoPerformance& perf
     }
     if (v.restruck) continue;
     const std::vector<float>& r = release_[static_cast<std::size_t>(v.key)];
-    const float g = static_cast<float>(v.amp * perf.release_level);
+    const float g = static_cast<float>(v.amp * perf.release_level * kReleaseGain);
     for (std::size_t i = 0; i < r.size() && v.stop + static_cast<std::int64_t>(i) < total; ++i)
       out[static_cast<std::size_t>(v.stop) + i] += g * r[i];
   }
