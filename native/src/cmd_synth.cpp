@@ -93,8 +93,9 @@ QS_COMMAND("synth", "Render MIDI files or procedural music with fluidsynth into 
       ->check(CLI::Range(0, 1024))->capture_default_str();
   sub.add_option("--programs", a->programs,
                  "Instruments: keep = each channel's first program change (GM), random = a random melodic GM "
-                 "program 0-111 per channel, piano = all acoustic grand piano")
-      ->check(CLI::IsMember({"keep", "random", "piano"}))->capture_default_str();
+                 "program 0-111 per channel, piano = all acoustic grand piano, a number 0-127 = every channel "
+                 "plays that GM program (e.g. a dev set per instrument family)")
+      ->check(CLI::IsMember({"keep", "random", "piano"}) | CLI::Range(0, 127))->capture_default_str();
   sub.add_option("--transpose", a->transpose,
                  "Transposition in semitones, uniform integer in MIN:MAX per file; notes leaving A0..C8 are dropped")
       ->capture_default_str();
@@ -171,7 +172,9 @@ QS_COMMAND("synth", "Render MIDI files or procedural music with fluidsynth into 
     }
     o.augment.programs = a->programs == "random" ? qs::synth::ProgramMode::Random
                          : a->programs == "piano" ? qs::synth::ProgramMode::Piano
-                                                  : qs::synth::ProgramMode::Keep;
+                         : a->programs == "keep"  ? qs::synth::ProgramMode::Keep
+                                                  : qs::synth::ProgramMode::Fixed;
+    if (o.augment.programs == qs::synth::ProgramMode::Fixed) o.augment.fixed_program = std::stoi(a->programs);
     std::tie(o.augment.transpose_min, o.augment.transpose_max) = parse_range<int>(a->transpose, "--transpose");
     if (o.augment.transpose_min < -48 || o.augment.transpose_max > 48) throw CLI::ValidationError("--transpose", "keep within -48:48");
     std::tie(o.augment.peak_db_min, o.augment.peak_db_max) = parse_range<double>(a->gain, "--gain-db");

@@ -227,6 +227,7 @@ Augmentation draw_augmentation(std::uint64_t seed, const AugmentOptions& o, cons
     const int random_program = r.integer(0, 111);
     a.programs.push_back(o.programs == ProgramMode::Random ? random_program
                          : o.programs == ProgramMode::Piano ? 0
+                         : o.programs == ProgramMode::Fixed ? std::clamp(o.fixed_program, 0, 127)
                                                             : std::clamp(part.program, 0, 127));
   }
   // The performance.

@@ -29,10 +29,11 @@ Piece read_midi_piece(const std::vector<std::uint8_t>& bytes);
 Piece read_midi_piece_file(const std::string& path);
 
 // ---- augmentation --------------------------------------------------------------------------
-enum class ProgramMode { Keep, Random, Piano };
+enum class ProgramMode { Keep, Random, Piano, Fixed };
 
 struct AugmentOptions {
   ProgramMode programs = ProgramMode::Keep;   // random: GM melodic program 0..111 per part
+  int fixed_program = 0;                      // ProgramMode::Fixed: every part plays this one
   int transpose_min = 0, transpose_max = 0;   // semitones, one draw per file
   double peak_db_min = -1.0, peak_db_max = -1.0;  // output peak level, dBFS (the gain)
   double reverb_prob = 0.0;                   // probability of reverb (random room) per file

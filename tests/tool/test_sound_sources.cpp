@@ -286,3 +286,13 @@ TEST(TimiditySource, ProgramMapAndNoteAtItsPitchAndOnset) {
   ro.timidity_config = "/nonexistent.cfg";
   EXPECT_THROW(Renderer bad(ro), qs::Error);
 }
+
+// --programs N: every part plays one GM program (dev sets per instrument family).
+TEST(SynthDraws, FixedProgramForEveryPart) {
+  Piece piece;
+  piece.parts = {Part{0, {{0.0, 1.0, 60, 80}}}, Part{40, {{0.0, 1.0, 64, 80}}}, Part{19, {{0.0, 1.0, 67, 80}}}};
+  AugmentOptions o;
+  o.programs = ProgramMode::Fixed;
+  o.fixed_program = 73;
+  EXPECT_EQ(draw_augmentation(4, o, piece, 1).programs, (std::vector<int>{73, 73, 73}));
+}
