@@ -31,6 +31,7 @@ struct EvaluateArgs {
   bool tune = false;
   std::string tune_onset = "0.2:0.8:0.05", tune_frame = "0.1:0.6:0.05", tune_min_note_ms = "30,46,58,80,116";
   std::string tune_fallback = "both";
+  double tune_margin = 0.0;
   std::string frame_fallback;  // "on" / "off" overrides the model's
   int top = 10;
 };
@@ -120,7 +121,14 @@ void run_tune(const EvaluateArgs& a, qs::LoadedModel& m, const std::string& mode
   std::vector<qs::Scores> scores;
   for (std::size_t i = 0; i < shown; ++i) scores.push_back(qs::scores_of(qs::evaluate_decoding(pieces, info, r.ranked[i].params)));
   const qs::Scores base_scores = qs::scores_of(qs::evaluate_decoding(pieces, info, base));
-  const qs::DecoderParams& best = r.ranked.front().params;
+  // The setting written last: the best note F1, or with --tune-margin, among the listed settings
+  // within the margin of it, the one with the highest exact-frame accuracy (k = 0).
+  std::size_t chosen = 0;
+  for (std::size_t i = 1; i < shown; ++i)
+    if (scores[i].note.f1 >= scores.front().note.f1 - a.tune_margin &&
+        scores[i].exact_accuracy[0] > scores[chosen].exact_accuracy[0])
+      chosen = i;
+  const qs::DecoderParams& best = r.ranked[chosen].params;
 
   if (a.json) {
     auto entry = [&](const qs::DecoderParams& d, const qs::Scores& s, std::size_t rank) {
@@ -141,7 +149,9 @@ void run_tune(const EvaluateArgs& a, qs::LoadedModel& m, const std::string& mode
                           {"frame_threshold", grid.frame_thresholds},
                           {"min_note_ms", grid.min_note_ms}}},
                         {"evaluated", r.ranked.size()},
-                        {"best", entry(best, scores.front(), 0)},
+                        {"best", entry(r.ranked.front().params, scores.front(), 0)},
+                        {"chosen", entry(best, scores[chosen], chosen)},
+                        {"margin", a.tune_margin},
                         {"model_decoding", entry(base, base_scores, r.base_rank)},
                         {"top", nlohmann::json::array()}};
     for (std::size_t i = 0; i < shown; ++i) j["top"].push_back(entry(r.ranked[i].params, scores[i], i));
@@ -150,15 +160,19 @@ void run_tune(const EvaluateArgs& a, qs::LoadedModel& m, const std::string& mode
   }
   std::printf("model %s, %zu pieces, %.1f s of audio; %zu decoder settings by pooled onset-only note F1\n",
               model_path.c_str(), pieces.size(), audio_s, r.ranked.size());
-  std::printf("%4s %6s %6s %7s %8s %8s %8s %11s %8s\n", "rank", "onset", "frame", "min ms", "note P", "note R",
-              "note F1", "note+off F1", "frame F1");
+  std::printf("%4s %6s %6s %7s %8s %8s %8s %11s %8s %8s\n", "rank", "onset", "frame", "min ms", "note P", "note R",
+              "note F1", "note+off F1", "frame F1", "exact k0");
   auto line = [](const char* rank, const qs::DecoderParams& d, const qs::Scores& s) {
-    std::printf("%4s %6.3g %6.3g %7.4g %8.4f %8.4f %8.4f %11.4f %8.4f\n", rank, d.onset_threshold, d.frame_threshold,
-                d.min_note_length_s * 1000.0, s.note.precision, s.note.recall, s.note.f1, s.note_offset.f1, s.frame.f1);
+    std::printf("%4s %6.3g %6.3g %7.4g %8.4f %8.4f %8.4f %11.4f %8.4f %8.4f\n", rank, d.onset_threshold,
+                d.frame_threshold, d.min_note_length_s * 1000.0, s.note.precision, s.note.recall, s.note.f1,
+                s.note_offset.f1, s.frame.f1, s.exact_accuracy[0]);
   };
   for (std::size_t i = 0; i < shown; ++i) line(std::to_string(i + 1).c_str(), r.ranked[i].params, scores[i]);
   std::printf("model's decoding (rank %zu):\n", r.base_rank + 1);
   line("", base, base_scores);
+  if (chosen > 0)
+    std::printf("chosen: rank %zu, the highest exact-frame accuracy (k=0 %.4f against %.4f) within %.4g note F1 of "
+                "rank 1\n", chosen + 1, scores[chosen].exact_accuracy[0], scores.front().exact_accuracy[0], a.tune_margin);
   std::printf("frame fallback: %s\n", best.frame_fallback ? "on" : "off");
   std::printf("%.6g %.6g %.6g %s\n", best.onset_threshold, best.frame_threshold,
               std::round(best.min_note_length_s * 1e9) / 1e6, best.frame_fallback ? "on" : "off");
@@ -290,6 +304,10 @@ QS_COMMAND("evaluate", "Score a model on a preprocessed split or on audio + refe
                  "Frame fallback (notes also start at frame rises without an onset peak) to try: both, on or off")
       ->capture_default_str()
       ->check(CLI::IsMember({"both", "on", "off"}));
+  sub.add_option("--tune-margin", a->tune_margin,
+                 "Among the listed (--top) settings within this much pooled note F1 of the best, write the one with "
+                 "the highest exact-frame accuracy k=0 last (0: the best note F1)")
+      ->check(CLI::Range(0.0, 1.0))->capture_default_str();
   sub.add_option("--top", a->top, "Grid points listed by --tune")->capture_default_str()->check(CLI::PositiveNumber);
   sub.callback([a] { run(*a); });
 });

@@ -186,6 +186,17 @@ TEST(Tune, EvaluateTuneFindsThresholdsAtLeastAsGoodAsTheDefaults) {
   EXPECT_NEAR(j["model_decoding"]["note"]["f1"].get<double>(), f_default, 1e-3);
   EXPECT_EQ(j["evaluated"].get<int>(), 715);
   EXPECT_EQ(j["top"].size(), 10u);
+  EXPECT_EQ(j["chosen"]["rank"], 1);  // no margin: the best note F1
+
+  // --tune-margin: the listed setting with the highest exact-frame accuracy among those within the
+  // margin of the best note F1 (a margin of 1 admits all ten).
+  ASSERT_EQ(qs::test::run_qscribe("evaluate -m " + fx.model + " " + pairs + " --tune --json --threads 2 --tune-margin 1",
+                                  &out, qs::test::Stderr::drop), 0) << out;
+  const auto m = nlohmann::json::parse(out);
+  double best_k0 = -1;
+  for (const auto& e : m["top"]) best_k0 = std::max(best_k0, e["exact_accuracy"]["0"].get<double>());
+  EXPECT_DOUBLE_EQ(m["chosen"]["exact_accuracy"]["0"].get<double>(), best_k0);
+  EXPECT_GE(m["chosen"]["exact_accuracy"]["0"].get<double>(), m["best"]["exact_accuracy"]["0"].get<double>());
 
   // A fixed threshold stays out of the search.
   ASSERT_EQ(qs::test::run_qscribe("evaluate -m " + fx.model + " " + pairs + " --tune --json --onset-threshold 0.6", &out, qs::test::Stderr::drop), 0) << out;
