@@ -22,14 +22,15 @@
 
 namespace {
 
-// Where the floor comes from: the shipped model (scripts/train-default: 16 epochs, then the weight
-// average of eight fine-tunes on second and third renderings; float16 weights; tuned decoding
-// 0.4 / 0.15 / 58 ms, frame fallback off) scores 0.5077 pooled note F1 here (146 reference
-// notes). The one before it (a single fine-tune) scored 0.4848, the one before that 0.4981
-// although it is 0.02 note F1 worse on the full dev sets (146 notes are few: this test guards
-// against a broken or much worse model, it does not rank close ones), the first model 0.4186.
+// Where the floor comes from: the shipped model (scripts/train-default: 16 epochs, the weight
+// average of eight fine-tunes on second and third renderings, then 6 epochs of fine-tuning on the
+// multi-source corpus; float16 weights; tuned decoding 0.4 / 0.2 / 58 ms, frame fallback off)
+// scores 0.5176 pooled note F1 here (146 reference notes). The one before it (the weight average)
+// scored 0.5077, the single fine-tune before that 0.4848, the one before that 0.4981 although it
+// is 0.02 note F1 worse on the full dev sets (146 notes are few: this test guards against a broken
+// or much worse model, it does not rank close ones), the first model 0.4186.
 // Floor = a little under the shipped score. Raise it whenever a better model ships.
-constexpr double kNoteF1Floor = 0.47;
+constexpr double kNoteF1Floor = 0.49;
 
 }  // namespace
 
