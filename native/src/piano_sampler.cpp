@@ -41,6 +41,7 @@ std::vector<float> load_mono(const fs::path& path, double rate) {
 struct Voice {
   std::int64_t start = 0, stop = 0;  // output samples: onset and note-off
   int key = 0;                       // 0..87
+  std::size_t zone = 0;              // the sample it plays (index into samples_)
   double ratio = 1.0;                // sample increment per output sample (pitch shift)
   float amp = 1.0f;
   double lowpass = 1.0;              // one-pole coefficient; 1 = no filtering
@@ -90,8 +91,8 @@ void PianoSampler::render(const NoteList& notes_in, const PianoPerformance& perf
       voices[it->second].stop = std::max(voices[it->second].start + 1, v.start);
       voices[it->second].restruck = true;
     }
-    const std::size_t zone = static_cast<std::size_t>(std::lround(double(v.key) / kSampleStep));
-    const double shift = n.pitch - sample_pitch_[std::min(zone, samples_.size() - 1)] + key_cents[v.key] / 100.0;
+    v.zone = std::min(static_cast<std::size_t>(std::lround(double(v.key) / kSampleStep)), samples_.size() - 1);
+    const double shift = n.pitch - sample_pitch_[v.zone] + key_cents[v.key] / 100.0;
     v.ratio = std::pow(2.0, shift / 12.0);
     const double vel = std::clamp(n.velocity, 1, 127) / 127.0;
     v.amp = static_cast<float>(std::pow(vel, perf.velocity_exponent));
@@ -104,8 +105,7 @@ void PianoSampler::render(const NoteList& notes_in, const PianoPerformance& perf
 
   const auto total = static_cast<std::int64_t>(out.size());
   for (const Voice& v : voices) {
-    const std::vector<float>& s = samples_[std::min<std::size_t>(
-        static_cast<std::size_t>(std::lround(double(v.key) / kSampleStep)), samples_.size() - 1)];
+    const std::vector<float>& s = samples_[v.zone];
     const double tau = v.restruck ? kRestrikeFade : v.damper_tau;
     const double decay = tau > 0 ? std::exp(-1.0 / (tau * rate_)) : 1.0;
     double pos = 0.0, env = 1.0, y = 0.0;
