@@ -73,7 +73,7 @@ class ByteReader {
 // ---------------------------------------------------------------------------------------------
 // Reading
 
-enum class EventKind : std::uint8_t { NoteOn, NoteOff, Pedal, Tempo, End };
+enum class EventKind : std::uint8_t { NoteOn, NoteOff, Pedal, Tempo, TimeSignature, KeySignature, End };
 
 struct TrackEvent {
   std::uint64_t tick = 0;
@@ -82,6 +82,8 @@ struct TrackEvent {
   std::uint8_t key = 0;       // pitch, or pedal down (1) / up (0)
   std::uint8_t velocity = 0;
   std::uint32_t tempo = 0;    // µs per quarter note, Tempo only
+  int meta_a = 0;             // TimeSignature: numerator; KeySignature: fifths (-7..7)
+  int meta_b = 0;             // TimeSignature: denominator; KeySignature: 1 minor, 0 major
 };
 
 struct Track {
@@ -156,6 +158,27 @@ Track parse_track(const std::uint8_t* data, std::size_t size, int number) {
           e.tick = tick;
           e.kind = EventKind::Tempo;
           e.tempo = tempo;
+          track.events.push_back(e);
+        }
+      } else if (type == 0x58 && len >= 2) {
+        // nn dd [cc bb]: numerator, denominator as a power of 2 (clocks and 32nds ignored).
+        if (body[0] >= 1 && body[1] <= 6) {
+          TrackEvent e;
+          e.tick = tick;
+          e.kind = EventKind::TimeSignature;
+          e.meta_a = body[0];
+          e.meta_b = 1 << body[1];
+          track.events.push_back(e);
+        }
+      } else if (type == 0x59 && len >= 2) {
+        // sf mi: sharps (> 0) or flats (< 0), major (0) or minor (1).
+        const int fifths = static_cast<std::int8_t>(body[0]);
+        if (fifths >= -7 && fifths <= 7 && body[1] <= 1) {
+          TrackEvent e;
+          e.tick = tick;
+          e.kind = EventKind::KeySignature;
+          e.meta_a = fifths;
+          e.meta_b = body[1];
           track.events.push_back(e);
         }
       }
@@ -341,9 +364,17 @@ class NoteTracker {
   NoteList notes_;
 };
 
-// Plays one timeline (the tracks merged by tick, ties in track order) and appends its notes.
+// Appends a meta event in time order; one stated at the same instant as the last replaces it.
+template <typename T>
+void add_meta(std::vector<T>& list, const T& item) {
+  if (!list.empty() && list.back().time_s == item.time_s) list.back() = item;
+  else list.push_back(item);
+}
+
+// Plays one timeline (the tracks merged by tick, ties in track order) and appends its notes,
+// and with `meta` its tempo, time-signature and key-signature events.
 void play_timeline(const std::vector<const Track*>& tracks, std::uint16_t division, const MidiReadOptions& options,
-                   MidiContents& out) {
+                   MidiContents& out, bool meta) {
   std::vector<TrackEvent> events;
   for (const Track* t : tracks) events.insert(events.end(), t->events.begin(), t->events.end());
   std::stable_sort(events.begin(), events.end(),
@@ -359,6 +390,11 @@ void play_timeline(const std::vector<const Track*>& tracks, std::uint16_t divisi
   for (const TrackEvent& e : events) {
     const double t = tempo.seconds(e.tick);
     end = std::max(end, t);
+    if (meta) {
+      if (e.kind == EventKind::Tempo) add_meta(out.tempos, MidiTempo{t, 60e6 / e.tempo});
+      if (e.kind == EventKind::TimeSignature) add_meta(out.time_signatures, MidiTimeSignature{t, e.meta_a, e.meta_b});
+      if (e.kind == EventKind::KeySignature) add_meta(out.key_signatures, MidiKeySignature{t, e.meta_a, e.meta_b != 0});
+    }
     if (e.channel == kDrumChannel && !options.include_drums) continue;
     switch (e.kind) {
       case EventKind::NoteOn: tracker.note_on(t, e.channel, e.key, e.velocity); break;
@@ -502,14 +538,95 @@ MidiContents parse_midi(const std::uint8_t* data, std::size_t size, const MidiRe
   out.n_tracks = static_cast<int>(tracks.size());
   out.ppq = (header.division & 0x8000u) ? 0 : header.division;
   if (header.format == 2) {
-    for (const Track& t : tracks) play_timeline({&t}, header.division, options, out);
+    for (const Track& t : tracks) play_timeline({&t}, header.division, options, out, &t == &tracks.front());
   } else {
     std::vector<const Track*> all;
     for (const Track& t : tracks) all.push_back(&t);
-    play_timeline(all, header.division, options, out);
+    play_timeline(all, header.division, options, out, true);
   }
   sort_notes(out.notes);
   return out;
+}
+
+namespace {
+
+// Seconds <-> quarter notes along a tempo map (120 bpm until the first tempo).
+class QuarterMap {
+ public:
+  explicit QuarterMap(const std::vector<MidiTempo>& tempos) {
+    segments_.push_back({0.0, 0.0, 0.5});
+    for (const MidiTempo& m : tempos) {
+      if (!(m.bpm > 0) || !std::isfinite(m.bpm) || !std::isfinite(m.time_s)) continue;
+      const double spq = 60.0 / m.bpm;
+      Segment& last = segments_.back();
+      if (m.time_s <= last.t) {
+        last.spq = spq;  // at time 0, or at the instant of the previous change
+        continue;
+      }
+      segments_.push_back({m.time_s, last.q + (m.time_s - last.t) / last.spq, spq});
+    }
+  }
+  double quarters(double t) const {
+    const Segment& s = *(std::upper_bound(segments_.begin() + 1, segments_.end(), t,
+                                          [](double v, const Segment& g) { return v < g.t; }) - 1);
+    return s.q + (t - s.t) / s.spq;
+  }
+  double seconds(double q) const {
+    const Segment& s = *(std::upper_bound(segments_.begin() + 1, segments_.end(), q,
+                                          [](double v, const Segment& g) { return v < g.q; }) - 1);
+    return s.t + (q - s.q) * s.spq;
+  }
+
+ private:
+  struct Segment {
+    double t, q, spq;  // start (s), start (quarters), seconds per quarter
+  };
+  std::vector<Segment> segments_;
+};
+
+}  // namespace
+
+MidiBeatGrid midi_beat_grid(const MidiContents& contents) {
+  MidiBeatGrid grid;
+  if (!(contents.end_time > 0) || !std::isfinite(contents.end_time)) return grid;
+  const QuarterMap map(contents.tempos);
+  // Meter sections in quarter notes: start, beat length, beats per bar.
+  struct Section {
+    double start, beat;
+    int per_bar;
+  };
+  auto section = [](double start, int num, int den) {
+    num = std::max(1, num);
+    den = std::clamp(den, 1, 64);
+    if (den == 8 && num > 3 && num % 3 == 0) return Section{start, 1.5, num / 3};  // compound: dotted quarters
+    return Section{start, 4.0 / den, num};
+  };
+  std::vector<Section> sections = {section(0.0, 4, 4)};
+  constexpr double kEps = 1e-6;  // quarter notes
+  for (const MidiTimeSignature& ts : contents.time_signatures) {
+    if (!std::isfinite(ts.time_s)) continue;
+    const double q = std::max(0.0, map.quarters(ts.time_s));
+    if (q <= sections.back().start + kEps) sections.back() = section(sections.back().start, ts.numerator, ts.denominator);
+    else sections.push_back(section(q, ts.numerator, ts.denominator));
+  }
+  const double q_end = map.quarters(contents.end_time) + kEps;
+  int bar = 0;
+  for (std::size_t i = 0; i < sections.size(); ++i) {
+    const Section& s = sections[i];
+    const double stop = i + 1 < sections.size() ? sections[i + 1].start - kEps : q_end;
+    for (std::size_t k = 0;; ++k) {
+      const double q = s.start + static_cast<double>(k) * s.beat;
+      if (q >= stop || q > q_end || grid.beats.size() >= kMaxGridBeats) break;
+      const int in_bar = static_cast<int>(k % static_cast<std::size_t>(s.per_bar)) + 1;
+      if (in_bar == 1) ++bar;
+      const double t = map.seconds(q);
+      grid.beats.push_back(t);
+      grid.bar.push_back(bar);
+      grid.beat_in_bar.push_back(in_bar);
+      if (in_bar == 1) grid.downbeats.push_back(t);
+    }
+  }
+  return grid;
 }
 
 NoteList read_midi(const std::vector<std::uint8_t>& bytes, const MidiReadOptions& options) {

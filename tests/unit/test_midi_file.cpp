@@ -7,6 +7,7 @@
 #include <initializer_list>
 #include <random>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "qscribe/error.hpp"
@@ -241,6 +242,174 @@ TEST(MidiFileReader, Format2TracksAreIndependentSequences) {
   expect_note(got[1], 0.0, 0.5, 62, 100);
 }
 
+// ---- meta events and the beat grid ----------------------------------------------------------
+
+Bytes time_signature(int num, int den_pow) { return {0xFF, 0x58, 0x04, static_cast<std::uint8_t>(num), static_cast<std::uint8_t>(den_pow), 24, 8}; }
+Bytes key_signature(int fifths, int minor) { return {0xFF, 0x59, 0x02, static_cast<std::uint8_t>(fifths), static_cast<std::uint8_t>(minor)}; }
+
+TrackBuilder& meta(TrackBuilder& t, std::uint32_t delta, const Bytes& bytes) {
+  append_vlq(t.body, delta);
+  t.body.insert(t.body.end(), bytes.begin(), bytes.end());
+  return t;
+}
+
+qs::MidiContents parse(const Bytes& b) { return qs::parse_midi(b.data(), b.size()); }
+
+void expect_grid(const qs::MidiBeatGrid& g, const std::vector<double>& beats, const std::vector<int>& bars,
+                 const std::vector<int>& in_bar) {
+  ASSERT_EQ(g.beats.size(), beats.size());
+  ASSERT_EQ(g.bar.size(), beats.size());
+  ASSERT_EQ(g.beat_in_bar.size(), beats.size());
+  std::vector<double> downbeats;
+  for (std::size_t i = 0; i < beats.size(); ++i) {
+    SCOPED_TRACE(i);
+    EXPECT_NEAR(g.beats[i], beats[i], 1e-9);
+    EXPECT_EQ(g.bar[i], bars[i]);
+    EXPECT_EQ(g.beat_in_bar[i], in_bar[i]);
+    if (in_bar[i] == 1) downbeats.push_back(beats[i]);
+  }
+  ASSERT_EQ(g.downbeats.size(), downbeats.size());
+  for (std::size_t i = 0; i < downbeats.size(); ++i) EXPECT_NEAR(g.downbeats[i], downbeats[i], 1e-9);
+}
+
+// 3/4 at 120 bpm for two bars, then 6/8 at 240 bpm (dotted-quarter beats of 0.375 s) for two.
+Bytes meter_file() {
+  TrackBuilder conductor;
+  meta(conductor, 0, time_signature(3, 2));
+  conductor.tempo(0, 500000);
+  meta(conductor, 0, key_signature(-3, 1));  // C minor
+  conductor.tempo(576, 250000);              // 6 quarters = 3.0 s
+  meta(conductor, 0, time_signature(6, 3));
+  conductor.end(576);                        // 2 bars of 6/8 = 6 quarters at 0.25 s = 1.5 s
+  TrackBuilder notes;
+  meta(notes, 288, key_signature(2, 0));  // D major at 1.5 s, stated in another track
+  notes.ev(0, {0x90, 62, 100}).ev(96, {0x80, 62, 0}).end();
+  return smf(1, 96, {conductor, notes});
+}
+
+TEST(MidiFileMeta, TemposTimeAndKeySignaturesInTimeOrder) {
+  const qs::MidiContents c = parse(meter_file());
+  ASSERT_EQ(c.tempos.size(), 2u);
+  EXPECT_DOUBLE_EQ(c.tempos[0].time_s, 0.0);
+  EXPECT_DOUBLE_EQ(c.tempos[0].bpm, 120.0);
+  EXPECT_DOUBLE_EQ(c.tempos[1].time_s, 3.0);
+  EXPECT_DOUBLE_EQ(c.tempos[1].bpm, 240.0);
+  ASSERT_EQ(c.time_signatures.size(), 2u);
+  EXPECT_EQ(c.time_signatures[0].numerator, 3);
+  EXPECT_EQ(c.time_signatures[0].denominator, 4);
+  EXPECT_DOUBLE_EQ(c.time_signatures[1].time_s, 3.0);
+  EXPECT_EQ(c.time_signatures[1].numerator, 6);
+  EXPECT_EQ(c.time_signatures[1].denominator, 8);
+  ASSERT_EQ(c.key_signatures.size(), 2u);
+  EXPECT_EQ(c.key_signatures[0].fifths, -3);
+  EXPECT_TRUE(c.key_signatures[0].minor);
+  EXPECT_DOUBLE_EQ(c.key_signatures[1].time_s, 1.5);
+  EXPECT_EQ(c.key_signatures[1].fifths, 2);
+  EXPECT_FALSE(c.key_signatures[1].minor);
+  EXPECT_DOUBLE_EQ(c.end_time, 4.5);
+  // The notes are what they were.
+  ASSERT_EQ(c.notes.size(), 1u);
+  expect_note(c.notes[0], 1.5, 2.0, 62, 100);
+}
+
+TEST(MidiFileMeta, BeatGridFollowsTempoAndCompoundMeter) {
+  expect_grid(qs::midi_beat_grid(parse(meter_file())),
+              {0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.375, 3.75, 4.125, 4.5},
+              {1, 1, 1, 2, 2, 2, 3, 3, 4, 4, 5},
+              {1, 2, 3, 1, 2, 3, 1, 2, 1, 2, 1});
+}
+
+TEST(MidiFileMeta, DefaultsAreFourFourAt120AndAChangeRestartsTheBar) {
+  TrackBuilder plain;
+  plain.ev(0, {0x90, 60, 100}).ev(480, {0x80, 60, 0}).end();  // 5 quarters at 0.5 s
+  const qs::MidiContents c = parse(smf(0, 96, {plain}));
+  EXPECT_TRUE(c.tempos.empty());
+  EXPECT_TRUE(c.time_signatures.empty());
+  EXPECT_TRUE(c.key_signatures.empty());
+  expect_grid(qs::midi_beat_grid(c), {0.0, 0.5, 1.0, 1.5, 2.0, 2.5}, {1, 1, 1, 1, 2, 2}, {1, 2, 3, 4, 1, 2});
+
+  // 4/4, then 2/2 in the middle of the first bar (a new bar, beats of half notes), then a tempo
+  // change at 1.5 s inside a beat, then 5/16 (sixteenth-note beats, 5 a bar).
+  TrackBuilder t;
+  t.tempo(192, 1000000);                // tempo 60 from 1.0 s (a quarter = 1 s)
+  meta(t, 0, time_signature(2, 1));     // 2/2 at 1.0 s
+  t.tempo(48, 500000);                  // 120 bpm from 1.5 s
+  meta(t, 96, time_signature(5, 4));    // 5/16 at 2.0 s
+  t.end(96);                            // 5 sixteenths of 0.125 s, then the end at 2.5 s
+  expect_grid(qs::midi_beat_grid(parse(smf(0, 96, {t}))),
+              {0.0, 0.5, 1.0, 2.0, 2.125, 2.25, 2.375, 2.5},
+              {1, 1, 2, 3, 3, 3, 3, 3},
+              {1, 2, 1, 1, 2, 3, 4, 5});
+  // 6/8 at 120: beats every 0.75 s, 2 a bar; 3/8 is simple (eighth-note beats); 12/8: 4 a bar.
+  for (const auto& [num, beats_per_bar, beat_s] : std::vector<std::tuple<int, int, double>>{{6, 2, 0.75}, {3, 3, 0.25}, {12, 4, 0.75}, {9, 3, 0.75}}) {
+    SCOPED_TRACE(num);
+    TrackBuilder m;
+    meta(m, 0, time_signature(num, 3));
+    m.end(96 * 12);  // 6 s
+    const qs::MidiBeatGrid g = qs::midi_beat_grid(parse(smf(0, 96, {m})));
+    ASSERT_EQ(g.beats.size(), static_cast<std::size_t>(std::lround(6.0 / beat_s)) + 1);
+    for (std::size_t i = 0; i < g.beats.size(); ++i) {
+      EXPECT_NEAR(g.beats[i], static_cast<double>(i) * beat_s, 1e-9);
+      EXPECT_EQ(g.beat_in_bar[i], static_cast<int>(i % static_cast<std::size_t>(beats_per_bar)) + 1);
+    }
+  }
+}
+
+TEST(MidiFileMeta, SameInstantKeepsTheLastAndMalformedAreSkipped) {
+  TrackBuilder a;
+  meta(a, 0, time_signature(4, 2));
+  meta(a, 0, time_signature(3, 2));   // same instant: replaces 4/4
+  meta(a, 0, time_signature(0, 2));   // numerator 0: skipped
+  meta(a, 0, time_signature(7, 7));   // 7/128: skipped
+  meta(a, 0, {0xFF, 0x58, 0x01, 5});  // too short: skipped
+  meta(a, 0, key_signature(8, 0));    // 8 sharps: skipped
+  meta(a, 0, key_signature(-7, 2));   // mode 2: skipped
+  meta(a, 0, key_signature(-7, 0));   // Cb major
+  meta(a, 96, {0xFF, 0x59, 0x01, 1}); // too short: skipped
+  a.ev(0, {0x90, 60, 100}).ev(96, {0x80, 60, 0}).end();
+  const qs::MidiContents c = parse(smf(1, 96, {a}));
+  ASSERT_EQ(c.time_signatures.size(), 1u);
+  EXPECT_EQ(c.time_signatures[0].numerator, 3);
+  ASSERT_EQ(c.key_signatures.size(), 1u);
+  EXPECT_EQ(c.key_signatures[0].fifths, -7);
+  EXPECT_FALSE(c.key_signatures[0].minor);
+  ASSERT_EQ(c.notes.size(), 1u);
+  // A truncated meta event is still an error.
+  TrackBuilder cut;
+  cut.ev(0, {0xFF, 0x58, 0x04, 4});
+  EXPECT_NE(error_of(smf(0, 96, {cut})).find("truncated track 1"), std::string::npos);
+}
+
+TEST(MidiFileMeta, Format2TakesTheFirstTracksMeta) {
+  TrackBuilder a;
+  meta(a, 0, time_signature(3, 2));
+  a.tempo(0, 250000).ev(0, {0x90, 60, 100}).ev(96, {0x80, 60, 0}).end();
+  TrackBuilder b;
+  meta(b, 0, time_signature(2, 2));
+  meta(b, 0, key_signature(1, 0));
+  b.tempo(0, 1000000).ev(0, {0x90, 62, 100}).ev(96, {0x80, 62, 0}).end();
+  const qs::MidiContents c = parse(smf(2, 96, {a, b}));
+  ASSERT_EQ(c.time_signatures.size(), 1u);
+  EXPECT_EQ(c.time_signatures[0].numerator, 3);
+  ASSERT_EQ(c.tempos.size(), 1u);
+  EXPECT_DOUBLE_EQ(c.tempos[0].bpm, 240.0);
+  EXPECT_TRUE(c.key_signatures.empty());
+  EXPECT_DOUBLE_EQ(c.end_time, 1.0);  // the second track's own tempo
+  // The grid follows the first track's tempo to the file's end: 240 bpm, 3/4.
+  const qs::MidiBeatGrid g = qs::midi_beat_grid(c);
+  ASSERT_EQ(g.beats.size(), 5u);
+  EXPECT_NEAR(g.beats[4], 1.0, 1e-12);
+  EXPECT_EQ(g.downbeats.size(), 2u);
+}
+
+TEST(MidiFileMeta, EmptyAndHugeFilesGiveBoundedGrids) {
+  EXPECT_TRUE(qs::midi_beat_grid(qs::MidiContents{}).beats.empty());
+  TrackBuilder t;  // 2^27 ticks at PPQ 1 and 1 µs per quarter: 2^27 quarters in 134 s
+  t.tempo(0, 1).end(1u << 27);
+  const qs::MidiBeatGrid g = qs::midi_beat_grid(parse(smf(0, 1, {t})));
+  EXPECT_EQ(g.beats.size(), qs::kMaxGridBeats);
+}
+
 TEST(MidiFileReader, UnknownChunksAndRiffWrapper) {
   TrackBuilder t;
   t.ev(0, {0x90, 60, 100}).ev(96, {0x80, 60, 0}).end();
@@ -410,7 +579,9 @@ TEST(MidiFileWriter, FileRoundTrip) {
 
 void read_any(const Bytes& b) {
   try {
-    qs::read_midi(b);
+    const qs::MidiContents c = qs::parse_midi(b.data(), b.size());
+    const qs::MidiBeatGrid g = qs::midi_beat_grid(c);
+    for (std::size_t i = 1; i < g.beats.size(); ++i) ASSERT_GT(g.beats[i], g.beats[i - 1]);
   } catch (const qs::Error&) {
   }
 }
@@ -431,7 +602,7 @@ TEST(MidiFileFuzz, RandomBytes) {
 }
 
 TEST(MidiFileFuzz, MutationsOfValidFiles) {
-  const std::vector<Bytes> seeds = {rich_file(), qs::write_midi(random_notes(3, 40))};
+  const std::vector<Bytes> seeds = {rich_file(), qs::write_midi(random_notes(3, 40)), meter_file()};
   std::mt19937_64 rng(12345);
   const auto start = std::chrono::steady_clock::now();
   for (int i = 0; i < 4000; ++i) {

@@ -11,6 +11,9 @@
 //     ends at the pedal release or at the next onset of its pitch on that channel, whichever first;
 //   * channel 10 (index 9, General MIDI drums) is dropped; notes still sounding at the end end at
 //     the end of the file (the last event of any track); zero-length notes are dropped.
+// Tempo, time-signature and key-signature meta events are returned too (MidiContents), from the
+// merged timeline of formats 0 and 1 and from track 1 alone in format 2; midi_beat_grid() turns
+// them into the file's beats and bars.
 // Any malformed input throws qs::Error ("not a MIDI file", "truncated track 2", ...); reading is
 // bounds-checked and linear in the input size.
 #pragma once
@@ -28,6 +31,26 @@ struct MidiReadOptions {
   bool include_drums = false;  // keep channel 10 (index 9)
 };
 
+// A tempo meta event (FF 51): from time_s on, a quarter note lasts 60 / bpm seconds.
+struct MidiTempo {
+  double time_s = 0.0;
+  double bpm = 120.0;  // quarter notes per minute
+};
+
+// A time-signature meta event (FF 58), e.g. 6/8: numerator 6, denominator 8.
+struct MidiTimeSignature {
+  double time_s = 0.0;
+  int numerator = 4;    // >= 1
+  int denominator = 4;  // 1, 2, 4, ... 64
+};
+
+// A key-signature meta event (FF 59): fifths > 0 sharps, < 0 flats (-7..7); minor or major.
+struct MidiKeySignature {
+  double time_s = 0.0;
+  int fifths = 0;
+  bool minor = false;
+};
+
 // Everything the reader learns about a file besides its notes.
 struct MidiContents {
   NoteList notes;         // sorted with sort_notes()
@@ -35,6 +58,12 @@ struct MidiContents {
   int format = 0;         // SMF format 0, 1 or 2
   int n_tracks = 0;       // MTrk chunks read
   int ppq = 0;            // ticks per quarter note; 0 when the division is SMPTE
+  // Meta events in time order (formats 0/1: all tracks merged; format 2: the first track's).
+  // Events stated at the same instant keep the last one. Malformed ones (a time signature with
+  // numerator 0 or denominator beyond 1/64, a key beyond 7 sharps or flats) are skipped.
+  std::vector<MidiTempo> tempos;
+  std::vector<MidiTimeSignature> time_signatures;
+  std::vector<MidiKeySignature> key_signatures;
 };
 
 // Parses an SMF held in memory (a RIFF "RMID" wrapper is accepted too).
@@ -43,6 +72,21 @@ MidiContents parse_midi(const std::uint8_t* data, std::size_t size, const MidiRe
 NoteList read_midi(const std::vector<std::uint8_t>& bytes, const MidiReadOptions& options = {});
 // Notes of an SMF on disk; errors name the file.
 NoteList read_midi_file(const std::string& path, const MidiReadOptions& options = {});
+
+// The beats and bars a file states, from time 0 to end_time: the tempo map (120 bpm until the
+// first tempo event) and the time signatures (4/4 until the first one). A beat is the
+// denominator's note, except in the compound meters 6/8, 9/8, 12/8 (and any numerator divisible
+// by 3 and above 3 over 8), whose beat is the dotted quarter: 6/8 has 2 beats a bar. A
+// time-signature event starts a new bar (and restarts the beat count) where it stands. The grid
+// stops after kMaxGridBeats beats.
+struct MidiBeatGrid {
+  std::vector<double> beats;      // s, increasing
+  std::vector<double> downbeats;  // s, the beats that start a bar
+  std::vector<int> bar;           // per beat: bar number, 1 = the bar starting at time 0
+  std::vector<int> beat_in_bar;   // per beat: 1 = downbeat, 2, ...
+};
+constexpr std::size_t kMaxGridBeats = 1u << 20;
+MidiBeatGrid midi_beat_grid(const MidiContents& contents);
 
 struct MidiWriteOptions {
   int format = 1;       // 1: tempo track + note track; 0: a single track
