@@ -1,0 +1,54 @@
+// Beat tracking of a whole piece from its notes.
+//
+// 1. Onset strength: every note onset adds a bump (a 20 ms Gaussian) to an envelope sampled at
+//    100 frames/s, weighted by loudness and by register (bass onsets mark the beat more often).
+//    Working from the transcription, not from the audio, means the tracker sees what the model
+//    heard and follows the decoding sliders; it costs under a millisecond per minute of music.
+// 2. Local tempo: the autocorrelation of the envelope in 8 s windows (hop 1 s), enhanced with its
+//    2x and 3x lags (a pulse whose multiples are also pulses is a metrical level) and weighted by
+//    a log-normal tempo prior around 100 bpm. A Viterbi path over windows picks one period per
+//    window, penalising changes by (log period ratio)^2, so the tempo can drift, ramp and change
+//    but does not jump between metrical levels on a whim.
+// 3. Beats: Ellis's dynamic programme (2007, "Beat tracking by dynamic programming") with the
+//    local period: score(t) = strength(t) + max over tau of [score(tau) - tightness *
+//    log((t - tau) / period(t))^2], traced back from the best frame of the last period. This
+//    follows rubato because every beat may land anywhere within the penalty's reach.
+// 4. Beats more than half a period before the first onset or after the last one are dropped.
+#pragma once
+#include <vector>
+
+#include "qscribe/note.hpp"
+
+namespace qs {
+
+struct OnsetEnvelope {
+  std::vector<float> strength;  // per frame, >= 0
+  double frame_rate = 100.0;    // frames per second; frame j is at t = j / frame_rate
+};
+
+// The note-onset envelope of `notes` over [0, duration_s] (duration_s <= 0: the last offset + 1 s).
+OnsetEnvelope onset_envelope(const NoteList& notes, double duration_s = 0.0, double frame_rate = 100.0);
+
+struct BeatTrackerOptions {
+  double min_bpm = 40.0, max_bpm = 240.0;  // range of beat periods considered
+  double prior_bpm = 100.0;                // centre of the log-normal tempo prior
+  double prior_octaves = 0.9;              // its standard deviation, in octaves
+  double window_s = 8.0, hop_s = 1.0;      // local tempo analysis
+  double tempo_change_penalty = 6.0;       // Viterbi cost per (log period ratio)^2
+  double tightness = 80.0;                 // DP penalty on beat intervals off the local period
+  double fixed_bpm = 0.0;                  // > 0: a steady tempo given by the user (no estimation)
+};
+
+struct BeatTrack {
+  std::vector<double> beats;      // s, increasing
+  std::vector<double> local_bpm;  // the tempo path, one value per hop_s window
+  double hop_s = 1.0;
+  double tempo_bpm = 0.0;         // median of 60 / beat interval (0 when fewer than 2 beats)
+};
+
+BeatTrack track_beats(const OnsetEnvelope& envelope, const BeatTrackerOptions& options = {});
+
+// Median tempo of a beat list, bpm (0 when fewer than 2 beats).
+double median_tempo(const std::vector<double>& beats);
+
+}  // namespace qs

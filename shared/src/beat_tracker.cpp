@@ -1,0 +1,189 @@
+#include "qscribe/beat_tracker.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace qs {
+
+OnsetEnvelope onset_envelope(const NoteList& notes, double duration_s, double frame_rate) {
+  OnsetEnvelope env;
+  env.frame_rate = frame_rate;
+  if (duration_s <= 0.0)
+    for (const Note& n : notes) duration_s = std::max(duration_s, n.offset + 1.0);
+  const long n_frames = static_cast<long>(std::ceil(std::max(0.0, duration_s) * frame_rate)) + 1;
+  env.strength.assign(static_cast<std::size_t>(n_frames), 0.0f);
+  const double sigma = 0.02 * frame_rate;  // a 20 ms bump: the timing spread of one "event"
+  const int reach = static_cast<int>(std::ceil(3.0 * sigma));
+  for (const Note& n : notes) {
+    if (!(n.onset >= 0.0) || n.onset * frame_rate >= static_cast<double>(n_frames)) continue;
+    const double register_weight = n.pitch < 48 ? 1.5 : n.pitch < 60 ? 1.2 : 1.0;
+    const double w = (0.5 + std::clamp(n.velocity, 1, 127) / 127.0) * register_weight;
+    const double c = n.onset * frame_rate;
+    const long j0 = std::max(0L, static_cast<long>(c) - reach), j1 = std::min(n_frames - 1, static_cast<long>(c) + reach);
+    for (long j = j0; j <= j1; ++j) {
+      const double d = (static_cast<double>(j) - c) / sigma;
+      env.strength[static_cast<std::size_t>(j)] += static_cast<float>(w * std::exp(-0.5 * d * d));
+    }
+  }
+  // Square-root compression: a ten-note chord is a stronger event than one note, but not ten times.
+  for (float& v : env.strength) v = std::sqrt(v);
+  return env;
+}
+
+double median_tempo(const std::vector<double>& beats) {
+  if (beats.size() < 2) return 0.0;
+  std::vector<double> ibi;
+  for (std::size_t i = 1; i < beats.size(); ++i) ibi.push_back(beats[i] - beats[i - 1]);
+  std::nth_element(ibi.begin(), ibi.begin() + static_cast<long>(ibi.size() / 2), ibi.end());
+  const double m = ibi[ibi.size() / 2];
+  return m > 0 ? 60.0 / m : 0.0;
+}
+
+namespace {
+
+// Tempo salience of every lag in one window: autocorrelation enhanced by 2x and 3x lags, times
+// the tempo prior, scaled to a maximum of 1 (all zeros for a silent window).
+std::vector<double> window_salience(const std::vector<float>& x, long a, long b, int lag_min, int lag_max,
+                                    const BeatTrackerOptions& o, double fr) {
+  const long n = b - a;
+  double mean = 0.0;
+  for (long t = a; t < b; ++t) mean += x[static_cast<std::size_t>(t)];
+  mean /= std::max(1L, n);
+  const int max_lag = std::min<long>(3L * lag_max, n - 1);
+  std::vector<double> ac(static_cast<std::size_t>(std::max(0, max_lag) + 1), 0.0);
+  for (int l = lag_min / 2; l <= max_lag; ++l) {
+    double s = 0.0;
+    for (long t = a; t + l < b; ++t) s += (x[static_cast<std::size_t>(t)] - mean) * (x[static_cast<std::size_t>(t + l)] - mean);
+    ac[static_cast<std::size_t>(l)] = s / static_cast<double>(n - l);
+  }
+  auto at = [&](int l) { return l <= max_lag ? std::max(0.0, ac[static_cast<std::size_t>(l)]) : 0.0; };
+  std::vector<double> sal(static_cast<std::size_t>(lag_max - lag_min + 1), 0.0);
+  double peak = 0.0;
+  for (int l = lag_min; l <= lag_max; ++l) {
+    const double bpm = 60.0 * fr / l;
+    const double z = std::log2(bpm / o.prior_bpm) / o.prior_octaves;
+    const double s = (at(l) + 0.5 * at(2 * l) + 0.33 * at(3 * l)) * std::exp(-0.5 * z * z);
+    sal[static_cast<std::size_t>(l - lag_min)] = s;
+    peak = std::max(peak, s);
+  }
+  if (peak > 0)
+    for (double& s : sal) s /= peak;
+  return sal;
+}
+
+// The Viterbi tempo path: one beat period (frames) per analysis window.
+std::vector<int> tempo_path(const std::vector<float>& x, double fr, const BeatTrackerOptions& o, long& win, long& hop) {
+  const long T = static_cast<long>(x.size());
+  const int lag_min = std::max(2, static_cast<int>(std::lround(60.0 * fr / o.max_bpm)));
+  const int lag_max = std::max(lag_min, static_cast<int>(std::lround(60.0 * fr / o.min_bpm)));
+  win = std::min(T, static_cast<long>(std::lround(o.window_s * fr)));
+  hop = std::max(1L, static_cast<long>(std::lround(o.hop_s * fr)));
+  const long n_win = T <= win ? 1 : 1 + (T - win + hop - 1) / hop;
+  const int L = lag_max - lag_min + 1;
+  std::vector<std::vector<double>> score(static_cast<std::size_t>(n_win));
+  std::vector<std::vector<int>> back(static_cast<std::size_t>(n_win), std::vector<int>(static_cast<std::size_t>(L), 0));
+  std::vector<double> log_lag(static_cast<std::size_t>(L));
+  for (int i = 0; i < L; ++i) log_lag[static_cast<std::size_t>(i)] = std::log(static_cast<double>(lag_min + i));
+  for (long w = 0; w < n_win; ++w) {
+    const long a = std::min(w * hop, std::max(0L, T - win));
+    std::vector<double> sal = window_salience(x, a, std::min(T, a + win), lag_min, lag_max, o, fr);
+    if (w == 0) {
+      score[0] = sal;
+      continue;
+    }
+    const auto& prev = score[static_cast<std::size_t>(w - 1)];
+    score[static_cast<std::size_t>(w)].resize(static_cast<std::size_t>(L));
+    for (int i = 0; i < L; ++i) {
+      double best = -std::numeric_limits<double>::infinity();
+      int arg = i;
+      for (int j = 0; j < L; ++j) {
+        const double d = log_lag[static_cast<std::size_t>(i)] - log_lag[static_cast<std::size_t>(j)];
+        const double v = prev[static_cast<std::size_t>(j)] - o.tempo_change_penalty * d * d;
+        if (v > best) best = v, arg = j;
+      }
+      score[static_cast<std::size_t>(w)][static_cast<std::size_t>(i)] = best + sal[static_cast<std::size_t>(i)];
+      back[static_cast<std::size_t>(w)][static_cast<std::size_t>(i)] = arg;
+    }
+  }
+  const auto& last = score.back();
+  int s = static_cast<int>(std::max_element(last.begin(), last.end()) - last.begin());
+  std::vector<int> path(static_cast<std::size_t>(n_win));
+  for (long w = n_win - 1; w >= 0; --w) {
+    path[static_cast<std::size_t>(w)] = lag_min + s;
+    s = back[static_cast<std::size_t>(w)][static_cast<std::size_t>(s)];
+  }
+  return path;
+}
+
+}  // namespace
+
+BeatTrack track_beats(const OnsetEnvelope& env, const BeatTrackerOptions& o) {
+  BeatTrack out;
+  out.hop_s = o.hop_s;
+  const double fr = env.frame_rate;
+  const long T = static_cast<long>(env.strength.size());
+  long first = -1, last = -1;
+  for (long t = 0; t < T; ++t)
+    if (env.strength[static_cast<std::size_t>(t)] > 1e-3f) {
+      if (first < 0) first = t;
+      last = t;
+    }
+  if (first < 0 || T < 4) return out;
+
+  // Beat period per frame.
+  std::vector<double> period(static_cast<std::size_t>(T));
+  if (o.fixed_bpm > 0) {
+    std::fill(period.begin(), period.end(), 60.0 * fr / o.fixed_bpm);
+    out.local_bpm.push_back(o.fixed_bpm);
+  } else {
+    long win = 0, hop = 1;
+    const std::vector<int> path = tempo_path(env.strength, fr, o, win, hop);
+    for (int l : path) out.local_bpm.push_back(60.0 * fr / l);
+    for (long t = 0; t < T; ++t) {
+      const long w = std::clamp(static_cast<long>(std::lround(static_cast<double>(t - win / 2) / hop)), 0L,
+                                static_cast<long>(path.size()) - 1);
+      period[static_cast<std::size_t>(t)] = path[static_cast<std::size_t>(w)];
+    }
+  }
+
+  // Onset strength normalised by its standard deviation (the scale the tightness assumes).
+  double mean = 0.0, var = 0.0;
+  for (float v : env.strength) mean += v;
+  mean /= static_cast<double>(T);
+  for (float v : env.strength) var += (v - mean) * (v - mean);
+  const double sd = std::sqrt(var / static_cast<double>(T));
+  std::vector<double> O(static_cast<std::size_t>(T));
+  for (long t = 0; t < T; ++t) O[static_cast<std::size_t>(t)] = sd > 0 ? env.strength[static_cast<std::size_t>(t)] / sd : 0.0;
+
+  std::vector<double> C(static_cast<std::size_t>(T));
+  std::vector<long> back(static_cast<std::size_t>(T), -1);
+  for (long t = 0; t < T; ++t) {
+    const double p = period[static_cast<std::size_t>(t)];
+    const long lo = t - static_cast<long>(std::lround(2.0 * p)), hi = t - static_cast<long>(std::lround(0.5 * p));
+    double best = 0.0;
+    for (long tau = std::max(0L, lo); tau <= hi; ++tau) {
+      const double r = std::log(static_cast<double>(t - tau) / p);
+      const double v = C[static_cast<std::size_t>(tau)] - o.tightness * r * r;
+      if (v > best) best = v, back[static_cast<std::size_t>(t)] = tau;
+    }
+    C[static_cast<std::size_t>(t)] = O[static_cast<std::size_t>(t)] + best;
+  }
+  // End at the best-scoring frame within one period of the last onset.
+  const double p_end = period[static_cast<std::size_t>(last)];
+  const long e0 = std::max(0L, last - static_cast<long>(p_end)), e1 = std::min(T - 1, last + static_cast<long>(p_end / 2));
+  long t = e0;
+  for (long k = e0; k <= e1; ++k)
+    if (C[static_cast<std::size_t>(k)] > C[static_cast<std::size_t>(t)]) t = k;
+  std::vector<double> beats;
+  for (; t >= 0; t = back[static_cast<std::size_t>(t)]) beats.push_back(static_cast<double>(t) / fr);
+  std::reverse(beats.begin(), beats.end());
+  const double lead = 0.5 * period[static_cast<std::size_t>(first)] / fr;
+  const double t_first = static_cast<double>(first) / fr, t_last = static_cast<double>(last) / fr;
+  for (double b : beats)
+    if (b >= t_first - lead && b <= t_last + lead) out.beats.push_back(b);
+  out.tempo_bpm = median_tempo(out.beats);
+  return out;
+}
+
+}  // namespace qs
