@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <thread>
 
@@ -13,7 +14,11 @@
 #include "command.hpp"
 #include "inference.hpp"
 #include "qscribe/error.hpp"
+#include "qscribe/midi_file.hpp"
+#include "qscribe/music_analysis.hpp"
+#include "qscribe/musicxml.hpp"
 #include "qscribe/note_io.hpp"
+#include "qscribe/score_midi.hpp"
 
 namespace {
 
@@ -28,6 +33,8 @@ struct TranscribeArgs {
   int threads = 0, overlap = 0, batch_windows = 16;
   double window_seconds = 0;
   bool quiet = false;
+  bool quantize = false;
+  qs::AnalysisOptions analysis;  // --tempo, --time-signature, --key
 };
 
 std::string lower_ext(const std::string& p) {
@@ -36,7 +43,61 @@ std::string lower_ext(const std::string& p) {
   return e;
 }
 
+bool is_musicxml(const std::string& ext) { return ext == ".musicxml" || ext == ".xml"; }
+
+// The musical reading of a transcription, as JSON metadata: beats, tempo, meter, key and the
+// quantised notes in ticks (pitch, start, duration, staff, voice).
+nlohmann::json analysis_json(const qs::MusicAnalysis& an, const qs::Score& score) {
+  const auto ms = [](const std::vector<double>& v) {
+    nlohmann::json a = nlohmann::json::array();
+    for (double t : v) a.push_back(std::round(t * 1e4) / 1e4);
+    return a;
+  };
+  nlohmann::json notes = nlohmann::json::array();
+  for (const qs::ScoreNote& n : score.notes) notes.push_back({n.pitch, n.start, n.duration, n.staff, n.voice});
+  return {{"beats", ms(an.beats)},
+          {"downbeats", ms(an.downbeats)},
+          {"tempo_bpm", std::round(an.tempo_bpm * 100) / 100},
+          {"meter", {{"numerator", an.meter.numerator}, {"denominator", an.meter.denominator}}},
+          {"key", {{"tonic", an.key.tonic_name()}, {"mode", an.key.minor ? "minor" : "major"}, {"fifths", an.key.fifths}}},
+          {"score", {{"divisions", score.divisions}, {"bar_ticks", score.bar_ticks}, {"bars", score.n_bars}, {"notes", notes}}}};
+}
+
+void write_bytes(const std::string& path, const std::string& bytes) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  if (!out) throw qs::Error(path + ": cannot write file");
+}
+
+// Writes one transcription to dst in the format its extension names.
+void write_result(const TranscribeArgs& a, const std::string& in, const std::string& dst, const qs::TranscribeResult& r,
+                  const nlohmann::json& meta) {
+  const std::string ext = lower_ext(dst);
+  const bool musical = a.quantize || ext == ".json" || is_musicxml(ext);
+  if (!musical) return qs::write_notes(dst, r.notes);
+  const qs::MusicAnalysis an = qs::analyse_music(r.notes, r.duration_s, a.analysis);
+  const qs::Score score = qs::notate(r.notes, an, a.analysis);
+  if (is_musicxml(ext)) {
+    qs::MusicXmlOptions xo;
+    xo.title = fs::path(in).stem().string();
+    return write_bytes(dst, qs::write_musicxml(score, xo));
+  }
+  if (a.quantize && (ext == ".mid" || ext == ".midi")) {
+    const std::vector<std::uint8_t> midi = qs::score_to_midi(score);
+    return write_bytes(dst, std::string(midi.begin(), midi.end()));
+  }
+  const qs::NoteList notes = a.quantize ? qs::score_notes_in_seconds(score) : r.notes;
+  if (ext != ".json") return qs::write_notes(dst, notes);
+  nlohmann::json m = meta;
+  m.update(analysis_json(an, score));
+  m["quantized"] = a.quantize;
+  qs::write_notes_json(dst, notes, m);
+}
+
 void run(TranscribeArgs& a) {
+  // Overrides are checked before the model loads, so a typo fails at once.
+  if (!a.analysis.time_signature.empty()) qs::parse_time_signature(a.analysis.time_signature);
+  if (!a.analysis.key.empty()) qs::parse_key(a.analysis.key);
   qs::ensure_omp_passive();
   qs::warn_if_slow_blas();
   torch::set_num_threads(a.threads > 0 ? a.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
@@ -55,7 +116,8 @@ void run(TranscribeArgs& a) {
 
   // Output: a file when one input and OUT has a note extension, else a directory.
   const std::string out_ext = lower_ext(a.out);
-  const bool out_is_file = out_ext == ".mid" || out_ext == ".midi" || out_ext == ".tsv" || out_ext == ".json";
+  const bool out_is_file =
+      out_ext == ".mid" || out_ext == ".midi" || out_ext == ".tsv" || out_ext == ".json" || is_musicxml(out_ext);
   if (out_is_file && a.inputs.size() > 1)
     throw qs::Error("-o " + a.out + ": several inputs need an output directory (use --format to pick the file type)");
   if (!out_is_file) fs::create_directories(a.out);
@@ -66,19 +128,15 @@ void run(TranscribeArgs& a) {
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     const std::string dst =
         out_is_file ? a.out : (fs::path(a.out) / (fs::path(in).stem().string() + "." + a.format)).string();
-    if (lower_ext(dst) == ".json") {
-      nlohmann::json meta = {{"source", fs::path(in).filename().string()},
-                             {"duration_s", r.duration_s},
-                             {"model", fs::path(model_path).filename().string()},
-                             {"decoding",
-                              {{"onset_threshold", std::round(dec.onset_threshold * 1e6) / 1e6},
-                               {"frame_threshold", std::round(dec.frame_threshold * 1e6) / 1e6},
-                               {"min_note_length_s", dec.min_note_length_s},
-                               {"frame_fallback", dec.frame_fallback}}}};
-      qs::write_notes_json(dst, r.notes, meta);
-    } else {
-      qs::write_notes(dst, r.notes);
-    }
+    const nlohmann::json meta = {{"source", fs::path(in).filename().string()},
+                                 {"duration_s", r.duration_s},
+                                 {"model", fs::path(model_path).filename().string()},
+                                 {"decoding",
+                                  {{"onset_threshold", std::round(dec.onset_threshold * 1e6) / 1e6},
+                                   {"frame_threshold", std::round(dec.frame_threshold * 1e6) / 1e6},
+                                   {"min_note_length_s", dec.min_note_length_s},
+                                   {"frame_fallback", dec.frame_fallback}}}};
+    write_result(a, in, dst, r, meta);
     if (!a.activations_dir.empty()) {
       // The model's probabilities, [frames x notes] float32, for studying or re-decoding offline.
       const auto& act = r.activations;
@@ -98,10 +156,19 @@ QS_COMMAND("transcribe", "Transcribe audio files to MIDI, TSV or JSON notes", 60
   sub.add_option("inputs", a->inputs, "Audio files (WAV, FLAC, OGG, Opus, MP3), any length")->required()
       ->check(CLI::ExistingFile);
   sub.add_option("-o,--out", a->out,
-                 "Output file (.mid, .tsv or .json; one input) or directory (one NAME.FORMAT per input)")
+                 "Output file (.mid, .tsv, .json or .musicxml; one input) or directory (one NAME.FORMAT per input). "
+                 ".musicxml is sheet music (bars, key, time signature, voices) for MuseScore, LilyPond or a browser; "
+                 ".json also carries the beats, tempo, meter, key and quantised notes")
       ->required();
   sub.add_option("-f,--format", a->format, "File type written into an output directory")->capture_default_str()
-      ->check(CLI::IsMember({"mid", "tsv", "json"}));
+      ->check(CLI::IsMember({"mid", "tsv", "json", "musicxml"}));
+  sub.add_flag("--quantize", a->quantize,
+               "Snap notes to the beat grid: .mid gets bars, a tempo map and time and key signatures (for a DAW); "
+               ".tsv and .json get the snapped times");
+  sub.add_option("--tempo", a->analysis.tempo_bpm, "Steady tempo in beats per minute instead of tracking the beat")
+      ->check(CLI::Range(20.0, 400.0));
+  sub.add_option("--time-signature", a->analysis.time_signature, "Time signature instead of estimating it: 4/4, 3/4, 6/8, ...");
+  sub.add_option("--key", a->analysis.key, "Key instead of estimating it: \"Eb major\", \"F# minor\", \"Am\", ... (sets the spelling)");
   sub.add_option("-m,--model", a->model,
                  "Model: a training checkpoint (.pt) or an exported model (.onnx); its sidecar NAME.json "
                  "(required for .onnx) gives the decoding defaults (default: " + qs::default_model_path() + ")");

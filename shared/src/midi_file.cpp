@@ -433,8 +433,8 @@ void put_vlq(std::vector<std::uint8_t>& out, std::uint32_t v) {
 
 struct OutEvent {
   std::uint64_t tick;
-  int order;  // at one tick: program (0), note-offs (1), note-ons (2)
-  std::uint8_t bytes[3];
+  int order;  // at one tick: metas (-3 time signature, -2 key signature, -1 tempo), program (0), note-offs (1), note-ons (2)
+  std::uint8_t bytes[4];
   int size;
 };
 
@@ -502,12 +502,13 @@ std::vector<OutEvent> note_events(const std::vector<TickNote>& notes, const Midi
   return events;
 }
 
-OutEvent tempo_event(double bpm) {
-  const auto us = static_cast<std::uint32_t>(std::lround(60e6 / bpm));
-  return {0, -1, {static_cast<std::uint8_t>(us >> 16), static_cast<std::uint8_t>(us >> 8), static_cast<std::uint8_t>(us)}, 3};
+OutEvent tempo_event(double bpm, std::uint64_t tick = 0) {
+  const auto us = static_cast<std::uint32_t>(std::clamp<long>(std::lround(60e6 / bpm), 1, 0xFFFFFF));
+  return {tick, -1, {static_cast<std::uint8_t>(us >> 16), static_cast<std::uint8_t>(us >> 8), static_cast<std::uint8_t>(us), 0}, 3};
 }
 
-// An MTrk chunk; events with order -1 are tempo metas (their 3 bytes are the tempo).
+// An MTrk chunk; events with a negative order are metas: -1 tempo (3 bytes), -2 key signature
+// (2 bytes), -3 time signature (4 bytes).
 void put_track(std::vector<std::uint8_t>& out, const std::vector<OutEvent>& events) {
   std::vector<std::uint8_t> body;
   std::uint64_t last = 0;
@@ -515,6 +516,8 @@ void put_track(std::vector<std::uint8_t>& out, const std::vector<OutEvent>& even
     put_vlq(body, static_cast<std::uint32_t>(e.tick - last));
     last = e.tick;
     if (e.order == -1) body.insert(body.end(), {0xFF, 0x51, 0x03});
+    if (e.order == -2) body.insert(body.end(), {0xFF, 0x59, 0x02});
+    if (e.order == -3) body.insert(body.end(), {0xFF, 0x58, 0x04});
     body.insert(body.end(), e.bytes, e.bytes + e.size);
   }
   body.insert(body.end(), {0x00, 0xFF, 0x2F, 0x00});
@@ -659,6 +662,42 @@ std::vector<std::uint8_t> write_midi(const NoteList& notes, const MidiWriteOptio
     put_track(out, {tempo_event(options.bpm)});
     put_track(out, events);
   }
+  return out;
+}
+
+std::vector<std::uint8_t> write_midi_grid(const std::vector<MidiGridNote>& notes, const MidiGrid& g) {
+  if (g.ppq < 1 || g.ppq > 32767) throw Error("MIDI writer: ppq must be between 1 and 32767");
+  if (g.ticks_per_beat < 1) throw Error("MIDI writer: ticks_per_beat must be positive");
+  if (g.beat_seconds.empty()) throw Error("MIDI writer: the grid needs at least one beat");
+  if (g.numerator < 1 || g.numerator > 255 || g.denominator < 1 || (g.denominator & (g.denominator - 1)) != 0)
+    throw Error("MIDI writer: bad time signature");
+  if (g.key_fifths < -7 || g.key_fifths > 7) throw Error("MIDI writer: key signature must have -7..7 fifths");
+  std::vector<OutEvent> meta;
+  int dd = 0;
+  while ((1 << dd) < g.denominator) ++dd;
+  meta.push_back({0, -3, {static_cast<std::uint8_t>(g.numerator), static_cast<std::uint8_t>(dd), 24, 8}, 4});
+  meta.push_back({0, -2, {static_cast<std::uint8_t>(static_cast<std::int8_t>(g.key_fifths)), static_cast<std::uint8_t>(g.key_minor ? 1 : 0), 0, 0}, 2});
+  const double quarters_per_beat = static_cast<double>(g.ticks_per_beat) / g.ppq;
+  for (std::size_t k = 0; k < g.beat_seconds.size(); ++k) {
+    const double beat = g.beat_seconds[k];
+    if (!(beat > 0) || !std::isfinite(beat)) throw Error("MIDI writer: beat durations must be positive");
+    const double bpm = 60.0 * quarters_per_beat / beat;  // quarter notes per minute
+    if (k == 0 || std::abs(beat - g.beat_seconds[k - 1]) > 1e-6) meta.push_back(tempo_event(bpm, k * static_cast<std::uint64_t>(g.ticks_per_beat)));
+  }
+  std::vector<TickNote> ticks;
+  for (const MidiGridNote& n : notes) {
+    if (n.pitch < 0 || n.pitch > 127 || n.duration == 0) throw Error("MIDI writer: a grid note has a bad pitch or no duration");
+    ticks.push_back({n.tick, n.tick + n.duration, n.pitch, std::clamp(n.velocity, 1, 127)});
+  }
+  std::sort(ticks.begin(), ticks.end(), [](const TickNote& a, const TickNote& b) { return a.on < b.on; });
+  MidiWriteOptions o;
+  o.program = g.program;
+  o.channel = g.channel;
+  validate(o);
+  std::vector<std::uint8_t> out = {'M', 'T', 'h', 'd', 0, 0, 0, 6, 0, 1, 0, 2};
+  put_be(out, static_cast<std::uint32_t>(g.ppq), 2);
+  put_track(out, meta);
+  put_track(out, note_events(ticks, o));
   return out;
 }
 

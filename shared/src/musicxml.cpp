@@ -64,9 +64,10 @@ struct Writer {
     return p % beat == 0 || p / beat == (p + v.ticks - 1) / beat;
   }
 
-  const NoteValue* largest_fitting(long p, long end) const {
+  // whole_beats: only values of whole beats (in triplet bars, where the rest of a beat is triplets).
+  const NoteValue* largest_fitting(long p, long end, bool whole_beats = false) const {
     for (const NoteValue& v : values)
-      if (fits(v, p, end)) return &v;
+      if (fits(v, p, end) && (!whole_beats || v.ticks % s.beat_ticks == 0)) return &v;
     for (const NoteValue& v : values)  // off the grid (cannot happen for quantised notes): any value that fits
       if (!v.triplet && v.ticks <= end - p) return &v;
     return nullptr;
@@ -90,6 +91,7 @@ struct Writer {
         const long third = beat / 3;
         if ((chunk_end - p) % third == 0 && p % third == 0) v = triplet_value(chunk_end - p, third);
       }
+      if (!v && triplets && p % beat == 0 && end - p >= beat) v = largest_fitting(p, end, true);
       if (!v) v = largest_fitting(p, end);
       if (!v) throw Error("MusicXML: cannot notate " + std::to_string(end - p) + " ticks");
       r.emplace_back(p, v);

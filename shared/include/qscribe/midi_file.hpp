@@ -103,4 +103,24 @@ struct MidiWriteOptions {
 std::vector<std::uint8_t> write_midi(const NoteList& notes, const MidiWriteOptions& options = {});
 void write_midi_file(const std::string& path, const NoteList& notes, const MidiWriteOptions& options = {});
 
+// A MIDI file on a musical grid (quantised music): notes are placed in ticks, beat k starts at
+// tick k * ticks_per_beat, and a tempo event wherever the beat length changes makes the ticks
+// play at the performance's times. Time and key signatures are written, so a DAW's bars and
+// beats line up with the music. Format 1: a meta track and a note track.
+struct MidiGridNote {
+  std::uint64_t tick = 0, duration = 1;  // ticks
+  int pitch = 60, velocity = 64;
+};
+struct MidiGrid {
+  int ppq = 480;                     // ticks per quarter note
+  int ticks_per_beat = 480;          // 720 for the dotted-quarter beat of 6/8
+  std::vector<double> beat_seconds;  // duration of each beat, s (the last one holds to the end)
+  int numerator = 4, denominator = 4;
+  int key_fifths = 0;
+  bool key_minor = false;
+  int program = 0;  // General MIDI program, -1 for none
+  int channel = 0;
+};
+std::vector<std::uint8_t> write_midi_grid(const std::vector<MidiGridNote>& notes, const MidiGrid& grid);
+
 }  // namespace qs
