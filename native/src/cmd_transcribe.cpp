@@ -5,7 +5,6 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <memory>
 #include <thread>
 
@@ -14,11 +13,8 @@
 #include "command.hpp"
 #include "inference.hpp"
 #include "qscribe/error.hpp"
-#include "qscribe/midi_file.hpp"
-#include "qscribe/music_analysis.hpp"
-#include "qscribe/musicxml.hpp"
+#include "music_output.hpp"
 #include "qscribe/note_io.hpp"
-#include "qscribe/score_midi.hpp"
 
 namespace {
 
@@ -33,71 +29,12 @@ struct TranscribeArgs {
   int threads = 0, overlap = 0, batch_windows = 16;
   double window_seconds = 0;
   bool quiet = false;
-  bool quantize = false;
-  qs::AnalysisOptions analysis;  // --tempo, --time-signature, --key
+  qs::MusicOutputOptions music;
 };
 
-std::string lower_ext(const std::string& p) {
-  std::string e = fs::path(p).extension().string();
-  for (auto& c : e) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return e;
-}
-
-bool is_musicxml(const std::string& ext) { return ext == ".musicxml" || ext == ".xml"; }
-
-// The musical reading of a transcription, as JSON metadata: beats, tempo, meter, key and the
-// quantised notes in ticks (pitch, start, duration, staff, voice).
-nlohmann::json analysis_json(const qs::MusicAnalysis& an, const qs::Score& score) {
-  const auto ms = [](const std::vector<double>& v) {
-    nlohmann::json a = nlohmann::json::array();
-    for (double t : v) a.push_back(std::round(t * 1e4) / 1e4);
-    return a;
-  };
-  nlohmann::json notes = nlohmann::json::array();
-  for (const qs::ScoreNote& n : score.notes) notes.push_back({n.pitch, n.start, n.duration, n.staff, n.voice});
-  return {{"beats", ms(an.beats)},
-          {"downbeats", ms(an.downbeats)},
-          {"tempo_bpm", std::round(an.tempo_bpm * 100) / 100},
-          {"meter", {{"numerator", an.meter.numerator}, {"denominator", an.meter.denominator}}},
-          {"key", {{"tonic", an.key.tonic_name()}, {"mode", an.key.minor ? "minor" : "major"}, {"fifths", an.key.fifths}}},
-          {"score", {{"divisions", score.divisions}, {"bar_ticks", score.bar_ticks}, {"bars", score.n_bars}, {"notes", notes}}}};
-}
-
-void write_bytes(const std::string& path, const std::string& bytes) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  if (!out) throw qs::Error(path + ": cannot write file");
-}
-
-// Writes one transcription to dst in the format its extension names.
-void write_result(const TranscribeArgs& a, const std::string& in, const std::string& dst, const qs::TranscribeResult& r,
-                  const nlohmann::json& meta) {
-  const std::string ext = lower_ext(dst);
-  const bool musical = a.quantize || ext == ".json" || is_musicxml(ext);
-  if (!musical) return qs::write_notes(dst, r.notes);
-  const qs::MusicAnalysis an = qs::analyse_music(r.notes, r.duration_s, a.analysis);
-  const qs::Score score = qs::notate(r.notes, an, a.analysis);
-  if (is_musicxml(ext)) {
-    qs::MusicXmlOptions xo;
-    xo.title = fs::path(in).stem().string();
-    return write_bytes(dst, qs::write_musicxml(score, xo));
-  }
-  if (a.quantize && (ext == ".mid" || ext == ".midi")) {
-    const std::vector<std::uint8_t> midi = qs::score_to_midi(score);
-    return write_bytes(dst, std::string(midi.begin(), midi.end()));
-  }
-  const qs::NoteList notes = a.quantize ? qs::score_notes_in_seconds(score) : r.notes;
-  if (ext != ".json") return qs::write_notes(dst, notes);
-  nlohmann::json m = meta;
-  m.update(analysis_json(an, score));
-  m["quantized"] = a.quantize;
-  qs::write_notes_json(dst, notes, m);
-}
 
 void run(TranscribeArgs& a) {
-  // Overrides are checked before the model loads, so a typo fails at once.
-  if (!a.analysis.time_signature.empty()) qs::parse_time_signature(a.analysis.time_signature);
-  if (!a.analysis.key.empty()) qs::parse_key(a.analysis.key);
+  qs::check_music_output_options(a.music);  // before the model loads, so a typo fails at once
   qs::ensure_omp_passive();
   qs::warn_if_slow_blas();
   torch::set_num_threads(a.threads > 0 ? a.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
@@ -115,9 +52,8 @@ void run(TranscribeArgs& a) {
   inf.batch_windows = a.batch_windows;
 
   // Output: a file when one input and OUT has a note extension, else a directory.
-  const std::string out_ext = lower_ext(a.out);
-  const bool out_is_file =
-      out_ext == ".mid" || out_ext == ".midi" || out_ext == ".tsv" || out_ext == ".json" || is_musicxml(out_ext);
+  const std::string out_ext = qs::lower_extension(a.out);
+  const bool out_is_file = qs::is_note_file_extension(out_ext);
   if (out_is_file && a.inputs.size() > 1)
     throw qs::Error("-o " + a.out + ": several inputs need an output directory (use --format to pick the file type)");
   if (!out_is_file) fs::create_directories(a.out);
@@ -136,7 +72,9 @@ void run(TranscribeArgs& a) {
                                    {"frame_threshold", std::round(dec.frame_threshold * 1e6) / 1e6},
                                    {"min_note_length_s", dec.min_note_length_s},
                                    {"frame_fallback", dec.frame_fallback}}}};
-    write_result(a, in, dst, r, meta);
+    qs::MusicOutputOptions mo = a.music;
+    mo.title = fs::path(in).stem().string();
+    qs::write_music(dst, r.notes, r.duration_s, mo, meta);
     if (!a.activations_dir.empty()) {
       // The model's probabilities, [frames x notes] float32, for studying or re-decoding offline.
       const auto& act = r.activations;
@@ -162,13 +100,7 @@ QS_COMMAND("transcribe", "Transcribe audio files to MIDI, TSV or JSON notes", 60
       ->required();
   sub.add_option("-f,--format", a->format, "File type written into an output directory")->capture_default_str()
       ->check(CLI::IsMember({"mid", "tsv", "json", "musicxml"}));
-  sub.add_flag("--quantize", a->quantize,
-               "Snap notes to the beat grid: .mid gets bars, a tempo map and time and key signatures (for a DAW); "
-               ".tsv and .json get the snapped times");
-  sub.add_option("--tempo", a->analysis.tempo_bpm, "Steady tempo in beats per minute instead of tracking the beat")
-      ->check(CLI::Range(20.0, 400.0));
-  sub.add_option("--time-signature", a->analysis.time_signature, "Time signature instead of estimating it: 4/4, 3/4, 6/8, ...");
-  sub.add_option("--key", a->analysis.key, "Key instead of estimating it: \"Eb major\", \"F# minor\", \"Am\", ... (sets the spelling)");
+  qs::add_music_output_options(sub, a->music);
   sub.add_option("-m,--model", a->model,
                  "Model: a training checkpoint (.pt) or an exported model (.onnx); its sidecar NAME.json "
                  "(required for .onnx) gives the decoding defaults (default: " + qs::default_model_path() + ")");
