@@ -52,6 +52,9 @@ QS_COMMAND("synth", "Render MIDI files or procedural music with fluidsynth into 
       "Output: OUT/NAME.wav (mono, --sample-rate, 16-bit PCM unless --float) + OUT/NAME.mid holding exactly the\n"
       "notes rendered (after transposition, range A0..C8, sustain pedal applied to offsets, drums dropped, times\n"
       "on the synthesiser's 64-sample grid), plus OUT/synth_manifest.tsv with every file's random draws.\n"
+      "MIDI inputs also get the ground truth of their beats, meters and keys, in the time of the render:\n"
+      "OUT/NAME.beats.tsv (time_s, bar, beat_in_bar per beat) and OUT/NAME.meta.json (time and key signatures,\n"
+      "whether the MIDI states them, the tempo warp's draws).\n"
       "Reruns with the same --seed and options give identical files, whatever --num-workers.\n"
       "MIDI sources allowed for training (Debian packages; list files with `dpkg -L PACKAGE | grep -i mid`):\n"
       "pianobooster, simutrans-data, planetblupi-music-midi, openttd-openmsx, freedink-data, chuck-data,\n"
@@ -123,6 +126,10 @@ QS_COMMAND("synth", "Render MIDI files or procedural music with fluidsynth into 
                  "shelves, a peak, sometimes a low-pass)")->check(CLI::Range(0.0, 1.0))->capture_default_str();
   sub.add_option("--codec", o.augment.recording.codec_prob, "Fraction of files sent through a lossy codec round trip "
                  "(Ogg Vorbis or MP3 via libsndfile)")->check(CLI::Range(0.0, 1.0))->capture_default_str();
+  sub.add_flag("--tempo-warp", o.augment.tempo_warp,
+               "MIDI inputs: play each piece with its own timing: a global tempo factor 0.8-1.25, half of the "
+               "files a tempo change (a 2-8 s ramp to 0.75-1.3 times the tempo), a slow rubato (+-3-8 %, period "
+               "4-12 s) and onset jitter (Gaussian, sigma 5-20 ms per file); labels and NAME.beats.tsv follow");
   sub.add_flag("--vary-performance", a->vary_performance, "Shorthand: --detune-cents 12 --vibrato 0.3 "
                "--velocity-curve 1.6 --slow-attack 0.5 (options given explicitly win)");
   sub.add_flag("--vary-recording", a->vary_recording, "Shorthand: --room 0.6 --mic-eq 0.6 --codec 0.3 (options given "

@@ -164,8 +164,11 @@ DiscoveredFiles discover_pairs(const std::string& root, const std::string& split
       continue;
     }
     if (!it->is_regular_file()) continue;
-    // `qscribe synth` leaves its manifest of random draws beside the pairs: not labels.
-    if (p.filename() == "synth_manifest.tsv") {
+    // `qscribe synth` leaves its manifest of random draws and each MIDI piece's beats
+    // (NAME.beats.tsv) beside the pairs: not labels.
+    const std::string file_name = p.filename().string();
+    if (file_name == "synth_manifest.tsv" ||
+        (file_name.size() > 10 && file_name.compare(file_name.size() - 10, 10, ".beats.tsv") == 0)) {
       ++ignored;
       continue;
     }

@@ -19,6 +19,8 @@
 #include <sstream>
 #include <thread>
 
+#include <nlohmann/json.hpp>
+
 #include "progress.hpp"
 #include "qscribe/audio_file.hpp"
 #include "qscribe/error.hpp"
@@ -137,8 +139,8 @@ std::pair<const std::uint8_t*, std::size_t> smf_payload(const std::vector<std::u
 
 }  // namespace
 
-Piece read_midi_piece(const std::vector<std::uint8_t>& bytes) {
-  const MidiContents all = parse_midi(bytes.data(), bytes.size());  // throws on malformed input
+Piece read_midi_piece(const std::vector<std::uint8_t>& bytes, MidiContents* contents) {
+  MidiContents all = parse_midi(bytes.data(), bytes.size());  // throws on malformed input
   Piece piece;
   const auto [d, n] = smf_payload(bytes);
   ChannelScan scan;
@@ -164,15 +166,16 @@ Piece read_midi_piece(const std::vector<std::uint8_t>& bytes) {
     piece.parts.clear();
     if (!all.notes.empty()) piece.parts.push_back(Part{0, all.notes});
   }
+  if (contents) *contents = std::move(all);
   return piece;
 }
 
-Piece read_midi_piece_file(const std::string& path) {
+Piece read_midi_piece_file(const std::string& path, MidiContents* contents) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(path + ": cannot open");
   std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   try {
-    return read_midi_piece(bytes);
+    return read_midi_piece(bytes, contents);
   } catch (const Error& e) {
     throw Error(path + ": " + e.what());
   }
@@ -251,7 +254,161 @@ Augmentation draw_augmentation(std::uint64_t seed, const AugmentOptions& o, cons
   a.piano.release_level = r.uniform(0.3, 1.0);
   a.piano.seed = r.next();
   a.recording = draw_recording(r, o.recording);
+  double end = 0;
+  for (const auto& part : piece.parts)
+    for (const Note& n : part.notes) end = std::max(end, n.offset);
+  a.tempo_warp = draw_tempo_warp(r, o.tempo_warp, end);
   return a;
+}
+
+// ---- tempo warp ----------------------------------------------------------------------------
+
+TempoWarp draw_tempo_warp(Rng& r, bool enabled, double duration) {
+  TempoWarp w;  // every value always drawn, in this order
+  w.enabled = enabled;
+  w.factor = std::exp(r.uniform(std::log(0.8), std::log(1.25)));
+  w.change = r.chance(0.5);
+  w.change_at = r.uniform(0.15, 0.7) * std::max(0.0, duration);
+  w.change_length = r.uniform(2.0, 8.0);
+  w.change_factor = std::exp(r.uniform(std::log(0.75), std::log(1.3)));
+  w.rubato_depth = r.uniform(0.03, 0.08);
+  w.rubato_period = r.uniform(4.0, 12.0);
+  w.rubato_phase = r.uniform(0.0, 2 * M_PI);
+  w.jitter_sigma = r.uniform(0.005, 0.020);
+  w.jitter_seed = r.next();
+  return w;
+}
+
+TempoWarpMap::TempoWarpMap(const TempoWarp& warp, double horizon) : w_(warp) {
+  if (!w_.enabled) return;
+  const auto n = static_cast<std::size_t>(std::ceil(std::clamp(horizon, 0.0, 1e7) / step_)) + 1;
+  table_.resize(n + 1);
+  table_[0] = 0.0;
+  for (std::size_t k = 0; k < n; ++k)
+    table_[k + 1] = table_[k] + step_ / tempo_factor((static_cast<double>(k) + 0.5) * step_);
+}
+
+double TempoWarpMap::tempo_factor(double s) const {
+  if (!w_.enabled) return 1.0;
+  double f = w_.factor * (1.0 + w_.rubato_depth * std::sin(2 * M_PI * s / w_.rubato_period + w_.rubato_phase));
+  if (w_.change && s > w_.change_at) {
+    const double x = std::min(1.0, (s - w_.change_at) / std::max(1e-9, w_.change_length));
+    f *= std::exp(std::log(w_.change_factor) * 0.5 * (1.0 - std::cos(M_PI * x)));
+  }
+  return f;
+}
+
+double TempoWarpMap::operator()(double s) const {
+  if (!w_.enabled) return s;
+  if (s <= 0) return s / tempo_factor(0.0);
+  const std::size_t last = table_.size() - 1;
+  const auto k = std::min(static_cast<std::size_t>(s / step_), last);
+  const double s0 = static_cast<double>(k) * step_, x = s - s0;
+  if (k == last) return table_[k] + x / tempo_factor(s0);  // beyond the table: the last tempo
+  return table_[k] + x / tempo_factor(s0 + x / 2);
+}
+
+Piece warp_piece(const Piece& piece, const TempoWarp& warp, const TempoWarpMap& map) {
+  if (!warp.enabled) return piece;
+  // Onsets of all parts, sorted; groups of onsets within 1 ms share one jitter draw.
+  struct Ref {
+    double onset;
+    std::size_t part, note;
+  };
+  std::vector<Ref> refs;
+  for (std::size_t p = 0; p < piece.parts.size(); ++p)
+    for (std::size_t i = 0; i < piece.parts[p].notes.size(); ++i) refs.push_back({piece.parts[p].notes[i].onset, p, i});
+  std::sort(refs.begin(), refs.end(), [](const Ref& a, const Ref& b) {
+    return std::tie(a.onset, a.part, a.note) < std::tie(b.onset, b.part, b.note);
+  });
+  std::vector<std::size_t> group(refs.size());
+  std::vector<double> start;  // warped time of each group's first onset
+  for (std::size_t k = 0; k < refs.size(); ++k) {
+    if (k == 0 || refs[k].onset - refs[k - 1].onset > 0.001) start.push_back(map(refs[k].onset));
+    group[k] = start.size() - 1;
+  }
+  Rng r(warp.jitter_seed);
+  std::vector<double> jitter(start.size());
+  for (std::size_t g = 0; g < start.size(); ++g) {
+    double j = std::clamp(warp.jitter_sigma * r.gaussian(), -2.5 * warp.jitter_sigma, 2.5 * warp.jitter_sigma);
+    double room = std::numeric_limits<double>::infinity();
+    if (g > 0) room = std::min(room, 0.45 * (start[g] - start[g - 1]));
+    if (g + 1 < start.size()) room = std::min(room, 0.45 * (start[g + 1] - start[g]));
+    j = std::clamp(j, -room, room);
+    jitter[g] = std::max(j, -start[g]);
+  }
+  Piece out = piece;
+  for (std::size_t k = 0; k < refs.size(); ++k) {
+    const Note& src = piece.parts[refs[k].part].notes[refs[k].note];
+    Note& dst = out.parts[refs[k].part].notes[refs[k].note];
+    const double on = map(src.onset), off = map(src.offset), j = jitter[group[k]];
+    dst.onset = std::max(0.0, on + j);
+    dst.offset = std::max(dst.onset + 1e-4, off + j);
+  }
+  return out;
+}
+
+int transpose_fifths(int fifths, int semitones) {
+  if (semitones % 12 == 0) return fifths;
+  int n = ((fifths + 7 * semitones) % 12 + 12) % 12;  // up a semitone = 7 fifths up
+  return n > 6 ? n - 12 : n;
+}
+
+namespace {
+std::string seconds_text(double t) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%.6f", t);
+  return b;
+}
+double rounded(double t) { return std::round(t * 1e6) / 1e6; }
+}  // namespace
+
+void write_beats_tsv(const std::string& path, const MidiBeatGrid& grid, const TempoWarpMap& map, double duration) {
+  std::ofstream out(path, std::ios::trunc);
+  if (!out) throw Error(path + ": cannot open for writing");
+  out << "# time_s\tbar\tbeat_in_bar (1 = downbeat): the source MIDI's beats in the time of the render\n";
+  for (std::size_t i = 0; i < grid.beats.size(); ++i) {
+    const double t = map(grid.beats[i]);
+    if (t > duration + 1e-9) break;
+    out << seconds_text(t) << '\t' << grid.bar[i] << '\t' << grid.beat_in_bar[i] << '\n';
+  }
+  if (!out) throw Error(path + ": cannot write file");
+}
+
+void write_meta_json(const std::string& path, const MidiContents& contents, const TempoWarp& warp,
+                     const TempoWarpMap& map, int transpose) {
+  nlohmann::ordered_json j;
+  j["time_signatures"] = nlohmann::ordered_json::array();
+  for (const auto& ts : contents.time_signatures)
+    j["time_signatures"].push_back(
+        {{"time_s", rounded(map(ts.time_s))}, {"numerator", ts.numerator}, {"denominator", ts.denominator}});
+  j["key_signatures"] = nlohmann::ordered_json::array();
+  for (const auto& ks : contents.key_signatures)
+    j["key_signatures"].push_back(
+        {{"time_s", rounded(map(ks.time_s))}, {"fifths", transpose_fifths(ks.fifths, transpose)}, {"minor", ks.minor}});
+  j["stated_time_signature"] = !contents.time_signatures.empty();
+  j["stated_key"] = !contents.key_signatures.empty();
+  j["transpose"] = transpose;
+  nlohmann::ordered_json w;
+  w["enabled"] = warp.enabled;
+  if (warp.enabled) {
+    w["factor"] = warp.factor;
+    w["change"] = warp.change;
+    if (warp.change) {
+      w["change_at_s"] = warp.change_at;  // score time
+      w["change_length_s"] = warp.change_length;
+      w["change_factor"] = warp.change_factor;
+    }
+    w["rubato_depth"] = warp.rubato_depth;
+    w["rubato_period_s"] = warp.rubato_period;
+    w["rubato_phase"] = warp.rubato_phase;
+    w["jitter_ms"] = warp.jitter_sigma * 1e3;
+  }
+  j["tempo_warp"] = w;
+  std::ofstream out(path, std::ios::trunc);
+  if (!out) throw Error(path + ": cannot open for writing");
+  out << j.dump(1) << '\n';
+  if (!out) throw Error(path + ": cannot write file");
 }
 
 // ---- preparation ---------------------------------------------------------------------------
@@ -775,13 +932,15 @@ SynthSummary run_synth(const SynthOptions& o) {
         const Job& job = jobs[i];
         Result& res = results[i];
         Piece piece;
-        if (job.source == "procedural") {
+        MidiContents contents;
+        const bool is_midi = job.source != "procedural";
+        if (!is_midi) {
           ProceduralOptions po;
           po.duration = o.procedural_duration;
           piece = generate_procedural(job.procedural_seed, po);
         } else {
           try {
-            piece = read_midi_piece_file(job.source);
+            piece = read_midi_piece_file(job.source, &contents);
           } catch (const Error& e) {
             res.corrupt = job.variant == 0;  // counted once per file
             if (job.variant == 0) warn(std::string(e.what()) + " (skipped)");
@@ -789,9 +948,14 @@ SynthSummary run_synth(const SynthOptions& o) {
             continue;
           }
         }
-        const Augmentation aug = draw_augmentation(file_seed(o.seed, job.base, job.variant), o.augment, piece,
-                                                   n_sources, ro.source_weights);
-        PreparedPiece prepared = prepare_piece(piece, aug.transpose, ro.render_rate, ro.tail);
+        Augmentation aug = draw_augmentation(file_seed(o.seed, job.base, job.variant), o.augment, piece, n_sources,
+                                             ro.source_weights);
+        aug.tempo_warp.enabled = aug.tempo_warp.enabled && is_midi;
+        double score_end = contents.end_time;
+        for (const auto& part : piece.parts)
+          for (const Note& n : part.notes) score_end = std::max(score_end, n.offset);
+        const TempoWarpMap warp(aug.tempo_warp, score_end + 1.0);
+        PreparedPiece prepared = prepare_piece(warp_piece(piece, aug.tempo_warp, warp), aug.transpose, ro.render_rate, ro.tail);
         if (prepared.labels.empty()) {
           if (job.variant == 0) warn(job.source + ": no notes to render (drums only, empty or out of range; skipped)");
           bar.add();
@@ -808,6 +972,14 @@ SynthSummary run_synth(const SynthOptions& o) {
         const fs::path dir = dir_of(job);
         const fs::path wav = dir / (job.name + ".wav"), mid = dir / (job.name + ".mid");
         const fs::path wav_tmp = dir / (job.name + ".part.wav"), mid_tmp = dir / (job.name + ".part.mid");
+        if (is_midi) {  // the ground truth of beats, meter and key
+          const fs::path beats = dir / (job.name + ".beats.tsv"), meta = dir / (job.name + ".meta.json");
+          const fs::path beats_tmp = dir / (job.name + ".part.beats.tsv"), meta_tmp = dir / (job.name + ".part.meta.json");
+          write_beats_tsv(beats_tmp.string(), midi_beat_grid(contents), warp, dur);
+          write_meta_json(meta_tmp.string(), contents, aug.tempo_warp, warp, aug.transpose);
+          fs::rename(beats_tmp, beats);
+          fs::rename(meta_tmp, meta);
+        }
         write_labels_midi(mid_tmp.string(), prepared.labels, ro.render_rate);
         save_wav(wav_tmp.string(), audio, ro.float_wav ? WavEncoding::Float32 : WavEncoding::Pcm16);
         fs::rename(mid_tmp, mid);

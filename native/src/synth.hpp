@@ -14,6 +14,7 @@
 #include "piano_sampler.hpp"
 #include "procedural.hpp"
 #include "qscribe/audio.hpp"
+#include "qscribe/midi_file.hpp"
 #include "recording_chain.hpp"
 #include "timidity_render.hpp"
 #include "qscribe/note.hpp"
@@ -25,8 +26,53 @@ namespace qs::synth {
 // each channel's first program change (0 when none). The notes of all parts together are exactly
 // qs::read_midi's. A file whose events cannot be split (but which qs::read_midi accepts) becomes
 // one part, program 0. Malformed files throw qs::Error.
-Piece read_midi_piece(const std::vector<std::uint8_t>& bytes);
-Piece read_midi_piece_file(const std::string& path);
+// With `contents`, also hands over the core reader's view of the whole file (tempo map, meters,
+// keys, end time).
+Piece read_midi_piece(const std::vector<std::uint8_t>& bytes, MidiContents* contents = nullptr);
+Piece read_midi_piece_file(const std::string& path, MidiContents* contents = nullptr);
+
+// ---- tempo warp ----------------------------------------------------------------------------
+// A performance's timing put on a MIDI piece (--tempo-warp): the whole piece's time goes through
+// a smooth increasing map from score time s to performance time w(s) with dw/ds = 1 / F(s), the
+// tempo factor F(s) = factor * ramp(s) * (1 + rubato_depth * sin(2 pi s / rubato_period + phase));
+// ramp(s) is 1 before change_at and rises or falls smoothly (raised cosine in log tempo) to
+// change_factor over change_length score seconds when `change`. Then each onset moves by a
+// Gaussian jitter, the note keeping its (warped) length: notes that start together in the score
+// share one draw, clamped to +-2.5 sigma and to 0.45 of the gaps to the neighbouring onsets
+// (order kept) and to time >= 0.
+struct TempoWarp {
+  bool enabled = false;
+  double factor = 1.0;          // global tempo factor (> 1: faster), 0.8..1.25
+  bool change = false;          // a tempo change (probability 0.5) ...
+  double change_at = 0.0;       // ... starting at this score time (s), 15-70 % into the piece
+  double change_length = 0.0;   // ... ramping over 2-8 s
+  double change_factor = 1.0;   // ... to 0.75..1.3 times the tempo before it
+  double rubato_depth = 0.0;    // 0.03..0.08
+  double rubato_period = 8.0;   // s, 4..12
+  double rubato_phase = 0.0;    // radians
+  double jitter_sigma = 0.0;    // s, 0.005..0.020
+  std::uint64_t jitter_seed = 0;
+};
+
+// The drawn warp of a piece lasting `duration` score seconds (enabled when `enabled`).
+TempoWarp draw_tempo_warp(Rng& r, bool enabled, double duration);
+
+// w(s), tabulated (midpoint rule, 10 ms steps) up to `horizon` score seconds and extended at the
+// last tempo beyond; the identity when the warp is not enabled.
+class TempoWarpMap {
+ public:
+  TempoWarpMap(const TempoWarp& warp, double horizon);
+  double operator()(double s) const;
+  double tempo_factor(double s) const;  // F(s)
+
+ private:
+  TempoWarp w_;
+  double step_ = 0.01;
+  std::vector<double> table_;  // w(k * step_)
+};
+
+// The piece with every note through the map and the onset jitter (the identity when disabled).
+Piece warp_piece(const Piece& piece, const TempoWarp& warp, const TempoWarpMap& map);
 
 // ---- augmentation --------------------------------------------------------------------------
 enum class ProgramMode { Keep, Random, Piano, Fixed };
@@ -50,6 +96,7 @@ struct AugmentOptions {
   double velocity_curve = 1.0;
   double slow_attack_prob = 0.0;
   RecordingOptions recording;                 // room, microphone and codec (recording_chain.hpp)
+  bool tempo_warp = false;                    // MIDI inputs: tempo changes, rubato, onset jitter
 };
 
 // The draws for one file (also written to the manifest).
@@ -73,6 +120,7 @@ struct Augmentation {
   std::vector<int> attack;          // added attack time, timecents (0 = the soundfont's), per part
   PianoPerformance piano;           // the sampled piano's draws (when it is the source)
   RecordingDraws recording;
+  TempoWarp tempo_warp;             // MIDI inputs with AugmentOptions::tempo_warp
 };
 
 // Per-file seed: mix(mix(seed, fnv1a(name)), variant).
@@ -137,6 +185,18 @@ class Renderer {
 
 // Writes a label list as SMF so that it reads back at the render grid's precision.
 void write_labels_midi(const std::string& path, const NoteList& labels, double render_rate);
+
+// The ground truth of a MIDI input's beats and signatures, in the time of the render: the source
+// file's beat grid (qs::midi_beat_grid) and meta events through `map` (no jitter), up to
+// `duration` s, keys transposed by `transpose` semitones. NAME.beats.tsv: a '#' header line, then
+// "time_s<TAB>bar<TAB>beat_in_bar" per beat (1 = downbeat). NAME.meta.json: time_signatures,
+// key_signatures, stated_time_signature, stated_key, transpose, tempo_warp (the draws).
+void write_beats_tsv(const std::string& path, const MidiBeatGrid& grid, const TempoWarpMap& map, double duration);
+void write_meta_json(const std::string& path, const MidiContents& contents, const TempoWarp& warp,
+                     const TempoWarpMap& map, int transpose);
+// A key signature (fifths) transposed by `semitones`, spelled with at most 6 sharps or 5 flats
+// unless the transposition is 0.
+int transpose_fifths(int fifths, int semitones);
 
 // ---- batch driver (the CLI's work) ---------------------------------------------------------
 struct SynthOptions {

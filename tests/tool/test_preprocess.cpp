@@ -233,6 +233,9 @@ TEST(Preprocess, PairsLayoutOnlyNoteNamesAndFlatRoot) {
   const std::string flat = qs::test::temp_dir("pp-flat");
   qs::save_wav(flat + "/x.wav", render(kNotesB, 1.0));
   qs::write_midi_file(flat + "/x.mid", kNotesB);
+  // `qscribe synth`'s ground truth of beats and meters beside a pair is not a label file.
+  std::ofstream(flat + "/x.beats.tsv") << "# time_s\tbar\tbeat_in_bar\n0.000000\t1\t1\n";
+  std::ofstream(flat + "/x.meta.json") << "{}\n";
   const qs::PreprocessSummary f = qs::preprocess(options(flat, "pairs", flat + "/out"), [](const std::string&) {});
   EXPECT_EQ(f.pieces, 1u);
   EXPECT_EQ(f.skipped_total(), 0u);

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "procedural.hpp"
 #include "qscribe/audio_file.hpp"
 #include "qscribe/error.hpp"
@@ -361,11 +363,202 @@ TEST_F(SynthRender, SplitDevHoldsOutWholePieces) {
   EXPECT_EQ(dev + train, 6);
 }
 
+// ---- tempo warp and the beat ground truth ----------------------------------------------------
+
+namespace {
+
+// PPQ 480, 3/4 in D major: two bars at 120 bpm (beats of 0.5 s), two at 100 bpm (0.6 s) from
+// 3.0 s; a note on every beat (72 on downbeats, else 60), half a beat long: the file ends at 6.3 s.
+std::vector<std::uint8_t> beats_midi() {
+  std::vector<std::uint8_t> smf{'M', 'T', 'h', 'd', 0, 0, 0, 6, 0, 1, 0, 2, 0x01, 0xE0};
+  put_track(smf, events({{0, {0xFF, 0x58, 0x04, 3, 2, 24, 8}},
+                         {0, {0xFF, 0x59, 0x02, 2, 0}},
+                         {0, {0xFF, 0x51, 0x03, 0x07, 0xA1, 0x20}},     // 500000 us
+                         {480 * 6, {0xFF, 0x51, 0x03, 0x09, 0x27, 0xC0}}}));  // 600000 us
+  std::vector<Ev> notes;
+  for (int beat = 0; beat < 12; ++beat) {
+    const std::uint8_t pitch = beat % 3 == 0 ? 72 : 60;
+    notes.push_back({beat == 0 ? 0u : 240u, {0x90, pitch, 90}});
+    notes.push_back({240, {0x80, pitch, 0}});
+  }
+  put_track(smf, events(notes));
+  return smf;
+}
+const std::vector<double> kBeats = {0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.6, 4.2, 4.8, 5.4, 6.0};
+
+struct BeatLine {
+  double time;
+  int bar, beat;
+};
+std::vector<BeatLine> read_beats(const std::string& path) {
+  std::ifstream in(path);
+  std::vector<BeatLine> out;
+  std::string line;
+  bool header = false;
+  while (std::getline(in, line)) {
+    if (!line.empty() && line[0] == '#') {
+      header = true;
+      continue;
+    }
+    BeatLine b{};
+    EXPECT_EQ(std::sscanf(line.c_str(), "%lf\t%d\t%d", &b.time, &b.bar, &b.beat), 3) << line;
+    out.push_back(b);
+  }
+  EXPECT_TRUE(header) << path;
+  return out;
+}
+nlohmann::json read_json(const std::string& path) {
+  std::ifstream in(path);
+  return nlohmann::json::parse(in);
+}
+
+}  // namespace
+
+TEST(SynthTempoWarp, DrawsInRangeMapsIncreasingAndNotesFollow) {
+  Piece piece;
+  piece.parts.resize(2);
+  for (int k = 0; k < 200; ++k) {
+    piece.parts[0].notes.push_back({0.25 * k, 0.25 * k + 0.2, 60 + k % 12, 80});
+    if (k % 4 == 0) piece.parts[1].notes.push_back({0.25 * k, 0.25 * k + 0.9, 40, 80});  // chords with part 0
+  }
+  int changes = 0;
+  for (std::uint64_t seed = 0; seed < 40; ++seed) {
+    SCOPED_TRACE(seed);
+    Rng r(seed);
+    const TempoWarp w = draw_tempo_warp(r, true, 50.0);
+    EXPECT_GE(w.factor, 0.8);
+    EXPECT_LE(w.factor, 1.25);
+    EXPECT_GE(w.change_factor, 0.75);
+    EXPECT_LE(w.change_factor, 1.3);
+    EXPECT_GE(w.change_at, 0.15 * 50);
+    EXPECT_LE(w.change_at, 0.7 * 50);
+    EXPECT_GE(w.change_length, 2.0);
+    EXPECT_LE(w.change_length, 8.0);
+    EXPECT_GE(w.rubato_depth, 0.03);
+    EXPECT_LE(w.rubato_depth, 0.08);
+    EXPECT_GE(w.rubato_period, 4.0);
+    EXPECT_LE(w.rubato_period, 12.0);
+    EXPECT_GE(w.jitter_sigma, 0.005);
+    EXPECT_LE(w.jitter_sigma, 0.020);
+    changes += w.change;
+    const TempoWarpMap map(w, 51.0);
+    double prev = map(0.0);
+    EXPECT_EQ(prev, 0.0);
+    for (double s = 0.003; s < 60; s += 0.007) {  // also beyond the table
+      const double t = map(s);
+      ASSERT_GT(t, prev) << s;
+      // The slope is 1 / F.
+      if (s < 50.9) EXPECT_NEAR((map(s + 1e-4) - map(s - 1e-4)) / 2e-4, 1.0 / map.tempo_factor(s), 2e-3) << s;
+      prev = t;
+    }
+    const Piece warped = warp_piece(piece, w, map);
+    for (std::size_t p = 0; p < piece.parts.size(); ++p)
+      for (std::size_t i = 0; i < piece.parts[p].notes.size(); ++i) {
+        const qs::Note& a = piece.parts[p].notes[i];
+        const qs::Note& b = warped.parts[p].notes[i];
+        const double j = b.onset - map(a.onset);
+        EXPECT_LE(std::fabs(j), 2.5 * w.jitter_sigma + 1e-12);
+        EXPECT_NEAR(b.offset - b.onset, map(a.offset) - map(a.onset), 1e-9);  // the length is kept
+        if (i > 0) EXPECT_GT(b.onset, warped.parts[p].notes[i - 1].onset);    // the order too
+        if (p == 1) EXPECT_EQ(b.onset, warped.parts[0].notes[4 * i].onset);   // a chord stays together
+      }
+  }
+  EXPECT_GT(changes, 10);
+  EXPECT_LT(changes, 30);
+  // An identity-like warp (no tempo factor, rubato, change or jitter) leaves times alone, and a
+  // disabled one is the identity.
+  TempoWarp id;
+  id.enabled = true;
+  const TempoWarpMap map(id, 60.0);
+  for (double s : {0.0, 0.3, 17.77, 59.999, 75.0}) EXPECT_NEAR(map(s), s, 1e-9);
+  const Piece same = warp_piece(piece, id, map);
+  for (std::size_t i = 0; i < piece.parts[0].notes.size(); ++i) {
+    EXPECT_NEAR(same.parts[0].notes[i].onset, piece.parts[0].notes[i].onset, 1e-9);
+    EXPECT_NEAR(same.parts[0].notes[i].offset, piece.parts[0].notes[i].offset, 1e-9);
+  }
+  Rng r(3);
+  const TempoWarp off = draw_tempo_warp(r, false, 50.0);
+  EXPECT_EQ(TempoWarpMap(off, 60)(12.345), 12.345);
+  // Keys follow the transposition: D major up a semitone is Eb major (3 flats).
+  EXPECT_EQ(transpose_fifths(2, 1), -3);
+  EXPECT_EQ(transpose_fifths(0, -1), 5);  // B major
+  EXPECT_EQ(transpose_fifths(-7, 0), -7);
+  EXPECT_EQ(transpose_fifths(-3, 12), -3);
+}
+
+TEST_F(SynthRender, BeatsFileFollowsTheTempoMapAndTheWarp) {
+  const std::string dir = qs::test::temp_dir("synth_beats");
+  const std::string midi = dir + "/in";
+  fs::create_directories(midi);
+  write_file(midi + "/waltz.mid", beats_midi());
+  // Without the warp: the tempo map's beats, bars of 3, the MIDI's notes on them.
+  SynthOptions o = options(dir + "/plain", midi, 11);
+  o.procedural = 1;
+  ASSERT_EQ(run_synth(o).rendered, 2u);
+  EXPECT_FALSE(fs::exists(dir + "/plain/proc_00000.beats.tsv"));  // procedural pieces have none
+  const auto plain = read_beats(dir + "/plain/waltz.beats.tsv");
+  ASSERT_EQ(plain.size(), kBeats.size());
+  for (std::size_t i = 0; i < kBeats.size(); ++i) {
+    EXPECT_NEAR(plain[i].time, kBeats[i], 1e-6);
+    EXPECT_EQ(plain[i].bar, static_cast<int>(i / 3) + 1);
+    EXPECT_EQ(plain[i].beat, static_cast<int>(i % 3) + 1);
+  }
+  const qs::NoteList written = qs::read_midi_file(dir + "/plain/waltz.mid");
+  ASSERT_EQ(written.size(), 12u);
+  for (std::size_t i = 0; i < written.size(); ++i) EXPECT_NEAR(written[i].onset, kBeats[i], 64 / 44100.0);
+  const auto meta = read_json(dir + "/plain/waltz.meta.json");
+  ASSERT_EQ(meta["time_signatures"].size(), 1u);
+  EXPECT_EQ(meta["time_signatures"][0]["numerator"], 3);
+  EXPECT_EQ(meta["time_signatures"][0]["denominator"], 4);
+  EXPECT_EQ(meta["key_signatures"][0]["fifths"], 2);
+  EXPECT_EQ(meta["key_signatures"][0]["minor"], false);
+  EXPECT_EQ(meta["stated_time_signature"], true);
+  EXPECT_EQ(meta["stated_key"], true);
+  EXPECT_EQ(meta["tempo_warp"]["enabled"], false);
+  EXPECT_TRUE(fs::exists(dir + "/plain/waltz.wav"));
+  for (const auto& e : fs::directory_iterator(dir + "/plain"))
+    EXPECT_EQ(e.path().string().find(".part."), std::string::npos) << e.path();
+
+  // With the warp, 4 variants: increasing beats, the same bars, the notes on the warped beats
+  // within the drawn jitter; a transposition moves the key.
+  o = options(dir + "/warped", midi, 11);
+  o.procedural = 0;
+  o.variants = 4;
+  o.augment.tempo_warp = true;
+  o.augment.transpose_min = o.augment.transpose_max = 1;
+  ASSERT_EQ(run_synth(o).rendered, 4u);
+  double moved = 0;
+  for (int v = 0; v < 4; ++v) {
+    const std::string base = dir + "/warped/waltz_v" + std::to_string(v);
+    SCOPED_TRACE(base);
+    const auto beats = read_beats(base + ".beats.tsv");
+    const auto m = read_json(base + ".meta.json");
+    EXPECT_EQ(m["tempo_warp"]["enabled"], true);
+    EXPECT_EQ(m["key_signatures"][0]["fifths"], -3);  // Eb major
+    EXPECT_EQ(m["transpose"], 1);
+    const double sigma = m["tempo_warp"]["jitter_ms"].get<double>() / 1e3;
+    ASSERT_EQ(beats.size(), kBeats.size());
+    const qs::NoteList notes = qs::read_midi_file(base + ".mid");
+    ASSERT_EQ(notes.size(), 12u);
+    for (std::size_t i = 0; i < beats.size(); ++i) {
+      EXPECT_EQ(beats[i].bar, plain[i].bar);
+      EXPECT_EQ(beats[i].beat, plain[i].beat);
+      if (i > 0) EXPECT_GT(beats[i].time, beats[i - 1].time + 0.2);
+      moved = std::max(moved, std::fabs(beats[i].time - kBeats[i]));
+      EXPECT_NEAR(notes[i].onset, beats[i].time, 2.5 * sigma + 64 / 44100.0 + 1e-6);
+      EXPECT_EQ(notes[i].pitch, (i % 3 == 0 ? 72 : 60) + 1);
+    }
+    // The warped time signature stands where the first beat is.
+    EXPECT_NEAR(m["time_signatures"][0]["time_s"].get<double>(), beats[0].time, 1e-6);
+  }
+  EXPECT_GT(moved, 0.1);
+}
+
 TEST(SynthCli, HelpAndUsageErrors) {
   std::string out;
   EXPECT_EQ(qs::test::run_qscribe("synth --help", &out), 0);
   for (const char* opt : {"--midi", "--procedural", "--soundfont", "--seed", "--variants", "--num-workers", "--programs",
-                          "--transpose", "--gain-db", "--reverb", "--chorus", "--noise-db", "--split-dev"})
+                          "--transpose", "--gain-db", "--reverb", "--chorus", "--noise-db", "--split-dev", "--tempo-warp"})
     EXPECT_NE(out.find(opt), std::string::npos) << opt;
   EXPECT_EQ(qs::test::run_qscribe("synth --procedural 1 -o /tmp/x --no-such-option"), 2);
   EXPECT_EQ(qs::test::run_qscribe("synth --procedural 1"), 2);  // -o required
