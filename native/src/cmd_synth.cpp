@@ -147,6 +147,9 @@ QS_COMMAND("synth", "Render MIDI files or procedural music with fluidsynth into 
       ->check(CLI::Range(0.0, 30.0))->capture_default_str();
   sub.add_option("--max-duration", o.max_duration, "Skip (with a warning) inputs longer than this many seconds")
       ->check(CLI::PositiveNumber)->capture_default_str();
+  sub.add_option("--clip", o.clip, "Render only the first SECONDS of each MIDI input (notes sounding then end there; "
+                 "procedural pieces: --duration). 0 = whole files")
+      ->check(CLI::NonNegativeNumber)->capture_default_str();
   sub.add_option("--split-dev", o.split_dev, "Hold out this fraction of the pieces (whole pieces, all variants, "
                  "chosen by a hash of the name) in OUT/dev; the rest go to OUT/train. 0 = no split")
       ->check(CLI::Range(0.0, 1.0))->capture_default_str();

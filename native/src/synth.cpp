@@ -308,6 +308,27 @@ double TempoWarpMap::operator()(double s) const {
   return table_[k] + x / tempo_factor(s0 + x / 2);
 }
 
+void clip_piece(Piece& piece, MidiContents& contents, double seconds) {
+  for (Part& part : piece.parts) {
+    NoteList kept;
+    for (Note n : part.notes)
+      if (n.onset < seconds) {
+        n.offset = std::min(n.offset, seconds);
+        kept.push_back(n);
+      }
+    part.notes = std::move(kept);
+  }
+  piece.parts.erase(std::remove_if(piece.parts.begin(), piece.parts.end(), [](const Part& p) { return p.notes.empty(); }),
+                    piece.parts.end());
+  contents.end_time = std::min(contents.end_time, seconds);
+  auto before = [&](auto& list) {
+    list.erase(std::remove_if(list.begin(), list.end(), [&](const auto& e) { return e.time_s >= seconds; }), list.end());
+  };
+  before(contents.tempos);
+  before(contents.time_signatures);
+  before(contents.key_signatures);
+}
+
 Piece warp_piece(const Piece& piece, const TempoWarp& warp, const TempoWarpMap& map) {
   if (!warp.enabled) return piece;
   // Onsets of all parts, sorted; groups of onsets within 1 ms share one jitter draw.
@@ -941,6 +962,7 @@ SynthSummary run_synth(const SynthOptions& o) {
         } else {
           try {
             piece = read_midi_piece_file(job.source, &contents);
+            if (o.clip > 0) clip_piece(piece, contents, o.clip);
           } catch (const Error& e) {
             res.corrupt = job.variant == 0;  // counted once per file
             if (job.variant == 0) warn(std::string(e.what()) + " (skipped)");

@@ -71,6 +71,10 @@ class TempoWarpMap {
   std::vector<double> table_;  // w(k * step_)
 };
 
+// Keeps the first `seconds` of a MIDI piece (score time): later notes are dropped, notes sounding
+// at the cut end there, and so do the file's end time and its meta events.
+void clip_piece(Piece& piece, MidiContents& contents, double seconds);
+
 // The piece with every note through the map and the onset jitter (the identity when disabled).
 Piece warp_piece(const Piece& piece, const TempoWarp& warp, const TempoWarpMap& map);
 
@@ -209,6 +213,7 @@ struct SynthOptions {
   int num_workers = 0;                   // 0: hardware threads
   double split_dev = 0.0;                // fraction of pieces (by name hash) put in OUT/dev
   double max_duration = 1800.0;          // s; longer inputs are skipped
+  double clip = 0.0;                     // s; > 0: MIDI inputs are cut to their first `clip` seconds
   AugmentOptions augment;
   RenderOptions render;
   bool progress = true;

@@ -552,6 +552,16 @@ TEST_F(SynthRender, BeatsFileFollowsTheTempoMapAndTheWarp) {
     EXPECT_NEAR(m["time_signatures"][0]["time_s"].get<double>(), beats[0].time, 1e-6);
   }
   EXPECT_GT(moved, 0.1);
+
+  // --clip 4: the first 4 s of the score, beats and notes alike.
+  o = options(dir + "/clipped", midi, 11);
+  o.procedural = 0;
+  o.clip = 4.0;
+  ASSERT_EQ(run_synth(o).rendered, 1u);
+  const auto clipped = read_beats(dir + "/clipped/waltz.beats.tsv");
+  ASSERT_EQ(clipped.size(), 8u);
+  EXPECT_NEAR(clipped.back().time, 3.6, 1e-6);
+  EXPECT_EQ(qs::read_midi_file(dir + "/clipped/waltz.mid").size(), 8u);
 }
 
 TEST(SynthCli, HelpAndUsageErrors) {
