@@ -153,6 +153,8 @@ QS_COMMAND("synth", "Render MIDI files or procedural music with fluidsynth into 
   sub.add_option("--split-dev", o.split_dev, "Hold out this fraction of the pieces (whole pieces, all variants, "
                  "chosen by a hash of the name) in OUT/dev; the rest go to OUT/train. 0 = no split")
       ->check(CLI::Range(0.0, 1.0))->capture_default_str();
+  sub.add_flag("--only-dev", o.only_dev, "With --split-dev: render only the held-out pieces (OUT/dev), e.g. an "
+               "evaluation set matching another run's split");
   sub.add_option("--polyphony", o.render.polyphony, "fluidsynth voices (notes beyond it are stolen)")
       ->check(CLI::Range(16, 65535))->capture_default_str();
   sub.add_flag("-q,--quiet", a->quiet, "No progress bar and no per-file warnings (the summary still counts them)");

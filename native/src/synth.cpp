@@ -921,13 +921,21 @@ SynthSummary run_synth(const SynthOptions& o) {
   std::error_code ec;
   fs::create_directories(o.out_dir, ec);
   if (ec) throw Error(o.out_dir + ": cannot create directory: " + ec.message());
+  auto in_dev = [&](const Job& j) {
+    return static_cast<double>(fnv1a(j.base) >> 11) * 0x1.0p-53 < o.split_dev;
+  };
   auto dir_of = [&](const Job& j) -> std::string {
     if (o.split_dev <= 0) return o.out_dir;
-    const double u = static_cast<double>(fnv1a(j.base) >> 11) * 0x1.0p-53;
-    return (fs::path(o.out_dir) / (u < o.split_dev ? "dev" : "train")).string();
+    return (fs::path(o.out_dir) / (in_dev(j) ? "dev" : "train")).string();
   };
+  if (o.only_dev && o.split_dev > 0) {  // the held-out pieces alone
+    jobs.erase(std::remove_if(jobs.begin(), jobs.end(), [&](const Job& j) { return !in_dev(j); }), jobs.end());
+    std::set<std::string> bases;
+    for (const Job& j : jobs) bases.insert(j.base);
+    summary.inputs = bases.size();
+  }
   for (const char* sub : {"dev", "train"})
-    if (o.split_dev > 0) fs::create_directories(fs::path(o.out_dir) / sub, ec);
+    if (o.split_dev > 0 && !(o.only_dev && std::string(sub) == "train")) fs::create_directories(fs::path(o.out_dir) / sub, ec);
 
   std::vector<Result> results(jobs.size());
   std::mutex warn_mutex;

@@ -212,6 +212,7 @@ struct SynthOptions {
   int variants = 1;                      // renders per input
   int num_workers = 0;                   // 0: hardware threads
   double split_dev = 0.0;                // fraction of pieces (by name hash) put in OUT/dev
+  bool only_dev = false;                 // with split_dev: render the OUT/dev pieces alone
   double max_duration = 1800.0;          // s; longer inputs are skipped
   double clip = 0.0;                     // s; > 0: MIDI inputs are cut to their first `clip` seconds
   AugmentOptions augment;

@@ -361,6 +361,13 @@ TEST_F(SynthRender, SplitDevHoldsOutWholePieces) {
     (d0 ? dev : train) += 1;
   }
   EXPECT_EQ(dev + train, 6);
+  // --only-dev renders the same dev pieces and nothing else.
+  o.out_dir = dir + "/only";
+  o.only_dev = true;
+  EXPECT_EQ(run_synth(o).rendered, static_cast<std::size_t>(2 * dev));
+  EXPECT_FALSE(fs::exists(dir + "/only/train"));
+  for (const auto& e : fs::directory_iterator(dir + "/out/dev"))
+    EXPECT_EQ(bytes_of(e.path().string()), bytes_of(dir + "/only/dev/" + e.path().filename().string())) << e.path();
 }
 
 // ---- tempo warp and the beat ground truth ----------------------------------------------------
