@@ -4,6 +4,7 @@
 #include <emscripten.h>
 
 #include <algorithm>
+#include <cmath>
 
 #include "host.hpp"
 #include "qscribe/midi_file.hpp"
@@ -144,6 +145,19 @@ void export_notes(const char* format) {
   } else if (f == "tsv") {
     const std::string text = qs::format_notes_tsv(a.doc.notes);
     host::download((base + ".tsv").c_str(), text.data(), text.size(), "text/tab-separated-values");
+  } else if (f == "musicxml" || f == "qmid") {
+    update_score(true);
+    if (!a.score.valid()) {
+      a.error = "No score to save: " + (a.score.error().empty() ? std::string("no notes") : a.score.error());
+      return;
+    }
+    if (f == "musicxml") {
+      const std::string text = a.score.musicxml(base);
+      host::download((base + ".musicxml").c_str(), text.data(), text.size(), "application/vnd.recordare.musicxml+xml");
+    } else {
+      const auto bytes = a.score.quantized_midi();
+      host::download((base + ".quantized.mid").c_str(), bytes.data(), bytes.size(), "audio/midi");
+    }
   } else {
     nlohmann::json meta = {{"source", a.doc.name}, {"model", a.model.name},
                            {"duration_s", a.doc.duration()}, {"decoding", {
@@ -153,6 +167,39 @@ void export_notes(const char* format) {
     const std::string text = qs::format_notes_json(a.doc.notes, meta);
     host::download((base + ".json").c_str(), text.data(), text.size(), "application/json");
   }
+}
+
+void update_score(bool force) {
+  App& a = app();
+  a.score.update(a.doc, a.doc_id, a.mode == Mode::kFile && !a.job, force);
+}
+
+std::string set_analysis(const AnalysisOverrides& o) {
+  App& a = app();
+  const std::string err = a.score.set_overrides(o);
+  if (err.empty()) update_score(true);
+  return err;
+}
+
+void show_score(bool show) {
+  App& a = app();
+  a.show_score = show;
+  if (show) update_score(true);
+}
+
+void update_spectrogram_range() {
+  App& a = app();
+  // At least a second of frames before the percentile means anything; never brighter than
+  // -60 dB at the top, so silence and hiss stay dark.
+  const std::uint64_t min_values = static_cast<std::uint64_t>(a.doc.frame_rate) * a.doc.n_bins;
+  const double target = std::max(-60.0, a.doc.spec_quantile_db(App::kSpecQuantile, -10.0, min_values));
+  const bool growing = a.mode == Mode::kLive || a.job;
+  if (!growing || std::abs(target - a.spec_top_db) >= 3) a.spec_top_db = target;
+}
+
+double spec_bottom_db() {
+  const App& a = app();
+  return a.spec_top_db - App::kSpecRangeDb / std::max(0.1f, a.contrast);
 }
 
 void fit_view() {

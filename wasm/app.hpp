@@ -11,6 +11,7 @@
 #include "file_job.hpp"
 #include "live_session.hpp"
 #include "model_request.hpp"
+#include "score_state.hpp"
 #include "qscribe/model_config.hpp"
 
 namespace qsweb {
@@ -53,6 +54,18 @@ struct App {
   Busy busy;
   std::string error;  // shown until dismissed or replaced
 
+  ScoreState score;        // beats, bars, key and the notated score of the notes
+  bool show_score = false;  // the Score view (sheet music, drawn by the page) is open
+  Rect score_panel;         // where it goes, device pixels (empty while closed)
+
+  // Spectrogram levels shown: the brightest colour at the file's 99.5th percentile level,
+  // black kSpecRangeDb / contrast below it.
+  static constexpr double kSpecRangeDb = 60, kSpecQuantile = 0.995;
+  float contrast = 1.0f;
+  double spec_top_db = -10;  // dB
+  double spec_upload_ms = 0;  // the last texture upload of the spectrogram: time and texels
+  std::size_t spec_upload_texels = 0;
+
   View view;
   Source source = Source::kOriginal;
   bool playing = false;
@@ -79,7 +92,16 @@ void start_live();                                     // the microphone is deli
 void stop_live(const std::string& message = "");       // back to the normal view, notes kept
 void toggle_play();
 void seek(double t);
-void export_notes(const char* format);                 // "mid" | "tsv" | "json"
+void export_notes(const char* format);                 // "mid" | "tsv" | "json" | "musicxml" | "qmid"
+// Brings the analysis up to date with the notes (at most every ScoreState::kMinIntervalMs while
+// they keep changing, unless `force`).
+void update_score(bool force = false);
+std::string set_analysis(const AnalysisOverrides& o);  // "" or why the overrides were refused
+void show_score(bool show);
+// Follows the spectrogram's level range: exact once a file is done, with 3 dB of hysteresis
+// while frames arrive (live input, a file being transcribed).
+void update_spectrogram_range();
+double spec_bottom_db();
 void fit_view();
 
 // The UI: one function of the state, called once per frame.

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
+#include <exception>
 #include <string>
 
 #include "app.hpp"
@@ -116,6 +118,132 @@ void toolbar(App& a) {
   }
 }
 
+// Text of a tempo in the field ("" = estimate).
+void tempo_text(double bpm, char* buf, std::size_t n) {
+  if (bpm > 0) std::snprintf(buf, n, "%g", bpm);
+  else buf[0] = '\0';
+}
+
+bool same_key(const std::string& a, const std::string& b) {
+  try {
+    const qs::Key ka = qs::parse_key(a), kb = qs::parse_key(b);
+    return ka.fifths == kb.fifths && ka.minor == kb.minor;
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+void apply_overrides(App& a, const AnalysisOverrides& o) {
+  const std::string err = set_analysis(o);
+  if (!err.empty()) a.error = err;
+}
+
+// The second row: the Score view, the musical reading (tempo, meter, key: shown as estimated,
+// editable), the score exports and the spectrogram's contrast.
+void score_row(App& a) {
+  const bool live = a.mode == Mode::kLive;
+  const bool have = !a.doc.notes.empty() && !live && !a.busy.active;
+  const bool valid = a.score.valid();
+  const AnalysisOverrides& ov = a.score.overrides();
+  if (a.show_score) ImGui::PushStyleColor(ImGuiCol_Button, ImVec4(0.12f, 0.55f, 0.38f, 1));
+  const bool was_shown = a.show_score;
+  if (button(a, a.show_score ? "Hide score" : "Score", "score", have || a.show_score,
+             "Sheet music of the transcription (engraved by Verovio, in this page)"))
+    show_score(!a.show_score);
+  if (was_shown) ImGui::PopStyleColor();
+  ImGui::SameLine();
+  ImGui::TextDisabled("|");
+
+  ImGui::BeginDisabled(live);
+  // Tempo: empty = estimated (the estimate is the hint), else a steady tempo.
+  static char tempo_buf[16] = "";
+  static bool tempo_editing = false;
+  if (!tempo_editing) tempo_text(ov.tempo_bpm, tempo_buf, sizeof tempo_buf);
+  char hint[32] = "auto";
+  if (valid) std::snprintf(hint, sizeof hint, "auto %.0f", a.score.analysis().tempo_bpm);
+  ImGui::SameLine();
+  ImGui::TextUnformatted("Tempo");
+  ImGui::SameLine();
+  ImGui::SetNextItemWidth(82 * a.dpr);
+  ImGui::InputTextWithHint("##tempo", hint, tempo_buf, sizeof tempo_buf, ImGuiInputTextFlags_CharsDecimal);
+  remember(a, "tempo");
+  if (ImGui::IsItemHovered()) ImGui::SetTooltip("Beats per minute: empty or 0 estimates the tempo (and follows its changes)");
+  tempo_editing = ImGui::IsItemActive();
+  if (ImGui::IsItemDeactivatedAfterEdit()) {
+    AnalysisOverrides o = ov;
+    o.tempo_bpm = tempo_buf[0] ? std::atof(tempo_buf) : 0.0;
+    apply_overrides(a, o);
+  }
+
+  // Meter.
+  static const char* meters[] = {"2/4", "3/4", "4/4", "6/8"};
+  std::string preview = ov.time_signature.empty()
+      ? (valid ? "auto: " + a.score.analysis().meter.time_signature() : std::string("auto"))
+      : ov.time_signature;
+  ImGui::SameLine();
+  ImGui::TextUnformatted("Meter");
+  ImGui::SameLine();
+  ImGui::SetNextItemWidth(104 * a.dpr);
+  const bool meter_open = ImGui::BeginCombo("##meter", preview.c_str());
+  remember(a, "meter");
+  if (meter_open) {
+    AnalysisOverrides o = ov;
+    if (ImGui::Selectable("auto", ov.time_signature.empty())) { o.time_signature.clear(); apply_overrides(a, o); }
+    for (const char* m : meters)
+      if (ImGui::Selectable(m, ov.time_signature == m)) { o.time_signature = m; apply_overrides(a, o); }
+    ImGui::EndCombo();
+  }
+
+  // Key (sets the key signature and the spelling).
+  static const char* keys[] = {"C major", "G major", "D major", "A major", "E major", "B major", "F# major", "Db major",
+                               "Ab major", "Eb major", "Bb major", "F major", "A minor", "E minor", "B minor", "F# minor",
+                               "C# minor", "G# minor", "Eb minor", "Bb minor", "F minor", "C minor", "G minor", "D minor"};
+  if (ov.key.empty()) preview = valid ? "auto: " + a.score.analysis().key.name() : std::string("auto");
+  else {
+    try { preview = qs::parse_key(ov.key).name(); } catch (const std::exception&) { preview = ov.key; }
+  }
+  ImGui::SameLine();
+  ImGui::TextUnformatted("Key");
+  ImGui::SameLine();
+  ImGui::SetNextItemWidth(150 * a.dpr);
+  const bool key_open = ImGui::BeginCombo("##key", preview.c_str(), ImGuiComboFlags_HeightLarge);
+  remember(a, "key");
+  if (key_open) {
+    AnalysisOverrides o = ov;
+    if (ImGui::Selectable("auto", ov.key.empty())) { o.key.clear(); apply_overrides(a, o); }
+    for (const char* k : keys)
+      if (ImGui::Selectable(k, !ov.key.empty() && same_key(ov.key, k))) { o.key = k; apply_overrides(a, o); }
+    ImGui::EndCombo();
+  }
+  ImGui::EndDisabled();
+  if (valid && !live) {
+    ImGui::SameLine();
+    ImGui::TextDisabled("%d bars", a.score.score().n_bars);
+  }
+
+  ImGui::SameLine();
+  ImGui::TextDisabled("|");
+  ImGui::SameLine();
+  ImGui::TextUnformatted("Save");
+  ImGui::SameLine();
+  if (button(a, "MusicXML", "export-musicxml", have, "Sheet music for MuseScore, Finale, Sibelius, Dorico, LilyPond..."))
+    export_notes("musicxml");
+  ImGui::SameLine();
+  if (button(a, "Quantised MIDI", "export-qmid", have,
+             "MIDI on the beat grid: bars, a tempo map, time and key signatures (for a DAW)"))
+    export_notes("qmid");
+
+  ImGui::SameLine();
+  ImGui::TextDisabled("|");
+  ImGui::SameLine();
+  ImGui::SetNextItemWidth(100 * a.dpr);
+  ImGui::SliderFloat("Contrast", &a.contrast, 0.5f, 3.0f, "%.2fx", ImGuiSliderFlags_Logarithmic);
+  remember(a, "contrast");
+  if (ImGui::IsItemHovered())
+    ImGui::SetTooltip("Spectrogram level range: %.0f dB below the loudest levels of the file (%.0f dB)",
+                      a.spec_top_db - spec_bottom_db(), a.spec_top_db);
+}
+
 void status_line(App& a) {
   if (a.busy.active) {
     ImGui::TextUnformatted(a.busy.stage.c_str());
@@ -167,10 +295,54 @@ double nice_step(double span, double pixels, double min_px) {
   return 3600;
 }
 
-void main_view(App& a) {
+// Beat lines (faint) and bar lines (with the score's bar numbers) of the musical reading: the
+// score's beats where it has notes, the tracked beats before and after.
+void beat_grid(App& a, ImDrawList* dl, const View& v, float x0, float y0, float x1, float y1) {
+  if (!a.score.valid() || a.mode == Mode::kLive) return;
+  const qs::MusicAnalysis& an = a.score.analysis();
+  const qs::Score& sc = a.score.score();
+  const std::vector<double>& bt = sc.beat_times;
+  if (bt.size() < 2) return;
+  const int m = std::max(1, sc.meter.beats_per_bar);
+  const double px_per_s = (x1 - x0) / v.span;
+  auto x_of = [&](double t) { return static_cast<float>(x0 + (t - v.t0) * px_per_s); };
+  const double beat_s = (bt.back() - bt.front()) / static_cast<double>(bt.size() - 1);
+  const bool beats_visible = beat_s * px_per_s >= 7 * a.dpr;
+  const ImU32 beat_col = IM_COL32(255, 255, 255, 34), bar_col = IM_COL32(255, 255, 255, 105);
+  auto line = [&](double t, bool bar) {
+    if (!bar && !beats_visible) return;
+    const float x = x_of(t);
+    dl->AddLine(ImVec2(x, y0), ImVec2(x, y1), bar ? bar_col : beat_col, bar ? 1.5f * a.dpr : 1.0f);
+  };
+  const double ta = v.t0 - 1, tb = v.t0 + v.span + 1;
+  const int fd = ((an.meter.first_downbeat % m) + m) % m;
+  for (std::size_t i = 0; i < an.beats.size(); ++i) {
+    const double t = an.beats[i];
+    if (t < ta || t > tb || (t >= bt.front() - 1e-6 && t <= bt.back() + 1e-6)) continue;
+    line(t, static_cast<int>(i) >= fd && (static_cast<int>(i) - fd) % m == 0);
+  }
+  // Label every k-th bar so that the numbers do not collide.
+  const double bar_px = beat_s * m * px_per_s;
+  int every = 1;
+  while (every * bar_px < ImGui::CalcTextSize("000").x + 8 * a.dpr && every < 1024) every *= 2;
+  const std::size_t k0 = static_cast<std::size_t>(std::lower_bound(bt.begin(), bt.end(), ta) - bt.begin());
+  for (std::size_t k = k0; k < bt.size() && bt[k] <= tb; ++k) {
+    const bool bar = k % static_cast<std::size_t>(m) == 0;
+    line(bt[k], bar);
+    const int number = static_cast<int>(k / static_cast<std::size_t>(m)) + 1;
+    if (bar && number <= sc.n_bars && (number - 1) % every == 0) {
+      char label[16];
+      std::snprintf(label, sizeof label, "%d", number);
+      dl->AddText(ImVec2(x_of(bt[k]) + 3 * a.dpr, y0 + 2 * a.dpr), IM_COL32(235, 235, 245, 210), label);
+    }
+  }
+}
+
+void main_view(App& a, float height) {
   ImDrawList* dl = ImGui::GetWindowDrawList();
   const ImVec2 origin = ImGui::GetCursorScreenPos();
-  const ImVec2 avail = ImGui::GetContentRegionAvail();
+  ImVec2 avail = ImGui::GetContentRegionAvail();
+  avail.y = height;
   const float key_w = 54 * a.dpr, axis_h = 26 * a.dpr;
   const float x0 = origin.x + key_w, y0 = origin.y, x1 = origin.x + avail.x, y1 = origin.y + avail.y - axis_h;
   if (x1 - x0 < 20 || y1 - y0 < 20) return;
@@ -186,11 +358,17 @@ void main_view(App& a) {
 
   dl->AddRectFilled(ImVec2(x0, y0), ImVec2(x1, y1), IM_COL32(8, 8, 14, 255));
   dl->PushClipRect(ImVec2(x0, y0), ImVec2(x1, y1), true);
-  textures().update(a.doc, a.doc_id);
+  textures().set_range(spec_bottom_db(), a.spec_top_db);
+  textures().update(a.doc, a.doc_id, v);
+  if (textures().last_upload_texels() > 0) {
+    a.spec_upload_ms = textures().last_upload_ms();
+    a.spec_upload_texels = textures().last_upload_texels();
+  }
   textures().draw(dl, a.doc, v, x0, y0, x1, y1);
   // Octave lines at every C.
   for (int p = static_cast<int>(std::ceil(v.key_lo)); p <= v.key_hi; ++p)
     if (p % 12 == 0) dl->AddLine(ImVec2(x0, y_of(p - 0.5)), ImVec2(x1, y_of(p - 0.5)), IM_COL32(255, 255, 255, 40));
+  beat_grid(a, dl, v, x0, y0, x1, y1);
   // Notes: the piano roll over the spectrogram.
   const float key_px = (y1 - y0) / static_cast<float>(v.key_hi - v.key_lo);
   for (const qs::Note& n : a.doc.notes) {
@@ -306,6 +484,10 @@ void draw_ui(App& a) {
       a.play_time = t;
     }
   }
+  // Not while a control is held (a slider dragged): a long file's analysis takes a tenth of a
+  // second, which would make the drag stutter; it catches up on release.
+  if (!ImGui::IsAnyItemActive() || !a.score.valid()) update_score();
+  update_spectrogram_range();
   const ImGuiIO& io = ImGui::GetIO();
   if (!io.WantTextInput && ImGui::IsKeyPressed(ImGui::GetKeyIndex(ImGuiKey_Space), false) && !a.busy.active) toggle_play();
 
@@ -319,9 +501,23 @@ void draw_ui(App& a) {
   ImGui::PopStyleColor();
   ImGui::SameLine();
   toolbar(a);
+  score_row(a);
   status_line(a);
   ImGui::Spacing();
-  main_view(a);
+  // With the Score view open, the roll takes the upper 40 % and the page's panel the rest.
+  const ImVec2 origin = ImGui::GetCursorScreenPos(), avail = ImGui::GetContentRegionAvail();
+  const float gap = 6 * a.dpr;
+  const float roll_h = a.show_score ? std::max(avail.y * 0.4f, 150 * a.dpr) : avail.y;
+  main_view(a, roll_h);
+  Rect panel;
+  if (a.show_score && avail.y - roll_h - gap > 40 * a.dpr)
+    panel = Rect{origin.x, origin.y + roll_h + gap, avail.x, avail.y - roll_h - gap};
+  if (panel.x != a.score_panel.x || panel.y != a.score_panel.y || panel.w != a.score_panel.w || panel.h != a.score_panel.h) {
+    a.score_panel = panel;
+    host::score_panel(panel.x / a.dpr, panel.y / a.dpr, panel.w / a.dpr, panel.h / a.dpr);
+  }
+  if (panel.w > 0) a.ui_rects["score-panel"] = panel;
+  else a.ui_rects.erase("score-panel");
   ImGui::End();
 }
 

@@ -3,6 +3,7 @@
 // style): the jobs fill it, the UI reads it. No GL, no JS.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -22,7 +23,11 @@ struct Document {
   int n_bins = 352;                 // CQT bins per frame
   int bins_per_semitone = 4;
   double fmin = 27.5;
-  std::vector<std::uint8_t> spec;   // [frames x n_bins] display levels 0..255 (dB scale)
+  // [frames x n_bins] CQT levels: 20 log10(magnitude) in kSpecStepDb steps from kSpecFloorDb
+  // (level 0) up to +27.5 dB (255). The display maps a range of them to colours (display_range).
+  static constexpr float kSpecFloorDb = -100.0f, kSpecStepDb = 0.5f;
+  std::vector<std::uint8_t> spec;
+  std::array<std::uint64_t, 256> spec_histogram{};  // how many values of `spec` have each level
   std::size_t spec_frames = 0;
   std::uint64_t spec_revision = 0;  // bumped whenever `spec` changes (texture uploads)
   std::size_t spec_dirty_from = 0;  // first frame changed since the textures were updated
@@ -39,8 +44,11 @@ struct Document {
   bool empty() const { return audio.empty(); }
   // Prepares an empty document for audio with the model's features and decoding defaults.
   void reset(const qs::ModelConfig& model, std::string new_name);
-  // Converts CQT magnitudes [n x n_bins] into display levels for frames [first, first + n).
+  // Converts CQT magnitudes [n x n_bins] into levels for frames [first, first + n).
   void set_spectrogram(std::size_t first, const float* cqt, std::size_t n);
+  // The level (dB) of the q-quantile of every value in `spec` (q in [0, 1]); `fallback` while
+  // there are fewer than `min_values` values.
+  double spec_quantile_db(double q, double fallback, std::uint64_t min_values = 1) const;
   // Makes room for probabilities up to `frames` frames.
   void ensure_activations(std::size_t frames);
   // Decodes `notes` again from the probabilities with `decoder` (instant: no model run).

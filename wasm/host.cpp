@@ -18,6 +18,7 @@ EM_JS(void, qs_js_cancel_decoding, (), { Module.host.cancelDecoding(); });
 EM_JS(double, qs_js_css_width, (), { return Module.canvas.clientWidth; });
 EM_JS(double, qs_js_css_height, (), { return Module.canvas.clientHeight; });
 EM_JS(double, qs_js_dpr, (), { return window.devicePixelRatio || 1; });
+EM_JS(void, qs_js_score_panel, (double x, double y, double w, double h), { Module.host.scorePanel(x, y, w, h); });
 // clang-format on
 
 namespace qsweb::host {
@@ -37,5 +38,6 @@ void cancel_decoding() { qs_js_cancel_decoding(); }
 double css_width() { return qs_js_css_width(); }
 double css_height() { return qs_js_css_height(); }
 double device_pixel_ratio() { return qs_js_dpr(); }
+void score_panel(double x, double y, double w, double h) { qs_js_score_panel(x, y, w, h); }
 
 }  // namespace qsweb::host

@@ -18,5 +18,7 @@ void cancel_decoding();
 double css_width();   // the canvas' size in CSS pixels
 double css_height();
 double device_pixel_ratio();
+// Places the Score view's panel over the canvas (CSS pixels relative to it); w == 0 hides it.
+void score_panel(double x, double y, double w, double h);
 
 }  // namespace qsweb::host

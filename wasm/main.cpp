@@ -7,6 +7,7 @@
 #include <emscripten.h>
 #include <emscripten/html5.h>
 
+#include <algorithm>
 #include <cmath>
 #include <exception>
 #include <string>
@@ -279,6 +280,13 @@ EMSCRIPTEN_KEEPALIVE const char* qs_state_json() {
                                            {"frame", a.decoder.frame_threshold},
                                            {"minNoteLength", a.decoder.min_note_length_s},
                                            {"frameFallback", a.decoder.frame_fallback}}},
+                             {"showScore", a.show_score},
+                             {"overrides", {{"tempo", a.score.overrides().tempo_bpm},
+                                            {"timeSignature", a.score.overrides().time_signature},
+                                            {"key", a.score.overrides().key}}},
+                             {"spectrogram", {{"topDb", a.spec_top_db}, {"bottomDb", spec_bottom_db()},
+                                              {"contrast", a.contrast}, {"uploadMs", a.spec_upload_ms},
+                                              {"uploadTexels", a.spec_upload_texels}}},
                              {"frameMs", a.fps_ms},
                              {"uiMs", a.ui_ms},
                              {"live", live}}
@@ -302,5 +310,37 @@ EMSCRIPTEN_KEEPALIVE void qs_set_decoding(double onset, double frame, double min
   a.doc.decoder = a.decoder;
   if (a.doc.act_frames > 0) a.doc.redecode();
 }
+
+
+// --- The musical reading: beats, bars, key, the score -------------------------------------------
+// {beats, downbeats, tempo, meter, key, bars, barTimes, overrides, revision, analysisMs} or null.
+EMSCRIPTEN_KEEPALIVE const char* qs_analysis_json() {
+  update_score(true);
+  return keep(app().score.to_json().dump());
+}
+// Overrides (tempo 0 and empty strings: estimate). Returns "" when applied, else the reason.
+EMSCRIPTEN_KEEPALIVE const char* qs_set_analysis(double tempo_bpm, const char* time_signature, const char* key) {
+  return keep(set_analysis(AnalysisOverrides{tempo_bpm, time_signature, key}));
+}
+// The current notes as MusicXML ("" without notes).
+EMSCRIPTEN_KEEPALIVE const char* qs_musicxml() {
+  update_score(true);
+  const App& a = app();
+  return keep(a.score.musicxml(a.doc.name.empty() ? "Transcription" : a.doc.name));
+}
+EMSCRIPTEN_KEEPALIVE void qs_show_score(int show) { show_score(show != 0); }
+EMSCRIPTEN_KEEPALIVE int qs_score_shown() { return app().show_score ? 1 : 0; }
+// Bumps whenever the analysis (and so the MusicXML) changes; the Score view polls it.
+EMSCRIPTEN_KEEPALIVE double qs_score_revision() { return static_cast<double>(app().score.revision()); }
+// The score's bar (0-based) at the play position, or -1.
+EMSCRIPTEN_KEEPALIVE int qs_play_bar() {
+  const App& a = app();
+  return a.score.bar_at(a.play_time);
+}
+EMSCRIPTEN_KEEPALIVE void qs_seek_bar(int bar) {
+  const App& a = app();
+  if (a.score.valid() && bar >= 0 && bar < a.score.score().n_bars) seek(a.score.bar_start(bar));
+}
+EMSCRIPTEN_KEEPALIVE void qs_set_contrast(double contrast) { app().contrast = static_cast<float>(std::clamp(contrast, 0.25, 4.0)); }
 
 }  // extern "C"

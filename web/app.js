@@ -5,13 +5,14 @@ import createQscribe from './qscribe_web.js';
 import { Model } from './model.js';
 import { decodeAudioFile, mixToMono, Player } from './audio.js';
 import { Microphone } from './microphone.js';
+import { ScoreView } from './score.js';
 
 const MODEL = new URL('models/qscribe-default', location.href).href;
 const canvas = document.getElementById('canvas');
 const fileInput = document.getElementById('file');
 const player = new Player();
 const mic = new Microphone();
-let core = null, model = null, decodeCancelled = false, liveBusy = false;
+let core = null, model = null, decodeCancelled = false, liveBusy = false, scoreView = null;
 
 const host = {
   openFileDialog: () => { fileInput.value = ''; fileInput.click(); },
@@ -29,6 +30,10 @@ const host = {
   startMicrophone: (rate) => startLive(rate),
   stopMicrophone: () => { mic.stop(); liveBusy = false; },
   cancelDecoding: () => { decodeCancelled = true; },
+  scorePanel(x, y, w, h) {
+    const b = canvas.getBoundingClientRect();
+    if (scoreView) scoreView.place(b.left + x, b.top + y, w, h);
+  },
 };
 
 const call = (name, ...args) => core.ccall(name, 'number', args.map((a) => (typeof a === 'string' ? 'string' : 'number')), args);
@@ -142,6 +147,7 @@ function pumpLive() {
 
 async function boot() {
   core = await createQscribe({ canvas, host, print: console.log, printErr: console.warn });
+  scoreView = new ScoreView(core, document.getElementById('score'));
   let config;
   try {
     const res = await fetch(`${MODEL}.json`);
@@ -154,6 +160,31 @@ async function boot() {
     call('qs_model_failed', e.message || String(e));
     throw e;
   }
+}
+
+// {tempo, timeSignature, key}: a field left out keeps its setting; null, 0, '' or 'auto' estimates
+// it again. Resolves with analysis(); rejects with the reason for a bad value (nothing changes).
+async function setAnalysis({ tempo, timeSignature, key } = {}) {
+  await api.ready;
+  const cur = state().overrides;
+  const auto = (v) => v === null || v === 0 || v === '' || (typeof v === 'string' && v.trim().toLowerCase() === 'auto');
+  const pick = (v, old, none) => (v === undefined ? old : auto(v) ? none : v);
+  const t = Number(pick(tempo, cur.tempo, 0));
+  if (!Number.isFinite(t)) throw new Error(`Tempo ${tempo}: not a number.`);
+  const err = text(call('qs_set_analysis', t, String(pick(timeSignature, cur.timeSignature, '')), String(pick(key, cur.key, ''))));
+  if (err) throw new Error(err);
+  return api.analysis();
+}
+
+// Opens (true) or closes the Score view; resolves with scoreView() once it shows the engraving
+// of the current notes (or its error), or once closed.
+async function showScore(show = true) {
+  await api.ready;
+  core._qs_show_score(show ? 1 : 0);
+  const t0 = performance.now();
+  while (scoreView.visible !== !!show && performance.now() - t0 < 10000) await new Promise((r) => setTimeout(r, 20));
+  if (scoreView.visible !== !!show) throw new Error(`the Score view did not ${show ? 'open' : 'close'} (is a document open?)`);
+  return show ? scoreView.whenRendered() : scoreView.info();
 }
 
 function withTiming(s) {
@@ -172,6 +203,14 @@ const api = {
   // Decoding thresholds, as the sliders (negative keeps a value): re-decodes at once.
   setDecoding: ({ onset = -1, frame = -1, minNoteLength = -1 } = {}) => core._qs_set_decoding(onset, frame, minNoteLength),
   openFile,
+  // The musical reading of the notes (docs/web-api.md): null before there are notes.
+  analysis: () => (core ? JSON.parse(text(core._qs_analysis_json())) : null),
+  setAnalysis,
+  musicxml: () => (core ? text(core._qs_musicxml()) : ''),
+  showScore,
+  scoreView: () => (scoreView ? scoreView.info() : null),
+  // Spectrogram contrast: scales the level range (1 = 60 dB below the file's loud levels).
+  setContrast: (contrast) => core._qs_set_contrast(contrast),
 };
 api.ready = boot().then(() => { api.version = text(core._qs_version()); });
 api.ready.catch((e) => console.error('qscribe:', e.message || e));

@@ -2,7 +2,8 @@
 // types browsers insist on and the cross-origin isolation headers ONNX Runtime Web's threads
 // need. Binds to loopback only. Usage: node web/server.mjs [--port 8000] [--root DIR ...]
 // --port 0 picks a free port; the first line printed always names the actual address.
-// /models/* comes from models/ (or --models DIR), /ort/* from node_modules/onnxruntime-web/dist (ONNX Runtime Web).
+// /models/* comes from models/ (or --models DIR), /ort/* from node_modules/onnxruntime-web/dist (ONNX Runtime Web),
+// /verovio/* from node_modules/verovio/dist (the Score view's engraver).
 import http from 'node:http';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -23,13 +24,14 @@ if (roots.length === 0) roots.push(here, path.resolve(here, '../build/wasm/web')
 const mounts = [
   ['models/', modelsDir],
   ['ort/', path.resolve(here, '../node_modules/onnxruntime-web/dist')],
+  ['verovio/', path.resolve(here, '../node_modules/verovio/dist')],
 ];
 
 const MIME = {
   '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.mjs': 'text/javascript; charset=utf-8',
   '.wasm': 'application/wasm', '.json': 'application/json', '.onnx': 'application/octet-stream',
   '.css': 'text/css', '.svg': 'image/svg+xml', '.png': 'image/png', '.ico': 'image/x-icon',
-  '.wav': 'audio/wav', '.mid': 'audio/midi', '.md': 'text/markdown; charset=utf-8',
+  '.wav': 'audio/wav', '.mid': 'audio/midi', '.musicxml': 'application/vnd.recordare.musicxml+xml', '.md': 'text/markdown; charset=utf-8',
 };
 
 function resolve(urlPath) {
