@@ -41,6 +41,40 @@ export function uploadFixtureNotes() {
   return notes;
 }
 
+// Eight bars of 4/4 at 120 bpm in G major for the Score view: a right-hand melody in quarters and
+// eighths over a left-hand bass in halves and wholes (a grand staff), starting half a second in
+// (beat 1 of bar 1 at 0.5 s). Returns the notes; SCORE_FIXTURE holds the piece's facts.
+export const SCORE_FIXTURE = { bpm: 120, timeSignature: '4/4', bars: 8, start: 0.5, key: 'G major' };
+export function scoreFixtureNotes() {
+  const beat = 60 / SCORE_FIXTURE.bpm;
+  // [pitch, beats] per bar, right hand and left hand; each hand fills its four beats.
+  const right = [
+    [[67, 1], [71, 1], [74, 1], [71, 1]],
+    [[72, 1], [69, 0.5], [71, 0.5], [72, 1], [76, 1]],
+    [[74, 2], [71, 1], [67, 1]],
+    [[69, 1], [66, 0.5], [67, 0.5], [69, 2]],
+    [[71, 1], [74, 1], [79, 1], [74, 1]],
+    [[76, 1], [72, 1], [69, 1], [72, 1]],
+    [[71, 1], [69, 1], [67, 1], [66, 1]],
+    [[67, 4]],
+  ];
+  const left = [
+    [[43, 2], [50, 2]], [[48, 2], [45, 2]], [[43, 2], [47, 2]], [[50, 4]],
+    [[43, 2], [55, 2]], [[48, 2], [45, 2]], [[50, 2], [38, 2]], [[43, 4]],
+  ];
+  const notes = [];
+  for (const [hand, velocity] of [[right, 92], [left, 78]]) {
+    hand.forEach((bar, b) => {
+      let t = SCORE_FIXTURE.start + b * 4 * beat;
+      for (const [pitch, beats] of bar) {
+        notes.push({ onset: t, offset: t + beats * beat * 0.92, pitch, velocity });
+        t += beats * beat;
+      }
+    });
+  }
+  return notes.sort((a, b) => a.onset - b.onset || a.pitch - b.pitch);
+}
+
 // A monophonic melody above C4 for the live test: 8 notes of 0.4 s (then 0.4 s of silence, so
 // the fake microphone's loop restarts cleanly).
 export const LIVE_MELODY = [67, 72, 76, 74, 79, 71, 69, 84];
@@ -62,6 +96,17 @@ export function renderFixture(notes, dir, name, { soundfont = FLUID, sampleRate 
   const rendered = midiNotes(mid);
   log(`fixture ${wav}: ${rendered.length} notes, ${(fs.statSync(wav).size / 1024).toFixed(0)} KiB`);
   return { wav, mid, notes: rendered };
+}
+
+// Tempo, time and key signature events and the notes in ticks of a MIDI file, read with mido.
+export function midiMeta(file) {
+  return JSON.parse(run(PYTHON, [NOTES_TOOL, 'midi-meta', file]));
+}
+
+// A MusicXML file read with Python's xml.etree: parts, measures per part, staves, notes, rests,
+// time and key signature, whether every voice fills every bar (notes_tool.py).
+export function musicxmlSummary(file) {
+  return JSON.parse(run(PYTHON, [NOTES_TOOL, 'musicxml', file]));
 }
 
 // Notes of a MIDI file, read with mido (python3-mido).
