@@ -504,13 +504,15 @@ void draw_ui(App& a) {
   score_row(a);
   status_line(a);
   ImGui::Spacing();
-  // With the Score view open, the roll takes the upper 40 % and the page's panel the rest.
+  // With the Score view open, the roll takes the upper 40 % and the page's panel the rest (not
+  // during live input, which has no score: the view comes back when the microphone stops).
   const ImVec2 origin = ImGui::GetCursorScreenPos(), avail = ImGui::GetContentRegionAvail();
   const float gap = 6 * a.dpr;
-  const float roll_h = a.show_score ? std::max(avail.y * 0.4f, 150 * a.dpr) : avail.y;
+  const bool score_open = a.show_score && a.mode != Mode::kLive;
+  const float roll_h = score_open ? std::max(avail.y * 0.4f, 150 * a.dpr) : avail.y;
   main_view(a, roll_h);
   Rect panel;
-  if (a.show_score && avail.y - roll_h - gap > 40 * a.dpr)
+  if (score_open && avail.y - roll_h - gap > 40 * a.dpr)
     panel = Rect{origin.x, origin.y + roll_h + gap, avail.x, avail.y - roll_h - gap};
   if (panel.x != a.score_panel.x || panel.y != a.score_panel.y || panel.w != a.score_panel.w || panel.h != a.score_panel.h) {
     a.score_panel = panel;
