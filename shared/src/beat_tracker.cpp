@@ -18,7 +18,9 @@ OnsetEnvelope onset_envelope(const NoteList& notes, double duration_s, double fr
   for (const Note& n : notes) {
     if (!(n.onset >= 0.0) || n.onset * frame_rate >= static_cast<double>(n_frames)) continue;
     const double register_weight = n.pitch < 48 ? 1.5 : n.pitch < 60 ? 1.2 : 1.0;
-    const double w = (0.5 + std::clamp(n.velocity, 1, 127) / 127.0) * register_weight;
+    // Long notes start on beats more often than short ones (off-beat chords are short).
+    const double length_weight = 0.5 + std::min(1.0, n.offset - n.onset);
+    const double w = (0.5 + std::clamp(n.velocity, 1, 127) / 127.0) * register_weight * length_weight;
     const double c = n.onset * frame_rate;
     const long j0 = std::max(0L, static_cast<long>(c) - reach), j1 = std::min(n_frames - 1, static_cast<long>(c) + reach);
     for (long j = j0; j <= j1; ++j) {
@@ -50,7 +52,7 @@ std::vector<double> window_salience(const std::vector<float>& x, long a, long b,
   double mean = 0.0;
   for (long t = a; t < b; ++t) mean += x[static_cast<std::size_t>(t)];
   mean /= std::max(1L, n);
-  const int max_lag = std::min<long>(3L * lag_max, n - 1);
+  const int max_lag = std::min<long>(4L * lag_max, n - 1);
   std::vector<double> ac(static_cast<std::size_t>(std::max(0, max_lag) + 1), 0.0);
   for (int l = lag_min / 2; l <= max_lag; ++l) {
     double s = 0.0;
@@ -63,7 +65,7 @@ std::vector<double> window_salience(const std::vector<float>& x, long a, long b,
   for (int l = lag_min; l <= lag_max; ++l) {
     const double bpm = 60.0 * fr / l;
     const double z = std::log2(bpm / o.prior_bpm) / o.prior_octaves;
-    const double s = (at(l) + 0.5 * at(2 * l) + 0.33 * at(3 * l)) * std::exp(-0.5 * z * z);
+    const double s = (at(l) + 0.5 * at(2 * l) + 0.33 * at(3 * l) + 0.25 * at(4 * l)) * std::exp(-0.5 * z * z);
     sal[static_cast<std::size_t>(l - lag_min)] = s;
     peak = std::max(peak, s);
   }
@@ -131,12 +133,28 @@ BeatTrack track_beats(const OnsetEnvelope& env, const BeatTrackerOptions& o) {
     }
   if (first < 0 || T < 4) return out;
 
+  // A tempo given by the user: a strictly steady grid at the phase that best meets the onsets.
+  if (o.fixed_bpm > 0) {
+    const double p = 60.0 * fr / o.fixed_bpm;
+    const int steps = std::max(1, static_cast<int>(std::ceil(p)));
+    double best = -1.0, best_phase = 0.0;
+    for (int k = 0; k < steps; ++k) {
+      const double phase = static_cast<double>(first) + p * k / steps - p;  // one period before the first onset, on
+      double sum = 0.0;
+      for (double t = phase; t < static_cast<double>(T); t += p)
+        if (t >= 0) sum += env.strength[static_cast<std::size_t>(std::lround(std::min(t, static_cast<double>(T - 1))))];
+      if (sum > best) best = sum, best_phase = phase;
+    }
+    const double lead = 0.5 * p;
+    for (double t = best_phase; t <= static_cast<double>(last) + lead; t += p)
+      if (t >= static_cast<double>(first) - lead && t >= 0) out.beats.push_back(t / fr);
+    out.local_bpm.push_back(o.fixed_bpm);
+    out.tempo_bpm = median_tempo(out.beats);
+    return out;
+  }
   // Beat period per frame.
   std::vector<double> period(static_cast<std::size_t>(T));
-  if (o.fixed_bpm > 0) {
-    std::fill(period.begin(), period.end(), 60.0 * fr / o.fixed_bpm);
-    out.local_bpm.push_back(o.fixed_bpm);
-  } else {
+  {
     long win = 0, hop = 1;
     const std::vector<int> path = tempo_path(env.strength, fr, o, win, hop);
     for (int l : path) out.local_bpm.push_back(60.0 * fr / l);

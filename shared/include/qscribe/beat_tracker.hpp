@@ -1,12 +1,14 @@
 // Beat tracking of a whole piece from its notes.
 //
 // 1. Onset strength: every note onset adds a bump (a 20 ms Gaussian) to an envelope sampled at
-//    100 frames/s, weighted by loudness and by register (bass onsets mark the beat more often).
+//    100 frames/s, weighted by loudness, length and register (bass and long notes mark the beat
+//    more often than short off-beat chords).
 //    Working from the transcription, not from the audio, means the tracker sees what the model
 //    heard and follows the decoding sliders; it costs under a millisecond per minute of music.
 // 2. Local tempo: the autocorrelation of the envelope in 8 s windows (hop 1 s), enhanced with its
-//    2x and 3x lags (a pulse whose multiples are also pulses is a metrical level) and weighted by
-//    a log-normal tempo prior around 100 bpm. A Viterbi path over windows picks one period per
+//    2x, 3x and 4x lags (a pulse whose multiples are also pulses is a metrical level) and weighted
+//    by a log-normal tempo prior around 100 bpm (120 bpm scores better on clean MIDI, 100 on
+//    transcribed audio: docs/score.md). A Viterbi path over windows picks one period per
 //    window, penalising changes by (log period ratio)^2, so the tempo can drift, ramp and change
 //    but does not jump between metrical levels on a whim.
 // 3. Beats: Ellis's dynamic programme (2007, "Beat tracking by dynamic programming") with the
@@ -36,7 +38,7 @@ struct BeatTrackerOptions {
   double window_s = 8.0, hop_s = 1.0;      // local tempo analysis
   double tempo_change_penalty = 6.0;       // Viterbi cost per (log period ratio)^2
   double tightness = 80.0;                 // DP penalty on beat intervals off the local period
-  double fixed_bpm = 0.0;                  // > 0: a steady tempo given by the user (no estimation)
+  double fixed_bpm = 0.0;                  // > 0: a strictly steady grid at this tempo (only its phase is found)
 };
 
 struct BeatTrack {
