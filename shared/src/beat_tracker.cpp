@@ -118,6 +118,30 @@ std::vector<int> tempo_path(const std::vector<float>& x, double fr, const BeatTr
   return path;
 }
 
+// Moves each beat onto the centre of mass of the onset strength within 60 ms (or a tenth of a
+// beat) of it: the DP works on whole frames, and played notes scatter around the beat; the
+// centroid puts the beat where its notes are, so snapping them moves them least.
+void refine_beats(std::vector<double>& beats, const OnsetEnvelope& env) {
+  const double fr = env.frame_rate;
+  const long T = static_cast<long>(env.strength.size());
+  for (std::size_t i = 0; i < beats.size(); ++i) {
+    const double ibi = beats.size() > 1 ? (i + 1 < beats.size() ? beats[i + 1] - beats[i] : beats[i] - beats[i - 1]) : 0.5;
+    const double reach = std::min(0.06, 0.1 * ibi) * fr;
+    const double c = beats[i] * fr;
+    const long a = std::max(0L, static_cast<long>(std::floor(c - reach))), b = std::min(T - 1, static_cast<long>(std::ceil(c + reach)));
+    double w = 0.0, wt = 0.0, peak = 0.0;
+    for (long t = a; t <= b; ++t) peak = std::max(peak, static_cast<double>(env.strength[static_cast<std::size_t>(t)]));
+    for (long t = a; t <= b; ++t) {
+      const double v = env.strength[static_cast<std::size_t>(t)];
+      const double x = v > 0.5 * peak ? v * v : 0.0;  // the peak(s), not the tails of neighbours
+      w += x;
+      wt += x * static_cast<double>(t);
+    }
+    if (w > 0 && peak > 1e-3) beats[i] = wt / w / fr;
+  }
+  for (std::size_t i = 1; i < beats.size(); ++i) beats[i] = std::max(beats[i], beats[i - 1] + 1e-3);
+}
+
 }  // namespace
 
 BeatTrack track_beats(const OnsetEnvelope& env, const BeatTrackerOptions& o) {
@@ -200,6 +224,7 @@ BeatTrack track_beats(const OnsetEnvelope& env, const BeatTrackerOptions& o) {
   const double t_first = static_cast<double>(first) / fr, t_last = static_cast<double>(last) / fr;
   for (double b : beats)
     if (b >= t_first - lead && b <= t_last + lead) out.beats.push_back(b);
+  refine_beats(out.beats, env);
   out.tempo_bpm = median_tempo(out.beats);
   return out;
 }

@@ -15,7 +15,8 @@
 //    local period: score(t) = strength(t) + max over tau of [score(tau) - tightness *
 //    log((t - tau) / period(t))^2], traced back from the best frame of the last period. This
 //    follows rubato because every beat may land anywhere within the penalty's reach.
-// 4. Beats more than half a period before the first onset or after the last one are dropped.
+// 4. Beats more than half a period before the first onset or after the last one are dropped;
+//    each beat moves to the centroid of the onset strength within 60 ms of it (sub-frame timing).
 #pragma once
 #include <vector>
 
