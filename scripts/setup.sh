@@ -17,7 +17,7 @@ PKGS=(
   libtorch-dev libopenblas0-openmp libonnx-dev libprotobuf-dev protobuf-compiler
   libfluidsynth-dev libjack-jackd2-dev timgm6mb-soundfont libgloo-dev
   python3 python3-mir-eval python3-mido python3-numpy python3-soundfile
-  sox fonts-dejavu-core lilypond aubio-tools clang libclang-rt-14-dev llvm
+  sox fonts-dejavu-core lilypond aubio-tools brotli clang libclang-rt-14-dev llvm
   fluid-soundfont-gm fluidr3mono-gm-soundfont csound-soundfont opl3-soundfont freepats timidity abcmidi openttd-openmsx planetblupi-music-midi simutrans-data
   pianobooster freedink-data chuck-data sfront yoshimi-data
   chromium
