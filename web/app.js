@@ -7,8 +7,11 @@ import { decodeAudioFile, mixToMono, Player } from './audio.js';
 import { Microphone } from './microphone.js';
 import { ScoreView } from './score.js';
 
-const MODEL = new URL('models/qscribe-default', location.href).href;
+// Full file names, so that scripts/build-site can point them at its content-hashed copies.
+const MODEL_JSON = new URL('models/qscribe-default.json', import.meta.url).href;
+const MODEL_ONNX = new URL('models/qscribe-default.onnx', import.meta.url).href;
 const canvas = document.getElementById('canvas');
+canvas.addEventListener('contextmenu', (e) => e.preventDefault());
 const fileInput = document.getElementById('file');
 const player = new Player();
 const mic = new Microphone();
@@ -150,12 +153,12 @@ async function boot() {
   scoreView = new ScoreView(core, document.getElementById('score'));
   let config;
   try {
-    const res = await fetch(`${MODEL}.json`);
-    if (!res.ok) throw new Error(`${MODEL}.json: HTTP ${res.status}`);
+    const res = await fetch(MODEL_JSON);
+    if (!res.ok) throw new Error(`${MODEL_JSON}: HTTP ${res.status}`);
     const json = await res.text();
     if (!call('qs_set_model', json)) throw new Error(text(core._qs_error()));
     config = JSON.parse(json);
-    model = await Model.load(`${MODEL}.onnx`, config);
+    model = await Model.load(MODEL_ONNX, config);
   } catch (e) {
     call('qs_model_failed', e.message || String(e));
     throw e;

@@ -2,7 +2,12 @@
 // models/NAME.onnx and runs [batch, frames, bins] CQT magnitudes -> frame and onset logits.
 import * as ort from './ort/ort.wasm.min.mjs';
 
-ort.env.wasm.wasmPaths = new URL('ort/', import.meta.url).href;
+// Both files by full name (not a folder prefix), so that scripts/build-site can point them at its
+// content-hashed copies.
+ort.env.wasm.wasmPaths = {
+  mjs: new URL('ort/ort-wasm-simd-threaded.mjs', import.meta.url).href,
+  wasm: new URL('ort/ort-wasm-simd-threaded.wasm', import.meta.url).href,
+};
 ort.env.wasm.numThreads = 1;
 
 export class Model {

@@ -67,8 +67,14 @@ export async function openAndSettle(page, file, { expect = 'notes', timeoutMs = 
   page.on('pageerror', onPageError);
   try {
     // Stop waiting as soon as the page throws: an uncaught error will not settle by itself.
-    await page.waitForFunction(`window.__qsPageError || (${settledOn.toString()})(window.qscribe.state(), ${JSON.stringify(expect)})`,
-                               null, { timeout: timeoutMs, polling: 50 });
+    // A function, not a string: Playwright evaluates a string predicate again on every poll,
+    // which the page's Content-Security-Policy (no 'unsafe-eval') refuses.
+    await page.waitForFunction((want) => {
+      if (window.__qsPageError) return true;
+      const s = window.qscribe.state();
+      if (s.busy !== false) return false;  // the same test as settledOn()
+      return want === 'notes' ? s.noteCount > 0 && !s.error : typeof s.error === 'string' && s.error.length > 0;
+    }, expect, { timeout: timeoutMs, polling: 50 });
     if (pageError) throw pageError;
   } catch (e) {
     page.off('pageerror', onPageError);

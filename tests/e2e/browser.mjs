@@ -89,12 +89,13 @@ export function isSameOrigin(url, origin) {
 // Opens the app. Options: name (used in screenshot file names), timeoutMs (watchdog for the
 // whole session: on expiry a screenshot is saved, everything is closed and the process exits 1),
 // extraArgs (more Chromium flags), path (page path, default '/'), waitReady (await
-// window.qscribe.ready, default true), screenshotDir (default: the working directory).
+// window.qscribe.ready, default true), screenshotDir (default: the working directory), server (a
+// started server { url, origin, close() } to use instead of web/server.mjs; closed with the session).
 // Returns a session object: { server, browser, context, page, origin, requests, responses,
 // pageErrors, consoleLines, screenshot(label), offOrigin(), assertSameOrigin(), close() }.
 export async function openApp({
   name, timeoutMs = 240000, extraArgs = [], path: pagePath = '/', waitReady = true,
-  screenshotDir = process.cwd(), readyTimeoutMs = 120000, acceptDownloads = true,
+  screenshotDir = process.cwd(), readyTimeoutMs = 120000, acceptDownloads = true, server = null,
 } = {}) {
   if (!name) throw new Error('openApp: name is required');
   for (const f of fs.readdirSync(screenshotDir)) {  // screenshots of an earlier run of this test
@@ -141,7 +142,7 @@ export async function openApp({
   session.watchdog.unref?.();
 
   try {
-    session.server = await startServer();
+    session.server = server || await startServer();
     session.origin = session.server.origin;
     log(`server ${session.server.url}`);
     session.browser = await chromium.launch({
@@ -169,6 +170,13 @@ export async function openApp({
     });
     session.context.on('requestfailed', (req) => {
       log(`request failed: ${req.url()} (${req.failure()?.errorText})`);
+    });
+    // Anything the CSP blocks also reaches the console this way (runTest fails on it).
+    await session.context.addInitScript(() => {
+      document.addEventListener('securitypolicyviolation', (e) => {
+        console.error(`Content Security Policy violation: ${e.violatedDirective} blocked ${e.blockedURI || 'inline'} [${e.sample}] ` +
+                      `(${e.sourceFile}:${e.lineNumber})`);
+      });
     });
     session.page = await session.context.newPage();
     session.page.on('websocket', (ws) => session.requests.push({ url: ws.url(), method: 'WEBSOCKET', type: 'websocket' }));
@@ -264,8 +272,13 @@ async function dumpState(session) {
   } catch { /* page not usable */ }
 }
 
+// Lines Chromium logs when the page's Content-Security-Policy (web/csp.mjs) blocks something.
+export function cspViolations(session) {
+  return session.consoleLines.filter((l) => /Content Security Policy/i.test(l));
+}
+
 // Runs one end-to-end test body with a session; always closes the browser and server, saves a
-// final screenshot, checks the request log and page errors, and sets the exit code.
+// final screenshot, checks the request log, page errors and CSP violations, and sets the exit code.
 export async function runTest(name, options, body) {
   let session;
   let failed = false;
@@ -276,6 +289,8 @@ export async function runTest(name, options, body) {
     if (session.pageErrors.length) {
       throw new Error(`uncaught errors in the page:\n${session.pageErrors.join('\n')}`);
     }
+    const csp = cspViolations(session);
+    if (csp.length) throw new Error(`the Content-Security-Policy blocked something:\n${csp.join('\n')}`);
   } catch (e) {
     failed = true;
     console.error(`FAIL ${name}: ${e && e.stack || e}`);
