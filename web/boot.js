@@ -36,7 +36,8 @@ async function serviceWorker() {
   const sw = navigator.serviceWorker;
   sw.addEventListener('message', ({ data }) => {
     if (data && data.type === 'precache' && !sw.controller) {
-      show(`Preparing qscribe for offline use: ${(data.bytes / 1e6).toFixed(1)} MB, ${data.done} of ${data.total} files`);
+      show(`Preparing qscribe for offline use: ${data.done} of ${data.total} files` +
+           (data.bytes ? ` (${(data.bytes / 1e6).toFixed(1)} MB)` : ''));
     }
   });
   let reg;

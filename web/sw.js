@@ -47,8 +47,8 @@ if (!BUILD) {
           if (!response) {
             response = await fetch(target, { cache: HASHED.test(file) ? 'default' : 'no-cache', credentials: 'same-origin' });
             if (!response.ok) throw new Error(`${file}: HTTP ${response.status}`);
+            bytes += Number(response.headers.get('Content-Length')) || 0;  // the progress message's figure
           }
-          bytes += (await response.clone().arrayBuffer()).byteLength;
           await cache.put(target, response);
         }
         done++;
@@ -59,8 +59,12 @@ if (!BUILD) {
     await self.skipWaiting();
   })()));
 
+  // A new version takes over at once (its pages load on the next visit or reload). The previous
+  // version's cache stays, so pages still open on it can load what they load lazily (Verovio);
+  // older ones go. (Cache Storage lists caches in the order they were created.)
   self.addEventListener('activate', (event) => event.waitUntil((async () => {
-    for (const key of await caches.keys()) if (key.startsWith(PREFIX) && key !== CACHE) await caches.delete(key);
+    const ours = (await caches.keys()).filter((key) => key.startsWith(PREFIX) && key !== CACHE);
+    for (const key of ours.slice(0, -1)) await caches.delete(key);
     await self.clients.claim();
   })()));
 
@@ -91,7 +95,7 @@ if (!BUILD) {
       const u = new URL(request.url);
       if (u.origin + u.pathname === SCOPE || u.href.split(/[?#]/)[0] === INDEX) cached = await cache.match(INDEX);
     } else {
-      cached = await cache.match(request);
+      cached = (await cache.match(request)) || (await caches.match(request));  // or the previous version's
     }
     if (cached) return isolate(cached, request.url);
     return isolate(await fetch(request), request.url);
