@@ -41,15 +41,18 @@ long beat_interval(const std::vector<double>& beats, double t) {
 
 // Do the beats divide into three? Counts onsets near 1/3 and 2/3 against 1/2, 1/4 and 3/4.
 bool is_compound(const NoteList& notes, const std::vector<double>& beats) {
-  double w2 = 0, w3 = 0;
+  double w2 = 0, w13 = 0, w23 = 0;
   for (const Note& n : notes) {
     const long i = beat_interval(beats, n.onset);
     if (i < 0) continue;
     const double phase = (n.onset - beats[static_cast<std::size_t>(i)]) / (beats[static_cast<std::size_t>(i) + 1] - beats[static_cast<std::size_t>(i)]);
     w2 += near(phase, 0.5, 0.07) + 0.5 * (near(phase, 0.25, 0.05) + near(phase, 0.75, 0.05));
-    w3 += near(phase, 1.0 / 3, 0.06) + near(phase, 2.0 / 3, 0.06);
+    w13 += near(phase, 1.0 / 3, 0.06);
+    w23 += near(phase, 2.0 / 3, 0.06);
   }
-  return w3 > 1.3 * w2 && w3 > 0.05 * static_cast<double>(notes.size());
+  // Swung eighths fall at 2/3 of the beat and rarely at 1/3: that is 4/4 with swing, not 12/8.
+  const double w3 = w13 + w23;
+  return w3 > 1.3 * w2 && w3 > 0.05 * static_cast<double>(notes.size()) && w13 > 0.4 * w23;
 }
 
 void standardise(std::vector<double>& v) {
