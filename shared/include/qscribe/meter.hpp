@@ -2,6 +2,7 @@
 //
 // * Subdivision: where do onsets fall between beats? Onsets near 1/3 and 2/3 of the beat make it
 //   compound (beats of three eighths: 6/8, 9/8, 12/8); onsets near 1/2 (and 1/4, 3/4) simple.
+//   Onsets at 2/3 alone are swung eighths: simple meter.
 // * Beats per bar (2, 3 or 4) and the downbeat phase: each beat gets an accent (onset strength
 //   there, more for bass notes and for long notes, more where the harmony changes: the bar is
 //   where chords and bass notes change); the grouping and phase whose first beats are the most
