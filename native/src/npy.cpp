@@ -4,6 +4,7 @@
 #include <cstring>
 #include <fstream>
 #include <regex>
+#include <stdexcept>
 
 #include "qscribe/error.hpp"
 
@@ -77,8 +78,12 @@ NpyArray read_npy(const std::string& path) {
   if (!std::regex_search(dict, m, fortran) || m[1] != "False") throw Error(path + ": not in C order");
   if (!std::regex_search(dict, m, shape)) throw Error(path + ": not a 2-D array");
   NpyArray a;
-  a.rows = std::stoull(m[1]);
-  a.cols = std::stoull(m[2]);
+  try {
+    a.rows = std::stoull(m[1]);
+    a.cols = std::stoull(m[2]);
+  } catch (const std::out_of_range&) {  // more digits than 64 bits hold
+    throw Error(path + ": implausible shape");
+  }
   if (a.rows != 0 && a.cols > (std::size_t{1} << 40) / a.rows) throw Error(path + ": implausible shape");
   const auto data_start = in.tellg();
   in.seekg(0, std::ios::end);
