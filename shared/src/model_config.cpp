@@ -320,7 +320,7 @@ ModelConfig parse_model_config(const std::string& text) {
   json j;
   try {
     j = json::parse(text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, or out_of_range for a number beyond double
     throw Error(std::string("model config: not valid JSON (") + e.what() + ")");
   }
   return model_config_from_json(j);
