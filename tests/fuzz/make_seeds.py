@@ -88,9 +88,9 @@ def midi_seeds():
     junk = b"XFIH" + struct.pack(">I", 4) + b"junk"
     put("midi", "chunks-12-8.mid", smf(1, 480, [track([(0, timesig(12, 3)), (0, tempo(140))]) + junk,
                                                track(scale)]))
-    # A real file (openttd-openmsx, one of the Debian MIDI packages the training corpus uses).
-    for path in ["/usr/share/games/openttd/baseset/openmsx/train_filled_with_cash.mid"]:
-        if os.path.exists(path) and os.path.getsize(path) < 8192:
+    # A real file (pianobooster, one of the Debian MIDI packages the training corpus uses).
+    for path in ["/usr/share/doc/pianobooster/courses/BoosterMusic/02-LavendersBlue.mid"]:
+        if os.path.exists(path) and os.path.getsize(path) < 4096:
             put("midi", "debian-" + os.path.basename(path), open(path, "rb").read())
 
 
@@ -220,7 +220,8 @@ def audio_seeds():
 
 # ---- ONNX ---------------------------------------------------------------------------------------
 
-ONNX_HYPER = '{"bins_per_note":1,"n_bins":88,"c":1,"embed_dim":8,"n_layers":1,"n_heads":1,"head_dim":2,"mlp_hidden":2}'
+ONNX_HYPER = ('{"bins_per_note":1,"n_bins":12,"n_notes":12,"c":1,"embed_dim":8,"n_layers":0,"n_heads":1,'
+              '"head_dim":1,"mlp_hidden":1}')  # matches the sidecar in targets/onnx_import.cpp
 
 
 def protoc(mode, data):
@@ -287,6 +288,10 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--qscribe", default=os.path.join(ROOT, "build", "native", "bin", "qscribe"))
     a = ap.parse_args()
+    for target in os.listdir(CORPUS) if os.path.isdir(CORPUS) else []:  # stale seeds
+        for f in os.listdir(os.path.join(CORPUS, target)):
+            if f.startswith("seed-"):
+                os.remove(os.path.join(CORPUS, target, f))
     midi_seeds()
     note_seeds()
     sidecar_seeds()
