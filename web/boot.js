@@ -47,6 +47,7 @@ async function serviceWorker() {
     console.warn(`qscribe: the service worker could not be registered (${e.message || e}): no offline use`);
     return null;
   }
+  if (!reg) return null;  // a browser (or a test harness) that pretends to register
   if (sw.controller) return sw.controller;
   show('Preparing qscribe for offline use…');
   // Wait until it controls this page (sw.js claims its clients once its files are cached), or
@@ -69,7 +70,12 @@ async function serviceWorker() {
 }
 
 async function start() {
-  const controller = await serviceWorker();
+  let controller = null;
+  try {
+    controller = await serviceWorker();
+  } catch (e) {
+    console.warn(`qscribe: no service worker (${e.message || e}): no offline use`);
+  }
   if (controller && !window.crossOriginIsolated) {
     // The service worker re-serves the page with COOP/COEP: reload once to get them. The flag
     // stops a reload loop where the browser does not isolate pages anyway (the app works without
