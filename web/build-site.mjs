@@ -100,12 +100,21 @@ function isFile(f) {
 // manifest entries.
 const LITERAL = /(['"`])([A-Za-z0-9_.\-/]+)\1/g;
 
-// The site path a literal in `fromSitePath` names, or null.
+// The site path a literal in `fromSitePath` names, or null. A literal that must be a file (in
+// web/'s own files one that starts with './'; anywhere, one into models/, ort/ or verovio/) and
+// is missing stops the build.
 function target(fromSitePath, literal) {
   if (literal.startsWith('/') || literal.endsWith('/') || !/\.[A-Za-z0-9]+$/.test(literal)) return null;
   const p = path.posix.normalize(path.posix.join(path.posix.dirname(fromSitePath), literal));
   if (p.startsWith('..') || p === 'sw.js') return null;  // sw.js: registered by web/boot.js, written last
-  return source(p) ? p : null;
+  if (source(p)) return p;
+  const ours = (source(fromSitePath)?.file || '').startsWith(here + path.sep);
+  if ((ours && literal.startsWith('./')) || MOUNTS.some(([prefix]) => p.startsWith(prefix))) {
+    const mount = MOUNTS.find(([prefix]) => p.startsWith(prefix));
+    throw new Error(`${fromSitePath} names ${literal}, which is not there` +
+                    (mount ? ` (looked for ${path.join(mount[1], p.slice(mount[0].length))})` : ''));
+  }
+  return null;
 }
 
 function hashed(sitePath, bytes) {
