@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <map>
 
 #include "qscribe/error.hpp"
@@ -24,7 +25,11 @@ std::string shape_text(c10::IntArrayRef s) {
 torch::Tensor tensor_of(const onnx::TensorProto& t) {
   std::vector<int64_t> dims(t.dims().begin(), t.dims().end());
   int64_t n = 1;
-  for (auto d : dims) n *= d;
+  for (auto d : dims) {  // negative sizes, or a count whose byte size overflows (found by fuzzing)
+    if (d < 0 || (d > 0 && n > std::numeric_limits<int64_t>::max() / 4 / d))
+      throw Error("initializer \"" + t.name() + "\" has an invalid shape");
+    n *= d;
+  }
   if (t.has_data_location() && t.data_location() == onnx::TensorProto::EXTERNAL)
     throw Error("initializer \"" + t.name() + "\" uses external data (not supported)");
   if (t.data_type() == onnx::TensorProto::FLOAT) {
@@ -87,7 +92,10 @@ LoadedCheckpoint load_onnx_checkpoint(const std::string& path) {
       torch::Tensor w = tensor_of(*it->second);
       // The exporter stores Linear weights as [in, out] for MatMul; shapes alone cannot tell
       // a square matrix apart, the doc string can.
-      if (it->second->doc_string().rfind("transposed", 0) == 0) w = w.t();
+      if (it->second->doc_string().rfind("transposed", 0) == 0) {
+        if (w.dim() > 2) throw Error("initializer \"" + p.key() + "\" is marked transposed but is not a matrix");
+        w = w.t();
+      }
       if (w.sizes() != p.value().sizes())
         throw Error("initializer \"" + p.key() + "\" has shape " + shape_text(w.sizes()) + ", the model expects " +
                     shape_text(p.value().sizes()));
