@@ -3,7 +3,7 @@
 // Also the page's API, window.qscribe (docs/web-api.md).
 import createQscribe from './qscribe_web.js';
 import { Model } from './model.js';
-import { decodeAudioFile, mixToMono, Player } from './audio.js';
+import { decodeAudioFile, mixToMono, Player, whyNoNotes } from './audio.js';
 import { Microphone } from './microphone.js';
 import { ScoreView } from './score.js';
 
@@ -16,6 +16,7 @@ const fileInput = document.getElementById('file');
 const player = new Player();
 const mic = new Microphone();
 let core = null, model = null, decodeCancelled = false, liveBusy = false, scoreView = null;
+let cancelDecode = null;  // rejects the wait for the browser's decoder (Cancel while decoding)
 
 const host = {
   openFileDialog: () => { fileInput.value = ''; fileInput.click(); },
@@ -32,7 +33,7 @@ const host = {
   playbackTime: () => player.time(),
   startMicrophone: (rate) => startLive(rate),
   stopMicrophone: () => { mic.stop(); liveBusy = false; },
-  cancelDecoding: () => { decodeCancelled = true; },
+  cancelDecoding: () => { decodeCancelled = true; if (cancelDecode) cancelDecode(); },
   scorePanel(x, y, w, h) {
     const b = canvas.getBoundingClientRect();
     if (scoreView) scoreView.place(b.left + x, b.top + y, w, h);
@@ -70,15 +71,21 @@ async function transcribe(arrayBuffer, name = 'audio') {
   const t0 = performance.now();
   let audio;
   try {
-    audio = await decodeAudioFile(arrayBuffer, model.config.features.sample_rate, name);
+    // The browser's decoder cannot be stopped: Cancel stops waiting for it (a long MP3 can take
+    // half a minute) and its result is dropped.
+    const cancelled = new Promise((_, reject) => { cancelDecode = () => reject(new Error('Cancelled.')); });
+    audio = await Promise.race([decodeAudioFile(arrayBuffer, model.config.features.sample_rate, name), cancelled]);
   } catch (e) {
     throw fail(e.message);
+  } finally {
+    cancelDecode = null;
   }
   if (decodeCancelled) throw fail('Cancelled.');
   timing.decodeMs = performance.now() - t0;
   const ptr = core._qs_file_alloc(audio.length);
   if (!ptr) throw fail(`"${name}" is too long to hold in this browser's memory.`);
-  mixToMono(audio, core.HEAPF32.subarray(ptr >> 2, (ptr >> 2) + audio.length));
+  const samples = audio.length;
+  const badSamples = mixToMono(audio, core.HEAPF32.subarray(ptr >> 2, (ptr >> 2) + samples));
   audio = null;
   call('qs_file_start', name);
   for (;;) {
@@ -103,11 +110,24 @@ async function transcribe(arrayBuffer, name = 'audio') {
   }
   timing.totalMs = performance.now() - t0;
   lastTiming = timing;
-  return notes();
+  const result = notes();
+  // Done, but worth a word (shown on the error line; the notes stay): no notes, or samples that
+  // were not numbers.
+  const remarks = [];
+  if (result.length === 0) {
+    // The document's audio still lies where qs_file_alloc put it (nothing resizes it during a job).
+    const why = whyNoNotes(core.HEAPF32.subarray(ptr >> 2, (ptr >> 2) + samples));
+    remarks.push(`No notes found in "${name}"${why ? `: ${why}` : ''}.`);
+  }
+  if (badSamples > 0)
+    remarks.push(`${badSamples} sample${badSamples > 1 ? 's' : ''} of "${name}" ${badSamples > 1 ? 'were' : 'was'} not a number (NaN or infinite) and became silence.`);
+  if (remarks.length) call('qs_fail', remarks.join(' '));
+  return result;
 }
 
 async function openFile(file) {
-  const name = file.name.replace(/\.[^.]*$/, '') || 'audio';
+  if (!(file instanceof Blob)) throw new TypeError(`openFile() takes a File, not ${describeArg(file)}.`);
+  const name = String(file.name ?? '').replace(/\.[^.]*$/, '') || 'audio';
   if (file.size > 1024 ** 3) { fail(`"${file.name}" is larger than 1 GB.`); return; }
   try {
     await transcribe(await file.arrayBuffer(), name);
@@ -165,10 +185,37 @@ async function boot() {
   }
 }
 
+// What a wrong argument was, for the API's messages.
+function describeArg(x) {
+  if (x === null || x === undefined) return String(x);
+  if (typeof x === 'number') return `the number ${x}`;
+  const kind = typeof x === 'object' || typeof x === 'function' ? (x.constructor && x.constructor.name) || 'object' : typeof x;
+  return `${/^[aeiou]/i.test(kind) ? 'an' : 'a'} ${kind}`;
+}
+
+// transcribe()'s argument, checked and copied: the bytes of an encoded audio file as an
+// ArrayBuffer, a Uint8Array (or DataView), or a Blob / File.
+async function audioBytes(data) {
+  if (data instanceof ArrayBuffer) return data.slice(0);
+  if (data instanceof Uint8Array || data instanceof DataView) return data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength);
+  if (data instanceof Blob) return data.arrayBuffer();
+  if (ArrayBuffer.isView(data))
+    throw new TypeError(`transcribe() takes the bytes of an audio file (ArrayBuffer, Uint8Array or Blob), not samples in a ${data.constructor.name}: wrap the samples in a WAV file.`);
+  throw new TypeError(`transcribe() takes the bytes of an audio file (ArrayBuffer, Uint8Array or Blob), not ${describeArg(data)}.`);
+}
+
+// Methods that talk to the wasm core synchronously: a clear error before it has started.
+function needCore(what) {
+  if (!core) throw new Error(`qscribe.${what}() was called before the app started: await window.qscribe.ready first.`);
+}
+
 // {tempo, timeSignature, key}: a field left out keeps its setting; null, 0, '' or 'auto' estimates
 // it again. Resolves with analysis(); rejects with the reason for a bad value (nothing changes).
-async function setAnalysis({ tempo, timeSignature, key } = {}) {
+async function setAnalysis(overrides) {
   await api.ready;
+  if (overrides !== undefined && (overrides === null || typeof overrides !== 'object'))
+    throw new TypeError(`setAnalysis() takes an object {tempo, timeSignature, key}, not ${describeArg(overrides)}.`);
+  const { tempo, timeSignature, key } = overrides || {};
   const cur = state().overrides;
   const auto = (v) => v === null || v === 0 || v === '' || (typeof v === 'string' && v.trim().toLowerCase() === 'auto');
   const pick = (v, old, none) => (v === undefined ? old : auto(v) ? none : v);
@@ -199,12 +246,20 @@ function withTiming(s) {
 const api = {
   version: '',
   ready: null,
-  transcribe: (arrayBuffer, name) => transcribe(arrayBuffer.slice(0), name),
+  transcribe: async (data, name) => transcribe(await audioBytes(data), name == null ? undefined : String(name)),
   notes: () => (core ? notes() : []),
   state: () => (core ? withTiming(state()) : { busy: false, error: '', noteCount: 0, modelLoaded: false, live: { active: false } }),
   uiRect: (id) => (core ? JSON.parse(text(call('qs_ui_rect', id))) : null),
   // Decoding thresholds, as the sliders (negative keeps a value): re-decodes at once.
-  setDecoding: ({ onset = -1, frame = -1, minNoteLength = -1 } = {}) => core._qs_set_decoding(onset, frame, minNoteLength),
+  // Values that are not numbers >= 0 are ignored, as left-out ones.
+  setDecoding: (thresholds) => {
+    needCore('setDecoding');
+    if (thresholds !== undefined && (thresholds === null || typeof thresholds !== 'object'))
+      throw new TypeError(`setDecoding() takes an object {onset, frame, minNoteLength}, not ${describeArg(thresholds)}.`);
+    const { onset = -1, frame = -1, minNoteLength = -1 } = thresholds || {};
+    const num = (v) => (typeof v === 'number' && Number.isFinite(v) ? v : -1);
+    core._qs_set_decoding(num(onset), num(frame), num(minNoteLength));
+  },
   openFile,
   // The musical reading of the notes (docs/web-api.md): null before there are notes.
   analysis: () => (core ? JSON.parse(text(core._qs_analysis_json())) : null),
@@ -213,7 +268,12 @@ const api = {
   showScore,
   scoreView: () => (scoreView ? scoreView.info() : null),
   // Spectrogram contrast: scales the level range (1 = 60 dB below the file's loud levels).
-  setContrast: (contrast) => core._qs_set_contrast(contrast),
+  setContrast: (contrast) => {
+    needCore('setContrast');
+    if (typeof contrast !== 'number' || !Number.isFinite(contrast))
+      throw new TypeError(`setContrast() takes a number (0.25..4), not ${describeArg(contrast)}.`);
+    core._qs_set_contrast(contrast);
+  },
 };
 api.ready = boot().then(() => { api.version = text(core._qs_version()); });
 api.ready.catch((e) => console.error('qscribe:', e.message || e));
@@ -223,6 +283,13 @@ fileInput.addEventListener('change', () => { if (fileInput.files[0]) openFile(fi
 window.addEventListener('dragover', (e) => e.preventDefault());
 window.addEventListener('drop', (e) => {
   e.preventDefault();
-  const file = e.dataTransfer && e.dataTransfer.files[0];
-  if (file && core && !state().busy) openFile(file);
+  const files = e.dataTransfer ? [...e.dataTransfer.files] : [];
+  if (!files.length || !core || state().busy) return;
+  if (files.length > 1) {
+    // Which one was meant is a guess: say so and keep what is on screen.
+    const names = files.slice(0, 3).map((f) => `"${f.name}"`).join(', ') + (files.length > 3 ? ', ...' : '');
+    fail(`Drop one file at a time: ${files.length} were dropped (${names}).`);
+    return;
+  }
+  openFile(files[0]);
 });
