@@ -138,7 +138,15 @@ const server = http.createServer((req, res) => {
     return;
   }
   let found = null;
-  try { found = resolve(req.url); } catch { /* malformed URL */ }
+  try {
+    found = resolve(req.url);
+  } catch (e) {
+    if (e instanceof URIError) {  // broken percent-encoding: the client's mistake, not a missing file
+      res.writeHead(400, { 'Content-Type': 'text/plain' }).end('bad request');
+      logLine(req, 400, null, 11);
+      return;
+    }
+  }
   if (!found) {
     res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found');
     logLine(req, 404, null, 9);
