@@ -144,60 +144,43 @@ void refine_beats(std::vector<double>& beats, const OnsetEnvelope& env) {
 
 }  // namespace
 
-BeatTrack track_beats(const OnsetEnvelope& env, const BeatTrackerOptions& o) {
-  BeatTrack out;
-  out.hop_s = o.hop_s;
-  const double fr = env.frame_rate;
-  const long T = static_cast<long>(env.strength.size());
-  long first = -1, last = -1;
-  for (long t = 0; t < T; ++t)
-    if (env.strength[static_cast<std::size_t>(t)] > 1e-3f) {
-      if (first < 0) first = t;
-      last = t;
-    }
-  if (first < 0 || T < 4) return out;
+namespace {
 
-  // A tempo given by the user: a strictly steady grid at the phase that best meets the onsets.
-  if (o.fixed_bpm > 0) {
-    const double p = 60.0 * fr / o.fixed_bpm;
-    const int steps = std::max(1, static_cast<int>(std::ceil(p)));
-    double best = -1.0, best_phase = 0.0;
-    for (int k = 0; k < steps; ++k) {
-      const double phase = static_cast<double>(first) + p * k / steps - p;  // one period before the first onset, on
-      double sum = 0.0;
-      for (double t = phase; t < static_cast<double>(T); t += p)
-        if (t >= 0) sum += env.strength[static_cast<std::size_t>(std::lround(std::min(t, static_cast<double>(T - 1))))];
-      if (sum > best) best = sum, best_phase = phase;
-    }
-    const double lead = 0.5 * p;
-    for (double t = best_phase; t <= static_cast<double>(last) + lead; t += p)
-      if (t >= static_cast<double>(first) - lead && t >= 0) out.beats.push_back(t / fr);
-    out.local_bpm.push_back(o.fixed_bpm);
-    out.tempo_bpm = median_tempo(out.beats);
-    return out;
-  }
-  // Beat period per frame.
-  std::vector<double> period(static_cast<std::size_t>(T));
-  {
-    long win = 0, hop = 1;
-    const std::vector<int> path = tempo_path(env.strength, fr, o, win, hop);
-    for (int l : path) out.local_bpm.push_back(60.0 * fr / l);
-    for (long t = 0; t < T; ++t) {
-      const long w = std::clamp(static_cast<long>(std::lround(static_cast<double>(t - win / 2) / hop)), 0L,
-                                static_cast<long>(path.size()) - 1);
-      period[static_cast<std::size_t>(t)] = path[static_cast<std::size_t>(w)];
-    }
-  }
-
-  // Onset strength normalised by its standard deviation (the scale the tightness assumes).
+// The onset strength divided by its standard deviation (the scale the DP tightness assumes).
+std::vector<double> normalised_strength(const OnsetEnvelope& env) {
+  const std::size_t T = env.strength.size();
   double mean = 0.0, var = 0.0;
   for (float v : env.strength) mean += v;
   mean /= static_cast<double>(T);
   for (float v : env.strength) var += (v - mean) * (v - mean);
   const double sd = std::sqrt(var / static_cast<double>(T));
-  std::vector<double> O(static_cast<std::size_t>(T));
-  for (long t = 0; t < T; ++t) O[static_cast<std::size_t>(t)] = sd > 0 ? env.strength[static_cast<std::size_t>(t)] / sd : 0.0;
+  std::vector<double> O(T);
+  for (std::size_t t = 0; t < T; ++t) O[t] = sd > 0 ? env.strength[t] / sd : 0.0;
+  return O;
+}
 
+// The beat period (frames) at every frame, from the Viterbi tempo path; the path's tempi go to
+// local_bpm.
+std::vector<double> frame_periods(const OnsetEnvelope& env, const BeatTrackerOptions& o, std::vector<double>& local_bpm) {
+  const double fr = env.frame_rate;
+  const long T = static_cast<long>(env.strength.size());
+  long win = 0, hop = 1;
+  const std::vector<int> path = tempo_path(env.strength, fr, o, win, hop);
+  for (int l : path) local_bpm.push_back(60.0 * fr / l);
+  std::vector<double> period(static_cast<std::size_t>(T));
+  for (long t = 0; t < T; ++t) {
+    const long w = std::clamp(static_cast<long>(std::lround(static_cast<double>(t - win / 2) / hop)), 0L,
+                              static_cast<long>(path.size()) - 1);
+    period[static_cast<std::size_t>(t)] = path[static_cast<std::size_t>(w)];
+  }
+  return period;
+}
+
+// Ellis's dynamic programme with the local period; the beats within half a period of the first
+// and last onset frames, in seconds (not refined).
+std::vector<double> dp_beats(const std::vector<double>& O, const std::vector<double>& period, double tightness,
+                             long first, long last, double fr) {
+  const long T = static_cast<long>(O.size());
   std::vector<double> C(static_cast<std::size_t>(T));
   std::vector<long> back(static_cast<std::size_t>(T), -1);
   for (long t = 0; t < T; ++t) {
@@ -206,7 +189,7 @@ BeatTrack track_beats(const OnsetEnvelope& env, const BeatTrackerOptions& o) {
     double best = 0.0;
     for (long tau = std::max(0L, lo); tau <= hi; ++tau) {
       const double r = std::log(static_cast<double>(t - tau) / p);
-      const double v = C[static_cast<std::size_t>(tau)] - o.tightness * r * r;
+      const double v = C[static_cast<std::size_t>(tau)] - tightness * r * r;
       if (v > best) best = v, back[static_cast<std::size_t>(t)] = tau;
     }
     C[static_cast<std::size_t>(t)] = O[static_cast<std::size_t>(t)] + best;
@@ -217,14 +200,109 @@ BeatTrack track_beats(const OnsetEnvelope& env, const BeatTrackerOptions& o) {
   long t = e0;
   for (long k = e0; k <= e1; ++k)
     if (C[static_cast<std::size_t>(k)] > C[static_cast<std::size_t>(t)]) t = k;
-  std::vector<double> beats;
+  std::vector<double> beats, out;
   for (; t >= 0; t = back[static_cast<std::size_t>(t)]) beats.push_back(static_cast<double>(t) / fr);
   std::reverse(beats.begin(), beats.end());
   const double lead = 0.5 * period[static_cast<std::size_t>(first)] / fr;
   const double t_first = static_cast<double>(first) / fr, t_last = static_cast<double>(last) / fr;
   for (double b : beats)
-    if (b >= t_first - lead && b <= t_last + lead) out.beats.push_back(b);
-  refine_beats(out.beats, env);
+    if (b >= t_first - lead && b <= t_last + lead) out.push_back(b);
+  return out;
+}
+
+// A strictly steady grid at `bpm`, at the phase that best meets the onsets.
+std::vector<double> steady_beats(const std::vector<float>& x, double bpm, long first, long last, double fr) {
+  const long T = static_cast<long>(x.size());
+  const double p = 60.0 * fr / bpm;
+  const int steps = std::max(1, static_cast<int>(std::ceil(p)));
+  double best = -1.0, best_phase = 0.0;
+  for (int k = 0; k < steps; ++k) {
+    const double phase = static_cast<double>(first) + p * k / steps - p;  // one period before the first onset, on
+    double sum = 0.0;
+    for (double t = phase; t < static_cast<double>(T); t += p)
+      if (t >= 0) sum += x[static_cast<std::size_t>(std::lround(std::min(t, static_cast<double>(T - 1))))];
+    if (sum > best) best = sum, best_phase = phase;
+  }
+  std::vector<double> beats;
+  const double lead = 0.5 * p;
+  for (double t = best_phase; t <= static_cast<double>(last) + lead; t += p)
+    if (t >= static_cast<double>(first) - lead && t >= 0) beats.push_back(t / fr);
+  return beats;
+}
+
+// First and last frames with onset strength (first = -1 when silent).
+void onset_span(const OnsetEnvelope& env, long& first, long& last) {
+  first = last = -1;
+  for (long t = 0; t < static_cast<long>(env.strength.size()); ++t)
+    if (env.strength[static_cast<std::size_t>(t)] > 1e-3f) {
+      if (first < 0) first = t;
+      last = t;
+    }
+}
+
+// Mean normalised onset strength at the beats (the peak within 30 ms of each).
+double beat_strength(const std::vector<double>& O, const std::vector<double>& beats, double fr) {
+  if (beats.empty()) return 0.0;
+  const long T = static_cast<long>(O.size());
+  double sum = 0.0;
+  for (double t : beats) {
+    const long j = std::lround(t * fr), reach = std::lround(0.03 * fr);
+    double peak = 0.0;
+    for (long k = std::max(0L, j - reach); k <= std::min(T - 1, j + reach); ++k) peak = std::max(peak, O[static_cast<std::size_t>(k)]);
+    sum += peak;
+  }
+  return sum / static_cast<double>(beats.size());
+}
+
+// The metrical level: the tempo path's and the levels twice, half, 3/2 and 2/3 as fast, each
+// tracked by the DP; the level whose beats carry the most onset strength wins, less a
+// log-normal prior on its tempo (slower levels keep only the strongest beats, so strength
+// alone would always pick the slowest).
+void choose_level(const OnsetEnvelope& env, const std::vector<double>& O, const std::vector<double>& period,
+                  long first, long last, const BeatTrackerOptions& o, BeatTrack& out) {
+  const double fr = env.frame_rate;
+  for (const double f : {1.0, 0.5, 2.0, 2.0 / 3.0, 1.5}) {
+    std::vector<double> p = period;
+    for (double& v : p) v *= f;
+    const double bpm0 = 60.0 * fr / p[static_cast<std::size_t>(first)];
+    if (f != 1.0 && (bpm0 > o.max_bpm || bpm0 < o.min_bpm)) continue;
+    BeatLevel lv;
+    lv.factor = f;
+    lv.beats = dp_beats(O, p, o.tightness, first, last, fr);
+    refine_beats(lv.beats, env);
+    lv.bpm = median_tempo(lv.beats);
+    lv.strength = beat_strength(O, lv.beats, fr);
+    const double z = lv.bpm > 0 ? std::log2(lv.bpm / o.level_prior_bpm) / o.level_prior_octaves : 0.0;
+    lv.score = lv.beats.size() < 2 ? -1e300 : lv.strength - 0.5 * z * z;
+    out.levels.push_back(std::move(lv));
+  }
+  const auto best = std::max_element(out.levels.begin(), out.levels.end(),
+                                     [](const BeatLevel& a, const BeatLevel& b) { return a.score < b.score; });
+  out.beats = best->beats;
+}
+
+}  // namespace
+
+BeatTrack track_beats(const OnsetEnvelope& env, const BeatTrackerOptions& o) {
+  BeatTrack out;
+  out.hop_s = o.hop_s;
+  const double fr = env.frame_rate;
+  long first = -1, last = -1;
+  onset_span(env, first, last);
+  if (first < 0 || env.strength.size() < 4) return out;
+  if (o.fixed_bpm > 0) {  // a tempo given by the user
+    out.beats = steady_beats(env.strength, o.fixed_bpm, first, last, fr);
+    out.local_bpm.push_back(o.fixed_bpm);
+  } else {
+    const std::vector<double> period = frame_periods(env, o, out.local_bpm);
+    const std::vector<double> O = normalised_strength(env);
+    if (o.choose_level) {
+      choose_level(env, O, period, first, last, o, out);
+    } else {
+      out.beats = dp_beats(O, period, o.tightness, first, last, fr);
+      refine_beats(out.beats, env);
+    }
+  }
   out.tempo_bpm = median_tempo(out.beats);
   return out;
 }
