@@ -324,6 +324,23 @@ results.push(await runTest(NAME, { timeoutMs: 400000 }, async ({ page, screensho
   assert.deepEqual(cancelled.notes, before.notes, 'cancelled 3-hour file: the notes stay');
   observed.push(['upload', 'long file, length not in the header, Cancel', `Cancelled. after ${cancelSecs.toFixed(2)} s; page answered in ${probeMs.toFixed(0)} ms`]);
   await screenshot('cancelled');
+
+  // The byte containers transcribe() takes besides an ArrayBuffer: a Uint8Array that views the
+  // middle of a larger buffer, and a Blob.
+  const views = await page.evaluate(async (b64) => {
+    const bin = atob(b64);
+    const big = new Uint8Array(bin.length + 32).fill(0xee);
+    for (let i = 0; i < bin.length; i++) big[16 + i] = bin.charCodeAt(i);
+    const view = big.subarray(16, 16 + bin.length);
+    const a = await window.qscribe.transcribe(view, 'as_uint8array').then((n) => n.length, (e) => e.message);
+    const b = await window.qscribe.transcribe(new Blob([view]), 'as_blob').then((n) => n.length, (e) => e.message);
+    return [a, b, big[0] === 0xee && big[16 + bin.length] === 0xee];
+  }, goodWav.toString('base64'));
+  log(`transcribe(Uint8Array view) -> ${views[0]}, transcribe(Blob) -> ${views[1]}`);
+  assert.ok(Number.isInteger(views[0]) && views[0] > 0, `transcribe(Uint8Array view): ${views[0]}`);
+  assert.ok(Number.isInteger(views[1]) && views[1] > 0, `transcribe(Blob): ${views[1]}`);
+  assert.ok(views[2], 'transcribe() changed the bytes around its view');
+  observed.push(['api', 'Uint8Array view, Blob', `transcribed (${views[0]} and ${views[1]} notes)`]);
 }));
 
 // --- 2. The microphone ---------------------------------------------------------------------------
