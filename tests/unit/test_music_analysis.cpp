@@ -67,6 +67,20 @@ TEST(BeatTracker, SteadyTempo) {
   EXPECT_LT(bt.beats.size(), ref.size() + 3);  // not the eighth-note level
 }
 
+TEST(BeatTracker, ChoosesTheMetricalLevelAndSaysWhy) {
+  // 150 bpm, 2/4 with a bass note on every other beat: the half-tempo level (75 bpm) carries the
+  // strongest beats; the tempo prior of the level choice keeps the written beat.
+  const auto ref = beat_grid(40, [](double) { return 150.0; });
+  const qs::BeatTrack bt = qs::track_beats(qs::onset_envelope(simple_piece(ref, 2)));
+  EXPECT_GT(beat_hit_rate(ref, bt.beats), 0.9);
+  EXPECT_NEAR(bt.tempo_bpm, 150.0, 4.0);
+  ASSERT_GE(bt.levels.size(), 3u);  // the path's level and at least 2x and 1/2x
+  double best = -1e300;
+  for (const qs::BeatLevel& l : bt.levels) best = std::max(best, l.score);
+  for (const qs::BeatLevel& l : bt.levels)
+    if (l.score == best) EXPECT_EQ(l.beats, bt.beats);
+}
+
 TEST(BeatTracker, FollowsATempoRamp) {
   // 90 bpm, ramping to 130 bpm between 15 s and 25 s.
   const auto tempo = [](double t) { return t < 15 ? 90.0 : t > 25 ? 130.0 : 90.0 + 4.0 * (t - 15); };
