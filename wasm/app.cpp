@@ -133,6 +133,19 @@ void seek(double t) {
   }
 }
 
+std::string set_decoding(const qs::DecoderParams& d) {
+  try {
+    d.validate();
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  App& a = app();
+  a.decoder = d;
+  a.doc.decoder = d;
+  if (!a.job && a.doc.act_frames > 0) a.doc.redecode();
+  return "";
+}
+
 void export_notes(const char* format) {
   App& a = app();
   const std::string base = a.doc.name.empty() ? "transcription" : a.doc.name;

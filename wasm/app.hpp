@@ -92,6 +92,11 @@ void start_live();                                     // the microphone is deli
 void stop_live(const std::string& message = "");       // back to the normal view, notes kept
 void toggle_play();
 void seek(double t);
+// The decoding settings, from the sliders and from JS (setDecoding): checked by
+// qs::DecoderParams::validate, then kept for the next documents and applied to this one (its notes
+// re-decoded at once; a file being transcribed is decoded with them when it is done). Returns ""
+// when applied, else the reason, and nothing changes.
+std::string set_decoding(const qs::DecoderParams& d);
 void export_notes(const char* format);                 // "mid" | "tsv" | "json" | "musicxml" | "qmid"
 // Brings the analysis up to date with the notes (at most every ScoreState::kMinIntervalMs while
 // they keep changing, unless `force`).

@@ -95,26 +95,29 @@ void toolbar(App& a) {
   // Decoding settings: re-decoding the stored probabilities is instant.
   ImGui::SameLine();
   ImGui::TextDisabled("|");
+  // The sliders edit a copy; set_decoding (also behind JS's setDecoding) checks and applies it.
+  qs::DecoderParams d = a.decoder;
   bool changed = false;
   const float w = 110 * a.dpr;
+  constexpr ImGuiSliderFlags kClamp = ImGuiSliderFlags_AlwaysClamp;  // also for Ctrl+click typing
   ImGui::SameLine();
   ImGui::SetNextItemWidth(w);
-  changed |= ImGui::SliderFloat("Onset", &a.decoder.onset_threshold, 0.05f, 0.95f, "%.2f");
+  changed |= ImGui::SliderFloat("Onset", &d.onset_threshold, 0.05f, 0.95f, "%.2f", kClamp);
   if (ImGui::IsItemHovered()) ImGui::SetTooltip("Onset threshold: lower finds more notes (and more false ones)");
   ImGui::SameLine();
   ImGui::SetNextItemWidth(w);
-  changed |= ImGui::SliderFloat("Sustain", &a.decoder.frame_threshold, 0.05f, 0.95f, "%.2f");
+  changed |= ImGui::SliderFloat("Sustain", &d.frame_threshold, 0.05f, 0.95f, "%.2f", kClamp);
   if (ImGui::IsItemHovered()) ImGui::SetTooltip("Frame threshold: a note lasts while its probability stays above it");
   ImGui::SameLine();
   ImGui::SetNextItemWidth(w);
-  float min_ms = static_cast<float>(a.decoder.min_note_length_s * 1000);
-  if (ImGui::SliderFloat("Min length", &min_ms, 0, 500, "%.0f ms")) {
-    a.decoder.min_note_length_s = min_ms / 1000.0;
+  float min_ms = static_cast<float>(d.min_note_length_s * 1000);
+  if (ImGui::SliderFloat("Min length", &min_ms, 0, 500, "%.0f ms", kClamp)) {
+    d.min_note_length_s = min_ms / 1000.0;
     changed = true;
   }
-  if (changed && !a.busy.active) {
-    a.doc.decoder = a.decoder;
-    if (a.doc.act_frames > 0) a.doc.redecode();
+  if (changed) {
+    const std::string err = set_decoding(d);
+    if (!err.empty()) a.error = err;
   }
 }
 

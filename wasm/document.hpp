@@ -24,7 +24,8 @@ struct Document {
   int bins_per_semitone = 4;
   double fmin = 27.5;
   // [frames x n_bins] CQT levels: 20 log10(magnitude) in kSpecStepDb steps from kSpecFloorDb
-  // (level 0) up to +27.5 dB (255). The display maps a range of them to colours (display_range).
+  // (level 0) up to +27.5 dB (255). The display maps a range of them to colours (App::spec_top_db
+  // down to spec_bottom_db(), app.hpp).
   static constexpr float kSpecFloorDb = -100.0f, kSpecStepDb = 0.5f;
   std::vector<std::uint8_t> spec;
   std::array<std::uint64_t, 256> spec_histogram{};  // how many values of `spec` have each level

@@ -16,8 +16,9 @@ double LatencyStats::median() const {
 
 LiveSession::LiveSession(const qs::ModelConfig& model, Document& doc, ModelRequest& request)
     : doc_(doc), cqt_(model.features),
-      // One second of context: the model runs after every hop of new audio, so its cost sets
-      // the CPU load (a 2 s window doubled it for no visible gain in live notes).
+      // Half a second of context (kLiveContextSeconds, 22 frames at 43 frames/s, at most the
+      // model's segment): the model runs after every hop of new audio, so its cost sets the CPU
+      // load (a 2 s window doubled it for no visible gain in live notes).
       window_(std::max(1, std::min(model.segment_frames,
                                    static_cast<int>(std::lround(kLiveContextSeconds * model.features.frame_rate()))))),
       bins_(model.features.n_bins), hop_(model.features.hop_length),

@@ -79,8 +79,8 @@ void frame() {
   const bool animating = resized || a.playing || a.mode == Mode::kLive || a.live_starting ||
                          (t0 - g_last_input_ms < 1500 && !a.busy.active);
   if (!animating && t0 - g_last_render_ms < (a.busy.active ? 200 : 250)) return;
-  // Live view: 30 frames per second is smooth for a scrolling roll and halves the drawing cost.
-  // Live view: a new note is drawn at once; otherwise ~20 frames per second keep the roll moving.
+  // Live view: a new note is drawn at once; otherwise ~20 frames per second (kLiveFrameMs) keep
+  // the roll moving.
   // Each frame costs main-thread time (much of it waiting on a software GL), which would
   // otherwise delay the audio and the model.
   if (a.mode == Mode::kLive && t0 - g_last_render_ms < kLiveFrameMs && !(a.live && a.live->has_undrawn_notes()))
@@ -103,11 +103,17 @@ void frame() {
   if (a.live) a.live->notes_drawn(emscripten_get_now());
 }
 
-ModelRequest* request_of(int which) {
+// The request in `slot` (a RequestSlot), or nullptr: no file job, or not a slot.
+ModelRequest* request_of(int slot) {
   App& a = app();
-  if (which == 0) return a.job ? &a.job->request() : nullptr;
-  return &a.live_request;
+  switch (static_cast<RequestSlot>(slot)) {
+    case RequestSlot::kFileJob: return a.job ? &a.job->request() : nullptr;
+    case RequestSlot::kLive: return &a.live_request;
+  }
+  return nullptr;
 }
+
+int step_code(StepResult r) { return static_cast<int>(r); }
 
 const char* keep(std::string s) {
   g_text = std::move(s);
@@ -189,13 +195,14 @@ EMSCRIPTEN_KEEPALIVE void qs_file_start(const char* name) {
 }
 EMSCRIPTEN_KEEPALIVE void qs_fail(const char* message) { fail_busy(message); }
 
-// 0 done, 1 more work, 2 a model request waits (qs_request_*), -1 cancelled or failed (qs_error).
+// A StepResult (bridge.hpp): kDone, kWorking, kNeedModel (a request waits in
+// RequestSlot::kFileJob) or kFailed (cancelled or failed: qs_error()).
 EMSCRIPTEN_KEEPALIVE int qs_job_step(double budget_ms) {
   App& a = app();
-  if (!a.job) return -1;
+  if (!a.job) return step_code(StepResult::kFailed);
   if (a.busy.cancel) {
     fail_busy("Cancelled.");
-    return -1;
+    return step_code(StepResult::kFailed);
   }
   try {
     const StepResult r = a.job->step(budget_ms);
@@ -203,25 +210,54 @@ EMSCRIPTEN_KEEPALIVE int qs_job_step(double budget_ms) {
     if (r == StepResult::kDone) {
       finish_file_job();
       fit_view();
-      return 0;
     }
-    return static_cast<int>(r);
+    return step_code(r);
   } catch (const std::exception& e) {
     fail_busy(std::string("Transcription failed: ") + e.what());
-    return -1;
+    return step_code(StepResult::kFailed);
   }
 }
 EMSCRIPTEN_KEEPALIVE void qs_job_model_done() {
   if (app().job) app().job->model_done();
 }
 
-// Model requests: which = 0 (file job) or 1 (live).
-EMSCRIPTEN_KEEPALIVE float* qs_request_input(int which) { return request_of(which)->input.data(); }
-EMSCRIPTEN_KEEPALIVE int qs_request_batch(int which) { return request_of(which)->batch; }
-EMSCRIPTEN_KEEPALIVE int qs_request_frames(int which) { return request_of(which)->frames; }
-EMSCRIPTEN_KEEPALIVE int qs_request_bins(int which) { return request_of(which)->bins; }
-EMSCRIPTEN_KEEPALIVE float* qs_request_frame_logits(int which) { return request_of(which)->frame_logits.data(); }
-EMSCRIPTEN_KEEPALIVE float* qs_request_onset_logits(int which) { return request_of(which)->onset_logits.data(); }
+// The bridge's named codes (bridge.hpp) as JSON: {"Step": {...}, "Slot": {...}}.
+EMSCRIPTEN_KEEPALIVE const char* qs_bridge_json() { return keep(bridge_constants_json()); }
+
+// Model requests by RequestSlot. Without a request there (no file job, not a slot) the sizes and
+// the serial are 0 and the buffers null.
+EMSCRIPTEN_KEEPALIVE int qs_request_serial(int slot) {
+  const ModelRequest* r = request_of(slot);
+  return r ? r->serial : 0;
+}
+EMSCRIPTEN_KEEPALIVE int qs_request_batch(int slot) {
+  const ModelRequest* r = request_of(slot);
+  return r ? r->batch : 0;
+}
+EMSCRIPTEN_KEEPALIVE int qs_request_frames(int slot) {
+  const ModelRequest* r = request_of(slot);
+  return r ? r->frames : 0;
+}
+EMSCRIPTEN_KEEPALIVE int qs_request_bins(int slot) {
+  const ModelRequest* r = request_of(slot);
+  return r ? r->bins : 0;
+}
+EMSCRIPTEN_KEEPALIVE int qs_request_notes(int slot) {
+  const ModelRequest* r = request_of(slot);
+  return r ? r->notes : 0;
+}
+EMSCRIPTEN_KEEPALIVE float* qs_request_input(int slot) {
+  ModelRequest* r = request_of(slot);
+  return r ? r->input.data() : nullptr;
+}
+EMSCRIPTEN_KEEPALIVE float* qs_request_frame_logits(int slot) {
+  ModelRequest* r = request_of(slot);
+  return r ? r->frame_logits.data() : nullptr;
+}
+EMSCRIPTEN_KEEPALIVE float* qs_request_onset_logits(int slot) {
+  ModelRequest* r = request_of(slot);
+  return r ? r->onset_logits.data() : nullptr;
+}
 
 // --- Live input ---------------------------------------------------------------------------------
 EMSCRIPTEN_KEEPALIVE void qs_live_started() { start_live(); }
@@ -236,15 +272,16 @@ EMSCRIPTEN_KEEPALIVE void qs_live_push(const float* samples, int n, double arriv
   App& a = app();
   if (a.mode == Mode::kLive && a.live) a.live->push(samples, static_cast<std::size_t>(n), arrival_ms);
 }
-// 2: a model request waits (which = 1); 1: nothing to do now.
+// A StepResult: kNeedModel (a request waits in RequestSlot::kLive), kWorking (nothing to do
+// now), kDone (no live session) or kFailed (live input stopped; the reason is in qs_error()).
 EMSCRIPTEN_KEEPALIVE int qs_live_step() {
   App& a = app();
-  if (a.mode != Mode::kLive || !a.live) return 0;
+  if (a.mode != Mode::kLive || !a.live) return step_code(StepResult::kDone);
   try {
-    return static_cast<int>(a.live->step());
+    return step_code(a.live->step());
   } catch (const std::exception& e) {
     stop_live(std::string("Live transcription failed: ") + e.what());
-    return 0;
+    return step_code(StepResult::kFailed);
   }
 }
 EMSCRIPTEN_KEEPALIVE void qs_live_model_done() {
@@ -301,16 +338,16 @@ EMSCRIPTEN_KEEPALIVE const char* qs_ui_rect(const char* id) {
   const Rect& r = it->second;
   return keep(nlohmann::json{{"x", r.x / a.dpr}, {"y", r.y / a.dpr}, {"w", r.w / a.dpr}, {"h", r.h / a.dpr}}.dump());
 }
-// Decoding thresholds (as the sliders): re-decodes at once.
-EMSCRIPTEN_KEEPALIVE void qs_set_decoding(double onset, double frame, double min_note_s) {
-  App& a = app();
-  if (onset >= 0) a.decoder.onset_threshold = static_cast<float>(onset);
-  if (frame >= 0) a.decoder.frame_threshold = static_cast<float>(frame);
-  if (min_note_s >= 0) a.decoder.min_note_length_s = min_note_s;
-  a.doc.decoder = a.decoder;
-  if (a.doc.act_frames > 0) a.doc.redecode();
+// Decoding thresholds, through the sliders' path (set_decoding); a negative value keeps the
+// current one. Returns "" when applied, else why nothing changed.
+EMSCRIPTEN_KEEPALIVE const char* qs_set_decoding(double onset, double frame, double min_note_s) {
+  qs::DecoderParams d = app().decoder;
+  // (Capped before the float conversion, which is undefined past FLT_MAX: still out of range.)
+  if (onset >= 0) d.onset_threshold = static_cast<float>(std::min(onset, 1e30));
+  if (frame >= 0) d.frame_threshold = static_cast<float>(std::min(frame, 1e30));
+  if (min_note_s >= 0) d.min_note_length_s = min_note_s;
+  return keep(set_decoding(d));
 }
-
 
 // --- The musical reading: beats, bars, key, the score -------------------------------------------
 // {beats, downbeats, tempo, meter, key, bars, barTimes, overrides, revision, analysisMs} or null.

@@ -16,6 +16,9 @@ const fileInput = document.getElementById('file');
 const player = new Player();
 const mic = new Microphone();
 let core = null, model = null, decodeCancelled = false, liveBusy = false, scoreView = null;
+// The bridge's codes (wasm/bridge.hpp), read from the core at boot: Step.* what qs_job_step and
+// qs_live_step return, Slot.* which model request a qs_request_* call means.
+let Step = null, Slot = null;
 let cancelDecode = null;  // rejects the wait for the browser's decoder (Cancel while decoding)
 
 const host = {
@@ -46,15 +49,37 @@ const state = () => JSON.parse(text(core._qs_state_json()));
 const notes = () => JSON.parse(text(core._qs_notes_json())).notes;
 const yieldTask = () => new Promise((r) => setTimeout(r, 0));
 
-// Runs the model request the C++ side left in slot `which` (0: file job, 1: live) and writes the
-// logits back into its buffers.
-async function runRequest(which) {
-  const b = core._qs_request_batch(which), f = core._qs_request_frames(which), bins = core._qs_request_bins(which);
-  const p = core._qs_request_input(which) >> 2;
+// The bridge's named codes as frozen objects; reading a name the core does not define throws
+// (a misspelt or removed code must not quietly compare as undefined).
+function bridgeConstants() {
+  const strict = (group, values) => new Proxy(Object.freeze(values), {
+    get(target, name) {
+      if (typeof name === 'string' && !Object.hasOwn(target, name)) throw new Error(`qscribe: the core has no bridge code ${group}.${name}`);
+      return target[name];
+    },
+  });
+  const all = JSON.parse(text(core._qs_bridge_json()));
+  return { Step: strict('Step', all.Step), Slot: strict('Slot', all.Slot) };
+}
+
+// Runs the model request the C++ side left in `slot` (Slot.FILE_JOB or Slot.LIVE) and writes the
+// logits back into its buffers. Returns false, writing nothing, when no request waits there or it
+// was replaced during the run (a cancelled job, live input stopped and started again): its
+// *_model_done() must then not be called.
+async function runRequest(slot) {
+  const serial = core._qs_request_serial(slot);
+  if (!serial) return false;
+  const b = core._qs_request_batch(slot), f = core._qs_request_frames(slot), bins = core._qs_request_bins(slot);
+  const want = b * f * core._qs_request_notes(slot);
+  const p = core._qs_request_input(slot) >> 2;
   const input = core.HEAPF32.slice(p, p + b * f * bins);
   const out = await model.run(input, b, f, bins);
-  core.HEAPF32.set(out.frame, core._qs_request_frame_logits(which) >> 2);
-  core.HEAPF32.set(out.onset, core._qs_request_onset_logits(which) >> 2);
+  if (core._qs_request_serial(slot) !== serial) return false;
+  if (out.frame.length !== want || out.onset.length !== want)
+    throw new Error(`it gave ${out.frame.length} and ${out.onset.length} values, not ${want}`);
+  core.HEAPF32.set(out.frame, core._qs_request_frame_logits(slot) >> 2);
+  core.HEAPF32.set(out.onset, core._qs_request_onset_logits(slot) >> 2);
+  return true;
 }
 
 function fail(message) {
@@ -92,17 +117,18 @@ async function transcribe(arrayBuffer, name = 'audio') {
     const ts = performance.now();
     const r = core._qs_job_step(12);
     timing.coreMs += performance.now() - ts;
-    if (r === 0) break;
-    if (r === 2) {
+    if (r === Step.DONE) break;
+    if (r === Step.NEED_MODEL) {
       const tm = performance.now();
+      let answered;
       try {
-        await runRequest(0);
+        answered = await runRequest(Slot.FILE_JOB);
         timing.modelMs += performance.now() - tm;
       } catch (e) {
         throw fail(`The model failed: ${e.message || e}`);
       }
-      core._qs_job_model_done();
-    } else if (r === 1) {
+      if (answered) core._qs_job_model_done();  // else the job is gone: the next step says why
+    } else if (r === Step.WORKING) {
       await yieldTask();
     } else {
       throw new Error(text(core._qs_error()));
@@ -157,10 +183,11 @@ let lastTiming = null;  // where the last transcribe() spent its time (benchmark
 const liveTiming = { runs: 0, totalMs: 0 };  // model runs in live mode (benchmarks, state())
 
 function pumpLive() {
-  if (liveBusy || core._qs_live_step() !== 2) return;
+  if (liveBusy || core._qs_live_step() !== Step.NEED_MODEL) return;
   liveBusy = true;
   const t0 = performance.now();
-  runRequest(1).then(() => {
+  runRequest(Slot.LIVE).then((answered) => {
+    if (!answered) return;  // the session that asked has ended
     liveTiming.runs++;
     liveTiming.totalMs += performance.now() - t0;
     core._qs_live_model_done();
@@ -170,6 +197,7 @@ function pumpLive() {
 
 async function boot() {
   core = await createQscribe({ canvas, host, print: console.log, printErr: console.warn });
+  ({ Step, Slot } = bridgeConstants());
   scoreView = new ScoreView(core, document.getElementById('score'));
   let config;
   try {
@@ -250,15 +278,17 @@ const api = {
   notes: () => (core ? notes() : []),
   state: () => (core ? withTiming(state()) : { busy: false, error: '', noteCount: 0, modelLoaded: false, live: { active: false } }),
   uiRect: (id) => (core ? JSON.parse(text(call('qs_ui_rect', id))) : null),
-  // Decoding thresholds, as the sliders (negative keeps a value): re-decodes at once.
-  // Values that are not numbers >= 0 are ignored, as left-out ones.
+  // Decoding thresholds, through the sliders' path in the core (negative keeps a value):
+  // re-decodes at once. Values that are not numbers >= 0 are ignored, as left-out ones; one out
+  // of range throws a RangeError and nothing changes.
   setDecoding: (thresholds) => {
     needCore('setDecoding');
     if (thresholds !== undefined && (thresholds === null || typeof thresholds !== 'object'))
       throw new TypeError(`setDecoding() takes an object {onset, frame, minNoteLength}, not ${describeArg(thresholds)}.`);
     const { onset = -1, frame = -1, minNoteLength = -1 } = thresholds || {};
     const num = (v) => (typeof v === 'number' && Number.isFinite(v) ? v : -1);
-    core._qs_set_decoding(num(onset), num(frame), num(minNoteLength));
+    const err = text(call('qs_set_decoding', num(onset), num(frame), num(minNoteLength)));
+    if (err) throw new RangeError(`setDecoding(): ${err}`);
   },
   openFile,
   // The musical reading of the notes (docs/web-api.md): null before there are notes.

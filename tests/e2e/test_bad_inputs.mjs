@@ -248,6 +248,9 @@ results.push(await runTest(NAME, { timeoutMs: 400000 }, async ({ page, screensho
     await attempt('openFile(string)', () => q.openFile('song.wav'));
     await attempt('setDecoding(null)', () => q.setDecoding(null));
     await attempt('setDecoding(NaN)', () => q.setDecoding({ onset: NaN, frame: 'x' }));
+    await attempt('setDecoding(onset 5)', () => q.setDecoding({ onset: 5, frame: 0.2 }));
+    await attempt('setDecoding(1e300)', () => q.setDecoding({ frame: 1e300 }));
+    await attempt('setDecoding(minNoteLength 100 s)', () => q.setDecoding({ minNoteLength: 100 }));
     await attempt('setContrast(NaN)', () => q.setContrast(NaN));
     await attempt('setContrast(string)', () => q.setContrast('2'));
     await attempt('setAnalysis(null)', () => q.setAnalysis(null));
@@ -269,6 +272,11 @@ results.push(await runTest(NAME, { timeoutMs: 400000 }, async ({ page, screensho
     'openFile(string)': /^rejected TypeError: openFile\(\) takes a File, not a string\.$/,
     'setDecoding(null)': /^threw TypeError: setDecoding\(\) takes an object/,
     'setDecoding(NaN)': /^returned undefined$/,
+    // Out of range: refused as the sliders' path refuses it (qs::DecoderParams::validate), all or
+    // nothing (the valid frame threshold beside it is not applied either).
+    'setDecoding(onset 5)': /^threw RangeError: setDecoding\(\): invalid decoding parameter 'onset_threshold': must be between 0 and 1$/,
+    'setDecoding(1e300)': /^threw RangeError: setDecoding\(\): invalid decoding parameter 'frame_threshold'/,
+    'setDecoding(minNoteLength 100 s)': /^threw RangeError: setDecoding\(\): invalid decoding parameter 'min_note_length_s': must be between 0 and 60 seconds$/,
     'setContrast(NaN)': /^threw TypeError: setContrast\(\) takes a number \(0\.25\.\.4\), not the number NaN\.$/,
     'setContrast(string)': /^threw TypeError: setContrast\(\) takes a number/,
     'setAnalysis(null)': /^rejected TypeError: setAnalysis\(\) takes an object/,
@@ -278,14 +286,31 @@ results.push(await runTest(NAME, { timeoutMs: 400000 }, async ({ page, screensho
     assert.match(api[k], re, `window.qscribe.${k}`);
     observed.push(['api', k, api[k]]);
   }
-  // NaN and non-numbers are ignored by setDecoding (the thresholds stay numbers), the contrast
+  // NaN and non-numbers are ignored by setDecoding (the thresholds stay numbers), values out of
+  // range are refused (the thresholds stay as they were, and the app keeps working), the contrast
   // stays a number, and the document is the one from before (the zero-length buffer's message
   // is the only change).
-  assert.deepEqual(after.st.decoding, before.st.decoding, 'setDecoding(NaN) changed the thresholds');
+  assert.deepEqual(after.st.decoding, before.st.decoding, 'setDecoding(NaN or out of range) changed the thresholds');
   assert.equal(after.st.spectrogram.contrast, before.st.spectrogram.contrast, 'setContrast(NaN) changed the contrast');
   assert.equal(after.st.name, before.st.name, 'wrong API arguments: the document stays');
   assert.deepEqual(after.notes, before.notes, 'wrong API arguments: the notes stay');
   assert.match(after.st.error, /"zero_length" is empty/, 'the page shows the last refusal');
+  // A valid setDecoding after the refusals still applies (the sliders' path, the notes re-decoded
+  // at once), and the old thresholds come back the same way.
+  const redecoded = await page.evaluate((old) => {
+    const q = window.qscribe;
+    q.setDecoding({ onset: 0.9, frame: 0.6, minNoteLength: 0.2 });
+    const strict = { decoding: q.state().decoding, notes: q.notes().length };
+    q.setDecoding({ onset: old.onset, frame: old.frame, minNoteLength: old.minNoteLength });
+    return { strict, back: { decoding: q.state().decoding, notes: q.notes().length } };
+  }, before.st.decoding);
+  log(`setDecoding 0.9/0.6/0.2 s: ${redecoded.strict.notes} notes; back: ${redecoded.back.notes}`);
+  assert.ok(Math.abs(redecoded.strict.decoding.onset - 0.9) < 1e-6 && Math.abs(redecoded.strict.decoding.frame - 0.6) < 1e-6 &&
+    redecoded.strict.decoding.minNoteLength === 0.2, `setDecoding did not apply: ${JSON.stringify(redecoded.strict.decoding)}`);
+  if (before.notes.length > 0) assert.ok(redecoded.strict.notes < before.notes.length, 'stricter thresholds: fewer notes');
+  assert.deepEqual(redecoded.back.decoding, before.st.decoding, 'setDecoding back: the old thresholds');
+  assert.equal(redecoded.back.notes, before.notes.length, 'setDecoding back: the old notes');
+  observed.push(['api', 'setDecoding(valid) after refusals', `${redecoded.strict.notes} notes, back to ${redecoded.back.notes}`]);
 
   // A 50-minute file whose header does not say how long it is: the browser decodes it, then it
   // is refused (and the result on screen stays).
