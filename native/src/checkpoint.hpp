@@ -17,8 +17,10 @@
 //     "decoding": {onset_threshold, frame_threshold, min_note_length_s, frame_fallback},
 //     "training": free-form provenance: {epoch (completed epochs), batch_in_epoch (batches of the
 //                 next epoch already done; > 0 only for a checkpoint saved on Ctrl-C), step,
-//                 seed, options, rng (std::mt19937_64 state text), history [...], best {...},
-//                 data {train, val}} }
+//                 seed, date, data (where the training data came from, text), options {...},
+//                 history [...], best {epoch, score}} }
+//   No random-number state is kept in "training": each epoch's shuffling and augmentation are
+//   derived from (seed, epoch), and dropout's generator is the "rng_torch" tensor above.
 // Readers ignore unknown meta fields. Writing is atomic: a temporary file in the same directory,
 // fsync, then rename(2) over the target, so a crash leaves either the old or the new checkpoint.
 #pragma once

@@ -26,7 +26,6 @@ struct TrainArgs {
 
 std::string resolve_weights(const std::string& w) {
   if (w == "main") return qs::default_model_path();
-  if (w == "dev") return std::string(QSCRIBE_MODELS_DIR) + "/qscribe-dev.onnx";
   return w;
 }
 
@@ -137,7 +136,7 @@ QS_COMMAND("train", "Train a transcription model on a preprocessed data set", 40
   sub.add_option("--freq-dim", a->freq_dim, "Width of a note token of the note attention")->capture_default_str();
   sub.add_option("--freq-heads", a->freq_heads, "Heads of the note attention")->capture_default_str();
   sub.add_option("--load-weights", a->load_weights,
-                 "Start from existing weights: main (models/qscribe-default.onnx), dev (models/qscribe-dev.onnx), "
+                 "Start from existing weights: main (the shipped model, models/qscribe-default.onnx), "
                  "a checkpoint (.pt) or an exported model (.onnx + its .json); the model options must match it");
   sub.add_flag("--resume", a->opt.resume, "Continue OUT/checkpoint.pt exactly where it stopped (Ctrl-C or kill)");
   sub.add_option("--device", a->opt.device, "cpu or cuda")->capture_default_str()
