@@ -341,24 +341,36 @@ void beat_grid(App& a, ImDrawList* dl, const View& v, float x0, float y0, float 
   }
 }
 
-void main_view(App& a, float height) {
-  ImDrawList* dl = ImGui::GetWindowDrawList();
-  const ImVec2 origin = ImGui::GetCursorScreenPos();
-  ImVec2 avail = ImGui::GetContentRegionAvail();
-  avail.y = height;
-  const float key_w = 54 * a.dpr, axis_h = 26 * a.dpr;
-  const float x0 = origin.x + key_w, y0 = origin.y, x1 = origin.x + avail.x, y1 = origin.y + avail.y - axis_h;
-  if (x1 - x0 < 20 || y1 - y0 < 20) return;
+// Where the main view's parts lie on screen (device pixels): the roll [x0, x1) x [y0, y1), the
+// keyboard left of it from origin.x, the time axis below it.
+struct RollArea {
+  ImVec2 origin;
+  float key_w = 0, axis_h = 0;
+  float x0 = 0, y0 = 0, x1 = 0, y1 = 0;
+  const View* v = nullptr;
+  float x_of(double t) const { return static_cast<float>(x0 + (t - v->t0) / v->span * (x1 - x0)); }
+  float y_of(double key) const {
+    return static_cast<float>(y1 - (key - v->key_lo) / (v->key_hi - v->key_lo) * (y1 - y0));
+  }
+  float key_px() const { return (y1 - y0) / static_cast<float>(v->key_hi - v->key_lo); }
+};
+
+// Live input scrolls over the last seconds; playback keeps the playhead in view.
+void follow_playhead(App& a) {
   View& v = a.view;
-  if (a.mode == Mode::kLive) {  // a scrolling window over the last seconds
+  if (a.mode == Mode::kLive) {
     v.span = 10;
     v.t0 = std::max(0.0, a.doc.duration() - v.span * 0.95);
   } else if (a.playing && v.follow && (a.play_time > v.t0 + v.span * 0.9 || a.play_time < v.t0)) {
     v.t0 = std::max(0.0, a.play_time - v.span * 0.1);
   }
-  auto x_of = [&](double t) { return static_cast<float>(x0 + (t - v.t0) / v.span * (x1 - x0)); };
-  auto y_of = [&](double key) { return static_cast<float>(y1 - (key - v.key_lo) / (v.key_hi - v.key_lo) * (y1 - y0)); };
+}
 
+// The spectrogram with octave lines, the beat grid, the notes over it and the playhead (or a hint
+// while there is no document).
+void draw_roll(App& a, ImDrawList* dl, const RollArea& r) {
+  const View& v = a.view;
+  const float x0 = r.x0, y0 = r.y0, x1 = r.x1, y1 = r.y1;
   dl->AddRectFilled(ImVec2(x0, y0), ImVec2(x1, y1), IM_COL32(8, 8, 14, 255));
   dl->PushClipRect(ImVec2(x0, y0), ImVec2(x1, y1), true);
   textures().set_range(spec_bottom_db(), a.spec_top_db);
@@ -370,21 +382,21 @@ void main_view(App& a, float height) {
   textures().draw(dl, a.doc, v, x0, y0, x1, y1);
   // Octave lines at every C.
   for (int p = static_cast<int>(std::ceil(v.key_lo)); p <= v.key_hi; ++p)
-    if (p % 12 == 0) dl->AddLine(ImVec2(x0, y_of(p - 0.5)), ImVec2(x1, y_of(p - 0.5)), IM_COL32(255, 255, 255, 40));
+    if (p % 12 == 0) dl->AddLine(ImVec2(x0, r.y_of(p - 0.5)), ImVec2(x1, r.y_of(p - 0.5)), IM_COL32(255, 255, 255, 40));
   beat_grid(a, dl, v, x0, y0, x1, y1);
   // Notes: the piano roll over the spectrogram.
-  const float key_px = (y1 - y0) / static_cast<float>(v.key_hi - v.key_lo);
+  const float key_px = r.key_px();
   for (const qs::Note& n : a.doc.notes) {
     if (n.offset < v.t0 || n.onset > v.t0 + v.span || n.pitch < v.key_lo - 1 || n.pitch > v.key_hi + 1) continue;
-    const float xa = x_of(n.onset), xb = std::max(x_of(n.offset), xa + 2);
-    const float ya = y_of(n.pitch + 0.5) + (key_px > 6 ? 1 : 0), yb = y_of(n.pitch - 0.5);
+    const float xa = r.x_of(n.onset), xb = std::max(r.x_of(n.offset), xa + 2);
+    const float ya = r.y_of(n.pitch + 0.5) + (key_px > 6 ? 1 : 0), yb = r.y_of(n.pitch - 0.5);
     const int alpha = 120 + n.velocity;
     dl->AddRectFilled(ImVec2(xa, ya), ImVec2(xb, yb), IM_COL32(80, 220, 255, std::min(alpha, 230)), 2 * a.dpr);
     dl->AddRect(ImVec2(xa, ya), ImVec2(xb, yb), IM_COL32(230, 250, 255, 230), 2 * a.dpr);
   }
   // Playhead.
   if (!a.doc.empty() && a.mode != Mode::kLive) {
-    const float px = x_of(a.play_time);
+    const float px = r.x_of(a.play_time);
     dl->AddLine(ImVec2(px, y0), ImVec2(px, y1), IM_COL32(255, 230, 90, 230), 2 * a.dpr);
   }
   if (a.doc.empty()) {
@@ -395,36 +407,43 @@ void main_view(App& a, float height) {
     dl->AddText(ImVec2((x0 + x1 - ts.x) / 2, (y0 + y1 - ts.y) / 2), IM_COL32(200, 205, 215, 255), hint);
   }
   dl->PopClipRect();
+}
 
-  // Keyboard along the pitch axis, keys sounding at the playhead lit.
+// Keyboard along the pitch axis, keys sounding at the playhead lit.
+void draw_keyboard(const App& a, ImDrawList* dl, const RollArea& r) {
+  const View& v = a.view;
   std::vector<bool> lit(128, false);
   const double now = a.mode == Mode::kLive ? a.doc.duration() - 0.1 : a.play_time;
   for (const qs::Note& n : a.doc.notes)
     if (n.onset <= now && n.offset > now) lit[n.pitch] = true;
-  dl->PushClipRect(ImVec2(origin.x, y0), ImVec2(x0, y1), true);
+  const float left = r.origin.x, key_px = r.key_px();
+  dl->PushClipRect(ImVec2(left, r.y0), ImVec2(r.x0, r.y1), true);
   for (int pass = 0; pass < 2; ++pass)
     for (int p = std::max(21, static_cast<int>(v.key_lo)); p <= std::min(108, static_cast<int>(v.key_hi) + 1); ++p) {
       if (is_black(p) != (pass == 1)) continue;
-      const float ya = y_of(p + 0.5), yb = y_of(p - 0.5);
-      const float right = pass == 1 ? origin.x + key_w * 0.62f : x0 - 1;
+      const float ya = r.y_of(p + 0.5), yb = r.y_of(p - 0.5);
+      const float right = pass == 1 ? left + r.key_w * 0.62f : r.x0 - 1;
       ImU32 c = pass == 1 ? IM_COL32(30, 30, 34, 255) : IM_COL32(236, 236, 230, 255);
       if (lit[p]) c = IM_COL32(80, 200, 255, 255);
-      dl->AddRectFilled(ImVec2(origin.x, ya), ImVec2(right, yb), c);
-      if (pass == 0) dl->AddLine(ImVec2(origin.x, yb), ImVec2(right, yb), IM_COL32(150, 150, 150, 255));
+      dl->AddRectFilled(ImVec2(left, ya), ImVec2(right, yb), c);
+      if (pass == 0) dl->AddLine(ImVec2(left, yb), ImVec2(right, yb), IM_COL32(150, 150, 150, 255));
       if (p % 12 == 0 && key_px * 12 > ImGui::GetFontSize() * 1.2f) {
         const std::string name = note_name(p);
-        dl->AddText(ImVec2(x0 - ImGui::CalcTextSize(name.c_str()).x - 3 * a.dpr, (ya + yb) / 2 - ImGui::GetFontSize() / 2),
+        dl->AddText(ImVec2(r.x0 - ImGui::CalcTextSize(name.c_str()).x - 3 * a.dpr, (ya + yb) / 2 - ImGui::GetFontSize() / 2),
                     IM_COL32(60, 60, 70, 255), name.c_str());
       }
     }
   dl->PopClipRect();
+}
 
-  // Time axis (click to seek).
-  const float ay0 = y1, ay1 = y1 + axis_h;
+// Time axis below the roll (click or drag to seek).
+void time_axis(App& a, ImDrawList* dl, const RollArea& r) {
+  const View& v = a.view;
+  const float x0 = r.x0, x1 = r.x1, ay0 = r.y1, ay1 = r.y1 + r.axis_h;
   dl->AddRectFilled(ImVec2(x0, ay0), ImVec2(x1, ay1), IM_COL32(28, 31, 38, 255));
   const double step = nice_step(v.span, x1 - x0, 80 * a.dpr);
   for (double t = std::ceil(v.t0 / step) * step; t <= v.t0 + v.span; t += step) {
-    const float x = x_of(t);
+    const float x = r.x_of(t);
     dl->AddLine(ImVec2(x, ay0), ImVec2(x, ay0 + 6 * a.dpr), IM_COL32(200, 200, 200, 255));
     char label[32];
     if (step >= 60) std::snprintf(label, sizeof label, "%d:%02d", static_cast<int>(t) / 60, static_cast<int>(t) % 60);
@@ -432,7 +451,7 @@ void main_view(App& a, float height) {
     dl->AddText(ImVec2(x + 3 * a.dpr, ay0 + 5 * a.dpr), IM_COL32(200, 200, 200, 255), label);
   }
   ImGui::SetCursorScreenPos(ImVec2(x0, ay0));
-  ImGui::InvisibleButton("timeline", ImVec2(x1 - x0, axis_h));
+  ImGui::InvisibleButton("timeline", ImVec2(x1 - x0, r.axis_h));
   remember(a, "timeline");
   if (ImGui::IsItemActive() && !a.doc.empty() && a.mode != Mode::kLive) {
     const double t = v.t0 + (ImGui::GetIO().MousePos.x - x0) / (x1 - x0) * v.span;
@@ -440,8 +459,13 @@ void main_view(App& a, float height) {
     else a.play_time = std::clamp(t, 0.0, a.doc.duration());
   }
   if (ImGui::IsItemDeactivated() && a.playing) seek(a.play_time);
+}
 
-  // The roll itself: zoom and pan.
+// The roll itself as a control: the wheel zooms time (with Shift or Ctrl: pitch) around the
+// mouse, a drag pans, a double click fits the view; hovering names the note and time.
+void roll_input(App& a, const RollArea& r) {
+  View& v = a.view;
+  const float x0 = r.x0, y0 = r.y0, x1 = r.x1, y1 = r.y1;
   ImGui::SetCursorScreenPos(ImVec2(x0, y0));
   ImGui::InvisibleButton("roll", ImVec2(x1 - x0, y1 - y0));
   remember(a, "roll");
@@ -473,6 +497,23 @@ void main_view(App& a, float height) {
     v.key_hi = v.key_lo + range;
     v.follow = false;
   }
+}
+
+void main_view(App& a, float height) {
+  RollArea r;
+  r.origin = ImGui::GetCursorScreenPos();
+  const float width = ImGui::GetContentRegionAvail().x;
+  r.key_w = 54 * a.dpr;
+  r.axis_h = 26 * a.dpr;
+  r.x0 = r.origin.x + r.key_w, r.y0 = r.origin.y, r.x1 = r.origin.x + width, r.y1 = r.origin.y + height - r.axis_h;
+  r.v = &a.view;
+  if (r.x1 - r.x0 < 20 || r.y1 - r.y0 < 20) return;
+  follow_playhead(a);
+  ImDrawList* dl = ImGui::GetWindowDrawList();
+  draw_roll(a, dl, r);
+  draw_keyboard(a, dl, r);
+  time_axis(a, dl, r);
+  roll_input(a, r);
 }
 
 }  // namespace
