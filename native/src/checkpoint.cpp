@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "onnx_import.hpp"
+#include "qscribe/atomic_file.hpp"
 #include "qscribe/error.hpp"
 
 namespace qs {
@@ -115,14 +116,6 @@ std::map<std::string, std::vector<int64_t>> shapes_of(torch::nn::Module& m) {
   return s;
 }
 
-void fsync_path(const std::string& path, bool directory) {
-  const int fd = ::open(path.c_str(), directory ? (O_RDONLY | O_DIRECTORY) : O_RDONLY);
-  if (fd >= 0) {
-    ::fsync(fd);
-    ::close(fd);
-  }
-}
-
 }  // namespace
 
 LoadedCheckpoint load_checkpoint(const std::string& path) {
@@ -158,9 +151,9 @@ LoadedCheckpoint load_checkpoint(const std::string& path) {
 
 void save_checkpoint(const std::string& path, Transcriber& model, const CheckpointInfo& info,
                      torch::optim::Optimizer* optimizer, bool save_rng) {
-  const fs::path target(path);
-  const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
-  const std::string tmp = (dir / ("." + target.filename().string() + ".tmp" + std::to_string(::getpid()))).string();
+  // Serialised in memory, then written atomically: LibTorch's file writer throws from its
+  // destructor when the disk is full, which ends the process (std::terminate).
+  std::ostringstream bytes;
   try {
     torch::serialize::OutputArchive archive;
     archive.write("meta", c10::IValue(info.to_json().dump()));
@@ -177,19 +170,11 @@ void save_checkpoint(const std::string& path, Transcriber& model, const Checkpoi
       std::lock_guard<std::mutex> lock(gen.mutex());
       archive.write("rng_torch", gen.get_state());
     }
-    archive.save_to(tmp);
+    archive.save_to(bytes);
   } catch (const c10::Error& e) {
-    std::remove(tmp.c_str());
     throw Error(path + ": cannot write checkpoint (" + e.what_without_backtrace() + ")");
   }
-  fsync_path(tmp, false);
-  std::error_code ec;
-  fs::rename(tmp, target, ec);
-  if (ec) {
-    std::remove(tmp.c_str());
-    throw Error(path + ": cannot write checkpoint (" + ec.message() + ")");
-  }
-  fsync_path(dir.string(), true);
+  write_file_atomically(path, bytes.str());
 }
 
 bool load_training_state(const std::string& path, torch::optim::Optimizer& optimizer, torch::Device device) {

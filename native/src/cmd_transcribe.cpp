@@ -5,6 +5,8 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <map>
+#include <set>
 #include <memory>
 #include <thread>
 
@@ -32,9 +34,67 @@ struct TranscribeArgs {
   qs::MusicOutputOptions music;
 };
 
+void transcribe_one(const std::string& in, const std::string& dst, const TranscribeArgs& a, qs::LoadedModel& m,
+                    const std::string& model_path, const qs::DecoderParams& dec, const qs::InferenceOptions& inf) {
+  const auto& info = m.checkpoint.info;
+  const auto t0 = std::chrono::steady_clock::now();
+  qs::TranscribeResult r = qs::transcribe_file(in, m.checkpoint.model, info, dec, inf);
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const nlohmann::json meta = {{"source", fs::path(in).filename().string()},
+                               {"duration_s", r.duration_s},
+                               {"model", fs::path(model_path).filename().string()},
+                               {"decoding",
+                                {{"onset_threshold", std::round(dec.onset_threshold * 1e6) / 1e6},
+                                 {"frame_threshold", std::round(dec.frame_threshold * 1e6) / 1e6},
+                                 {"min_note_length_s", dec.min_note_length_s},
+                                 {"frame_fallback", dec.frame_fallback}}}};
+  qs::MusicOutputOptions mo = a.music;
+  mo.title = fs::path(in).stem().string();
+  qs::write_music(dst, r.notes, r.duration_s, mo, meta);
+  if (!a.activations_dir.empty()) {
+    // The model's probabilities, [frames x notes] float32, for studying or re-decoding offline.
+    const auto& act = r.activations;
+    const std::string stem = (fs::path(a.activations_dir) / fs::path(in).stem()).string();
+    qs::write_npy(stem + ".frames.npy", act.frames.data(), act.n_frames, static_cast<std::size_t>(act.n_notes));
+    if (!act.onsets.empty())
+      qs::write_npy(stem + ".onsets.npy", act.onsets.data(), act.n_frames, static_cast<std::size_t>(act.n_notes));
+  }
+  if (!a.quiet)
+    std::fprintf(stderr, "%s: %zu notes, %.1f s of audio in %.2f s (%.0fx real time) -> %s\n", in.c_str(),
+                 r.notes.size(), r.duration_s, s, s > 0 ? r.duration_s / s : 0.0, dst.c_str());
+}
+
+// Refuses outputs that would surprise: an audio file name (it used to become a folder), one file
+// for several inputs, and two inputs that would write the same NAME.FORMAT.
+void check_output(const TranscribeArgs& a, const std::string& out_ext, bool out_is_file) {
+  static const std::set<std::string> kAudio = {".wav", ".flac", ".ogg", ".opus", ".mp3", ".aif", ".aiff", ".m4a"};
+  if (kAudio.count(out_ext))
+    throw qs::Error("-o " + a.out +
+                    ": an audio file cannot be the output; name a .mid, .tsv, .json or .musicxml file, or a folder");
+  if (out_is_file && a.inputs.size() > 1)
+    throw qs::Error("-o " + a.out + ": several inputs need an output directory (use --format to pick the file type)");
+  if (out_is_file) return;
+  std::map<std::string, std::string> seen;
+  for (const auto& in : a.inputs) {
+    const auto [it, fresh] = seen.emplace(fs::path(in).stem().string(), in);
+    if (!fresh)
+      throw qs::Error(in + " and " + it->second + " would both be written to " + it->first + "." + a.format + " in " +
+                      a.out + "; transcribe them into different folders");
+  }
+}
+
+void make_directory(const std::string& dir) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) throw qs::Error(dir + ": cannot create the output folder (" + ec.message() + ")");
+}
 
 void run(TranscribeArgs& a) {
   qs::check_music_output_options(a.music);  // before the model loads, so a typo fails at once
+  // Output: a file when one input and OUT has a note extension, else a directory.
+  const std::string out_ext = qs::lower_extension(a.out);
+  const bool out_is_file = qs::is_note_file_extension(out_ext);
+  check_output(a, out_ext, out_is_file);
   qs::ensure_omp_passive();
   qs::warn_if_slow_blas();
   torch::set_num_threads(a.threads > 0 ? a.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
@@ -51,42 +111,24 @@ void run(TranscribeArgs& a) {
   inf.overlap_frames = a.overlap;
   inf.batch_windows = a.batch_windows;
 
-  // Output: a file when one input and OUT has a note extension, else a directory.
-  const std::string out_ext = qs::lower_extension(a.out);
-  const bool out_is_file = qs::is_note_file_extension(out_ext);
-  if (out_is_file && a.inputs.size() > 1)
-    throw qs::Error("-o " + a.out + ": several inputs need an output directory (use --format to pick the file type)");
-  if (!out_is_file) fs::create_directories(a.out);
-  if (!a.activations_dir.empty()) fs::create_directories(a.activations_dir);
+  if (!out_is_file) make_directory(a.out);
+  if (!a.activations_dir.empty()) make_directory(a.activations_dir);
+  // One bad file does not stop a batch: the others are transcribed, the failures listed, exit 1.
+  std::size_t failed = 0;
   for (const auto& in : a.inputs) {
-    const auto t0 = std::chrono::steady_clock::now();
-    qs::TranscribeResult r = qs::transcribe_file(in, m.checkpoint.model, info, dec, inf);
-    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    const std::string dst =
-        out_is_file ? a.out : (fs::path(a.out) / (fs::path(in).stem().string() + "." + a.format)).string();
-    const nlohmann::json meta = {{"source", fs::path(in).filename().string()},
-                                 {"duration_s", r.duration_s},
-                                 {"model", fs::path(model_path).filename().string()},
-                                 {"decoding",
-                                  {{"onset_threshold", std::round(dec.onset_threshold * 1e6) / 1e6},
-                                   {"frame_threshold", std::round(dec.frame_threshold * 1e6) / 1e6},
-                                   {"min_note_length_s", dec.min_note_length_s},
-                                   {"frame_fallback", dec.frame_fallback}}}};
-    qs::MusicOutputOptions mo = a.music;
-    mo.title = fs::path(in).stem().string();
-    qs::write_music(dst, r.notes, r.duration_s, mo, meta);
-    if (!a.activations_dir.empty()) {
-      // The model's probabilities, [frames x notes] float32, for studying or re-decoding offline.
-      const auto& act = r.activations;
-      const std::string stem = (fs::path(a.activations_dir) / fs::path(in).stem()).string();
-      qs::write_npy(stem + ".frames.npy", act.frames.data(), act.n_frames, static_cast<std::size_t>(act.n_notes));
-      if (!act.onsets.empty())
-        qs::write_npy(stem + ".onsets.npy", act.onsets.data(), act.n_frames, static_cast<std::size_t>(act.n_notes));
+    try {
+      const std::string dst =
+          out_is_file ? a.out : (fs::path(a.out) / (fs::path(in).stem().string() + "." + a.format)).string();
+      transcribe_one(in, dst, a, m, model_path, dec, inf);
+    } catch (const qs::Error& e) {
+      if (a.inputs.size() == 1) throw;
+      std::fprintf(stderr, "qscribe: error: %s\n", e.what());
+      ++failed;
     }
-    if (!a.quiet)
-      std::fprintf(stderr, "%s: %zu notes, %.1f s of audio in %.2f s (%.0fx real time) -> %s\n", in.c_str(),
-                   r.notes.size(), r.duration_s, s, s > 0 ? r.duration_s / s : 0.0, dst.c_str());
   }
+  if (failed > 0)
+    throw qs::Error(std::to_string(failed) + " of " + std::to_string(a.inputs.size()) +
+                    " files could not be transcribed (see above); the others were written");
 }
 
 QS_COMMAND("transcribe", "Transcribe audio files to MIDI, TSV or JSON notes", 60, [](CLI::App& sub) {

@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <csignal>
+#include <cstdio>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
@@ -18,6 +20,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "qscribe/atomic_file.hpp"
 #include "qscribe/error.hpp"
 #include "qscribe/model_config.hpp"
 #include "qscribe/note_io.hpp"
@@ -335,7 +338,8 @@ NoteList Dataset::notes(std::size_t p) const {
 // ---- DatasetWriter ----------------------------------------------------------------------------
 
 struct DatasetWriter::Impl {
-  std::string dir;
+  std::string dir;        // where the arrays are written: a hidden work folder beside final_dir
+  std::string final_dir;  // where the finished data set appears, in one rename
   DatasetInfo info;
   std::size_t total = 0;
   std::set<std::string> names;
@@ -358,11 +362,62 @@ int open_write(const std::string& path) {
   if (fd < 0) throw Error(path + ": cannot create: " + errno_text());
   return fd;
 }
+
+// ".NAME.qs-tmp-PID" beside the data set: hidden (preprocess skips hidden folders) and on the
+// same file system, so the finished set moves into place with a rename.
+std::string work_dir_for(const fs::path& final_dir, long pid) {
+  fs::path f = final_dir;
+  if (f.filename().empty()) f = f.parent_path();  // "out/" names "out"
+  return (f.parent_path() / ("." + f.filename().string() + ".qs-tmp-" + std::to_string(pid))).string();
+}
+
+// Work folders of runs that were killed (kill -9, power loss) can hold gigabytes: remove those
+// whose process is gone.
+void remove_stale_work_dirs(const fs::path& final_dir) {
+  fs::path f = final_dir;
+  if (f.filename().empty()) f = f.parent_path();
+  const std::string prefix = "." + f.filename().string() + ".qs-tmp-";
+  std::error_code ec;
+  const fs::path parent = f.parent_path().empty() ? fs::path(".") : f.parent_path();
+  for (const auto& e : fs::directory_iterator(parent, ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.rfind(prefix, 0) != 0) continue;
+    const std::string pid_text = name.substr(prefix.size());
+    if (pid_text.empty() || pid_text.find_first_not_of("0123456789") != std::string::npos) continue;
+    const long pid = std::stol(pid_text);
+    if (::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH) continue;  // still running
+    std::error_code rm;
+    fs::remove_all(e.path(), rm);
+  }
+}
+
+// An existing output folder is replaced only when it is empty or a data set: never a folder of
+// the user's other files.
+void check_replaceable(const std::string& dir) {
+  std::error_code ec;
+  if (!fs::exists(dir, ec)) return;
+  if (!fs::is_directory(dir, ec)) throw Error(dir + ": exists and is not a folder");
+  if (fs::is_empty(dir, ec) || fs::exists(fs::path(dir) / kJsonName, ec) || fs::exists(fs::path(dir) / kCqtName, ec))
+    return;
+  throw Error(dir + ": exists and is not a data set (no dataset.json); choose a new or empty folder");
+}
+
+// Moves the finished work folder to final_dir; an earlier data set there is swapped out in the
+// same step (renameat2 RENAME_EXCHANGE), so readers see the old set or the new one, never a mix.
+void move_into_place(const std::string& work, const std::string& final_dir) {
+  std::error_code ec;
+  if (fs::exists(final_dir, ec)) {
+    if (::renameat2(AT_FDCWD, work.c_str(), AT_FDCWD, final_dir.c_str(), RENAME_EXCHANGE) != 0)
+      throw Error(final_dir + ": cannot replace the earlier data set: " + errno_text());
+    fs::remove_all(work, ec);  // now the earlier set
+    return;
+  }
+  if (::rename(work.c_str(), final_dir.c_str()) != 0) throw Error(final_dir + ": cannot move into place: " + errno_text());
+}
 }  // namespace
 
 DatasetWriter::DatasetWriter(const std::string& dir, DatasetInfo info) : impl_(new Impl) {
   try {
-    impl_->dir = dir;
     info.format_version = kDatasetFormatVersion;
     info.pieces.clear();
     try {
@@ -374,19 +429,25 @@ DatasetWriter::DatasetWriter(const std::string& dir, DatasetInfo info) : impl_(n
     if (info.segment_frames < 1) throw Error(dir + ": data set segment_frames must be positive");
     impl_->info = std::move(info);
     std::error_code ec;
-    fs::create_directories(dir, ec);
+    check_replaceable(dir);
+    impl_->final_dir = dir;
+    const fs::path parent = fs::path(dir).parent_path();
+    if (!parent.empty()) fs::create_directories(parent, ec);
     if (ec) throw Error(dir + ": cannot create directory: " + ec.message());
-    // A stale dataset.json would describe the arrays being overwritten: remove it first.
-    fs::remove(fs::path(dir) / kJsonName, ec);
-    if (ec) throw Error(join(dir, kJsonName) + ": cannot remove old file: " + ec.message());
-    fs::remove_all(fs::path(dir) / kNotesDir, ec);
-    fs::create_directories(fs::path(dir) / kNotesDir, ec);
+    remove_stale_work_dirs(dir);
+    // Everything is written into a work folder and moved into place by finish(): an earlier data
+    // set at `dir` stays whole until then, whatever happens to this run.
+    const std::string work = impl_->dir = work_dir_for(dir, ::getpid());
+    fs::remove_all(work, ec);
+    fs::create_directories(fs::path(work) / kNotesDir, ec);
     if (ec) throw Error(join(dir, kNotesDir) + ": cannot create directory: " + ec.message());
-    impl_->fd_cqt = open_write(join(dir, kCqtName));
-    impl_->fd_frames = open_write(join(dir, kFramesName));
-    impl_->fd_onsets = open_write(join(dir, kOnsetsName));
+    impl_->fd_cqt = open_write(join(work, kCqtName));
+    impl_->fd_frames = open_write(join(work, kFramesName));
+    impl_->fd_onsets = open_write(join(work, kOnsetsName));
   } catch (...) {
     impl_->close_all();
+    std::error_code ec;
+    if (!impl_->dir.empty()) fs::remove_all(impl_->dir, ec);
     delete impl_;
     throw;
   }
@@ -394,6 +455,10 @@ DatasetWriter::DatasetWriter(const std::string& dir, DatasetInfo info) : impl_(n
 
 DatasetWriter::~DatasetWriter() {
   impl_->close_all();
+  if (!impl_->finished && !impl_->dir.empty()) {  // failed or abandoned: no half data set remains
+    std::error_code ec;
+    fs::remove_all(impl_->dir, ec);
+  }
   delete impl_;
 }
 
@@ -454,15 +519,8 @@ void DatasetWriter::finish() {
   std::sort(m.info.pieces.begin(), m.info.pieces.end(),
             [](const PieceInfo& a, const PieceInfo& b) { return a.name < b.name; });
   const std::string final_path = join(m.dir, kJsonName);
-  const std::string tmp = final_path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw Error(tmp + ": cannot create");
-    out << dataset_info_to_json(m.info);
-    out.flush();
-    if (!out) throw Error(tmp + ": write failed");
-  }
-  if (::rename(tmp.c_str(), final_path.c_str()) != 0) throw Error(final_path + ": cannot rename into place: " + errno_text());
+  write_file_atomically(final_path, dataset_info_to_json(m.info));
+  move_into_place(m.dir, m.final_dir);
   m.finished = true;
 }
 

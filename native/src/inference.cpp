@@ -1,8 +1,5 @@
 #include "inference.hpp"
 
-#include <sndfile.h>
-#include <soxr.h>
-
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -167,12 +164,6 @@ class SamplePipeline {
   std::size_t samples_ = 0;
 };
 
-struct SndfileCloser {
-  void operator()(SNDFILE* f) const { sf_close(f); }
-};
-struct SoxrDeleter {
-  void operator()(soxr* s) const { soxr_delete(s); }
-};
 
 }  // namespace
 
@@ -191,79 +182,18 @@ TranscribeResult transcribe_samples(const float* samples, std::size_t n, Transcr
 
 TranscribeResult transcribe_file(const std::string& path, Transcriber& model, const CheckpointInfo& info,
                                  const DecoderParams& decoding, const InferenceOptions& options) {
-  SF_INFO sf{};
-  std::unique_ptr<SNDFILE, SndfileCloser> file(sf_open(path.c_str(), SFM_READ, &sf));
-  const bool usable = file && sf.channels >= 1 && sf.channels <= kMaxAudioChannels && sf.samplerate >= kMinSampleRate &&
-                      sf.samplerate <= kMaxSampleRate && sf.frames > 0 &&
-                      (sf.format & SF_FORMAT_TYPEMASK) != SF_FORMAT_MPEG;
-  if (!usable) {
-    // Formats with inexact lengths (MP3) and every error case: the core's loader (whole file in
-    // memory for MP3; for a bad file it throws the precise, user-facing message).
-    file.reset();
-    AudioBuffer audio = load_audio(path, info.features.sample_rate);
-    return transcribe_samples(audio.samples.data(), audio.samples.size(), model, info, decoding, options);
-  }
-  const double out_rate = info.features.sample_rate;
-  std::unique_ptr<soxr, SoxrDeleter> rs;
-  if (static_cast<double>(sf.samplerate) != out_rate) {
-    soxr_error_t err = nullptr;
-    const soxr_io_spec_t io = soxr_io_spec(SOXR_FLOAT32_I, SOXR_FLOAT32_I);
-    const soxr_quality_spec_t quality = soxr_quality_spec(SOXR_HQ, 0);
-    rs.reset(soxr_create(sf.samplerate, out_rate, 1, &err, &io, &quality, nullptr));
-    if (!rs || err) throw Error(path + ": cannot create resampler");
-  }
+  // The core's streaming decoder (one decode path for every command): constant memory for hours
+  // of audio, and the same errors as everywhere else.
   SamplePipeline pipe(model, info, options);
-  const std::size_t block_frames = 16384;
-  const auto ch = static_cast<std::size_t>(sf.channels);
-  std::vector<float> block(block_frames * ch), mono(block_frames), res(block_frames * 8 + 1024);
-  sf_count_t total = 0;
   std::size_t produced = 0;
-  auto resample_push = [&](const float* in, std::size_t n, bool flush) {
-    if (!rs) {
-      pipe.push(in, n);
-      produced += n;
-      return;
-    }
-    for (;;) {
-      std::size_t idone = 0, odone = 0;
-      soxr_error_t err = soxr_process(rs.get(), flush ? nullptr : in, flush ? 0 : n, &idone, res.data(), res.size(), &odone);
-      if (err) throw Error(path + ": resampling failed: " + soxr_strerror(err));
-      if (odone) pipe.push(res.data(), odone);
-      produced += odone;
-      if (!flush) {
-        in += idone;
-        n -= idone;
-        if (n == 0 && odone < res.size()) return;
-        if (idone == 0 && odone == 0) return;
-      } else if (odone == 0) {
-        return;
-      }
-    }
-  };
-  for (;;) {
-    const sf_count_t got = sf_readf_float(file.get(), block.data(), static_cast<sf_count_t>(block_frames));
-    if (got <= 0) break;
-    const auto n = static_cast<std::size_t>(got);
-    const double scale = 1.0 / static_cast<double>(ch);
-    for (std::size_t i = 0; i < n; ++i) {
-      double sum = 0.0;
-      for (std::size_t c = 0; c < ch; ++c) sum += block[i * ch + c];
-      const float v = static_cast<float>(sum * scale);
-      if (!std::isfinite(v))
-        throw Error(path + ": contains non-finite samples (NaN or infinity) at " +
-                    std::to_string(static_cast<double>(total + got) / sf.samplerate) + " s");
-      mono[i] = v;
-    }
-    resample_push(mono.data(), n, false);
-    total += got;
-  }
-  if (sf_error(file.get()) != SF_ERR_NO_ERROR || total < sf.frames)
-    throw Error(path + ": truncated or corrupt audio file");
-  if (rs) resample_push(nullptr, 0, true);
+  const double decoded_s = stream_audio(path, info.features.sample_rate, [&](const float* x, std::size_t n) {
+    pipe.push(x, n);
+    produced += n;
+  });
   TranscribeResult r;
   r.activations = pipe.finish();
-  r.duration_s = static_cast<double>(produced) / out_rate;
-  r.audio_seconds_decoded = static_cast<double>(total) / sf.samplerate;
+  r.duration_s = static_cast<double>(produced) / info.features.sample_rate;
+  r.audio_seconds_decoded = decoded_s;
   r.notes = decode_activations(r.activations, info, decoding);
   return r;
 }

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "qscribe/atomic_file.hpp"
 #include "qscribe/error.hpp"
 #include "qscribe/musicxml.hpp"
 #include "qscribe/note_io.hpp"
@@ -40,20 +41,6 @@ nlohmann::json analysis_json(const MusicAnalysis& an, const Score& score) {
           {"score", {{"divisions", score.divisions}, {"bar_ticks", score.bar_ticks}, {"bars", score.n_bars}, {"notes", notes}}}};
 }
 
-void write_bytes_atomically(const std::string& path, const std::string& bytes) {
-  const std::string tmp = path + ".part";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw Error(path + ": cannot open for writing");
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    out.close();
-    if (!out) {
-      fs::remove(tmp);
-      throw Error(path + ": cannot write file (disk full?)");
-    }
-  }
-  fs::rename(tmp, path);
-}
 }  // namespace
 
 bool is_note_file_extension(const std::string& e) {
@@ -79,36 +66,24 @@ void write_music(const std::string& dst, const NoteList& notes, double duration_
                  const nlohmann::json& meta) {
   const std::string ext = lower_extension(dst);
   const bool musical = o.quantize || ext == ".json" || is_musicxml(ext);
-  if (!musical) {
-    const std::string tmp = dst + ".part" + ext;  // keeps the extension: write_notes dispatches on it
-    write_notes(tmp, notes);
-    fs::rename(tmp, dst);
-    return;
-  }
+  if (!musical) return write_notes(dst, notes);  // atomic, like every writer below
   const MusicAnalysis an = analyse_music(notes, duration_s, o.analysis);
   const Score score = notate(notes, an, o.analysis);
   if (is_musicxml(ext)) {
     MusicXmlOptions xo;
     if (!o.title.empty()) xo.title = o.title;
-    return write_bytes_atomically(dst, write_musicxml(score, xo));
+    return write_file_atomically(dst, write_musicxml(score, xo));
   }
   if (o.quantize && (ext == ".mid" || ext == ".midi")) {
     const std::vector<std::uint8_t> midi = score_to_midi(score);
-    return write_bytes_atomically(dst, std::string(midi.begin(), midi.end()));
+    return write_file_atomically(dst, std::string(midi.begin(), midi.end()));
   }
   const NoteList out = o.quantize ? score_notes_in_seconds(score) : notes;
-  if (ext != ".json") {
-    const std::string tmp = dst + ".part" + ext;
-    write_notes(tmp, out);
-    fs::rename(tmp, dst);
-    return;
-  }
+  if (ext != ".json") return write_notes(dst, out);
   nlohmann::json m = meta;
   m.update(analysis_json(an, score));
   m["quantized"] = o.quantize;
-  const std::string tmp = dst + ".part.json";
-  write_notes_json(tmp, out, m);
-  fs::rename(tmp, dst);
+  write_notes_json(dst, out, m);
 }
 
 }  // namespace qs

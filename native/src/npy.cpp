@@ -6,6 +6,7 @@
 #include <regex>
 #include <stdexcept>
 
+#include "qscribe/atomic_file.hpp"
 #include "qscribe/error.hpp"
 
 namespace qs {
@@ -40,13 +41,9 @@ std::string npy_header(std::size_t rows, std::size_t cols) {
 
 void write_npy(const std::string& path, const float* data, std::size_t rows, std::size_t cols) {
   if (!little_endian()) throw Error("npy: big-endian hosts are not supported");
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  if (!out) throw Error(path + ": cannot create file");
-  const std::string h = npy_header(rows, cols);
-  out.write(h.data(), static_cast<std::streamsize>(h.size()));
-  if (rows * cols > 0) out.write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(rows * cols * 4));
-  out.flush();
-  if (!out) throw Error(path + ": write failed");
+  std::string bytes = npy_header(rows, cols);
+  if (rows * cols > 0) bytes.append(reinterpret_cast<const char*>(data), rows * cols * 4);
+  write_file_atomically(path, bytes);
 }
 
 NpyArray read_npy(const std::string& path) {

@@ -14,6 +14,7 @@
 #include <map>
 #include <sstream>
 
+#include "qscribe/atomic_file.hpp"
 #include "qscribe/error.hpp"
 #include "qscribe/version.hpp"
 
@@ -381,11 +382,7 @@ void write_file(const std::string& path, const std::string& bytes) {
   const fs::path parent = fs::path(path).parent_path();
   std::error_code ec;
   if (!parent.empty()) fs::create_directories(parent, ec);
-  std::ofstream f(path, std::ios::binary | std::ios::trunc);
-  if (!f) throw Error(path + ": cannot open for writing");
-  f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  f.close();
-  if (!f) throw Error(path + ": write failed");
+  write_file_atomically(path, bytes);
 }
 
 std::vector<std::string> dims_of(const onnx::ValueInfoProto& vi) {

@@ -24,12 +24,17 @@ std::string shape_text(c10::IntArrayRef s) {
 // The float32 value of a FLOAT or FLOAT16 initializer (raw_data or the typed fields).
 torch::Tensor tensor_of(const onnx::TensorProto& t) {
   std::vector<int64_t> dims(t.dims().begin(), t.dims().end());
-  int64_t n = 1;
-  for (auto d : dims) {  // negative sizes, or a count whose byte size overflows (found by fuzzing)
-    if (d < 0 || (d > 0 && n > std::numeric_limits<int64_t>::max() / 4 / d))
+  // Negative sizes, or sizes whose product overflows (found by fuzzing). Zero sizes are skipped in
+  // the product: LibTorch still computes strides from the other sizes, and [0, 2^62, 2^62] overflows.
+  int64_t span = 1;
+  bool empty = false;
+  for (auto d : dims) {
+    if (d < 0 || (d > 0 && span > std::numeric_limits<int64_t>::max() / 4 / d))
       throw Error("initializer \"" + t.name() + "\" has an invalid shape");
-    n *= d;
+    if (d == 0) empty = true;
+    else span *= d;
   }
+  const int64_t n = empty ? 0 : span;
   if (t.has_data_location() && t.data_location() == onnx::TensorProto::EXTERNAL)
     throw Error("initializer \"" + t.name() + "\" uses external data (not supported)");
   if (t.data_type() == onnx::TensorProto::FLOAT) {
@@ -105,6 +110,8 @@ LoadedCheckpoint load_onnx_checkpoint(const std::string& path) {
   } catch (const Error& e) {
     const std::string what = e.what();
     throw Error(what.rfind(sidecar, 0) == 0 ? what : path + ": " + what);
+  } catch (const c10::Error& e) {  // a tensor LibTorch refuses, which the checks above let through
+    throw Error(path + ": not a usable qscribe model (" + e.what_without_backtrace() + ")");
   }
   return out;
 }

@@ -23,6 +23,7 @@
 
 #include "progress.hpp"
 #include "qscribe/audio_file.hpp"
+#include "qscribe/atomic_file.hpp"
 #include "qscribe/error.hpp"
 #include "qscribe/midi_file.hpp"
 
@@ -385,15 +386,14 @@ double rounded(double t) { return std::round(t * 1e6) / 1e6; }
 }  // namespace
 
 void write_beats_tsv(const std::string& path, const MidiBeatGrid& grid, const TempoWarpMap& map, double duration) {
-  std::ofstream out(path, std::ios::trunc);
-  if (!out) throw Error(path + ": cannot open for writing");
+  std::ostringstream out;
   out << "# time_s\tbar\tbeat_in_bar (1 = downbeat): the source MIDI's beats in the time of the render\n";
   for (std::size_t i = 0; i < grid.beats.size(); ++i) {
     const double t = map(grid.beats[i]);
     if (t > duration + 1e-9) break;
     out << seconds_text(t) << '\t' << grid.bar[i] << '\t' << grid.beat_in_bar[i] << '\n';
   }
-  if (!out) throw Error(path + ": cannot write file");
+  write_file_atomically(path, out.str());
 }
 
 void write_meta_json(const std::string& path, const MidiContents& contents, const TempoWarp& warp,
@@ -426,10 +426,7 @@ void write_meta_json(const std::string& path, const MidiContents& contents, cons
     w["jitter_ms"] = warp.jitter_sigma * 1e3;
   }
   j["tempo_warp"] = w;
-  std::ofstream out(path, std::ios::trunc);
-  if (!out) throw Error(path + ": cannot open for writing");
-  out << j.dump(1) << '\n';
-  if (!out) throw Error(path + ": cannot write file");
+  write_file_atomically(path, j.dump(1) + "\n");
 }
 
 // ---- preparation ---------------------------------------------------------------------------
@@ -1001,19 +998,13 @@ SynthSummary run_synth(const SynthOptions& o) {
         const AudioBuffer audio = renderer->render(prepared, aug);
         const fs::path dir = dir_of(job);
         const fs::path wav = dir / (job.name + ".wav"), mid = dir / (job.name + ".mid");
-        const fs::path wav_tmp = dir / (job.name + ".part.wav"), mid_tmp = dir / (job.name + ".part.mid");
         if (is_midi) {  // the ground truth of beats, meter and key
-          const fs::path beats = dir / (job.name + ".beats.tsv"), meta = dir / (job.name + ".meta.json");
-          const fs::path beats_tmp = dir / (job.name + ".part.beats.tsv"), meta_tmp = dir / (job.name + ".part.meta.json");
-          write_beats_tsv(beats_tmp.string(), midi_beat_grid(contents), warp, dur);
-          write_meta_json(meta_tmp.string(), contents, aug.tempo_warp, warp, aug.transpose);
-          fs::rename(beats_tmp, beats);
-          fs::rename(meta_tmp, meta);
+          write_beats_tsv((dir / (job.name + ".beats.tsv")).string(), midi_beat_grid(contents), warp, dur);
+          write_meta_json((dir / (job.name + ".meta.json")).string(), contents, aug.tempo_warp, warp, aug.transpose);
         }
-        write_labels_midi(mid_tmp.string(), prepared.labels, ro.render_rate);
-        save_wav(wav_tmp.string(), audio, ro.float_wav ? WavEncoding::Float32 : WavEncoding::Pcm16);
-        fs::rename(mid_tmp, mid);
-        fs::rename(wav_tmp, wav);
+        // Labels first, audio last: every file is atomic, and a .wav only exists with its .mid.
+        write_labels_midi(mid.string(), prepared.labels, ro.render_rate);
+        save_wav(wav.string(), audio, ro.float_wav ? WavEncoding::Float32 : WavEncoding::Pcm16);
         res.done = true;
         res.seconds = audio.duration();
         std::ostringstream line;
@@ -1040,7 +1031,7 @@ SynthSummary run_synth(const SynthOptions& o) {
   bar.finish();
   if (failed) throw Error(fatal);
 
-  std::ofstream manifest(fs::path(o.out_dir) / "synth_manifest.tsv");
+  std::ostringstream manifest;
   manifest << "name\tsplit\tsource\tvariant\tsoundfont\tprograms\ttranspose\tpeak_db\treverb\tchorus\tnoise\trecording\tnotes\tseconds\n";
   for (const auto& r : results) {
     if (r.done) {
@@ -1052,7 +1043,7 @@ SynthSummary run_synth(const SynthOptions& o) {
     }
     if (r.corrupt) ++summary.corrupt;
   }
-  if (!manifest) throw Error(o.out_dir + ": cannot write synth_manifest.tsv");
+  write_file_atomically((fs::path(o.out_dir) / "synth_manifest.tsv").string(), manifest.str());
   summary.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
   return summary;
 }

@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "progress.hpp"
+#include "qscribe/atomic_file.hpp"
 #include "qscribe/error.hpp"
 #include "qscribe/model_config.hpp"
 #include "qscribe/piano_roll.hpp"
@@ -387,14 +388,7 @@ std::string now_iso() {
 }
 
 void write_text_atomic(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    if (!f) throw Error(path + ": cannot write");
-    f << text;
-    if (!f) throw Error(path + ": cannot write");
-  }
-  fs::rename(tmp, path);
+  write_file_atomically(path, text);
 }
 
 void write_curves(const std::string& path, const std::vector<EpochStats>& history) {

@@ -8,6 +8,7 @@
 #include <string>
 #include <utility>
 
+#include "qscribe/atomic_file.hpp"
 #include "qscribe/error.hpp"
 
 namespace qs {
@@ -703,10 +704,7 @@ std::vector<std::uint8_t> write_midi_grid(const std::vector<MidiGridNote>& notes
 
 void write_midi_file(const std::string& path, const NoteList& notes, const MidiWriteOptions& options) {
   const std::vector<std::uint8_t> bytes = write_midi(notes, options);
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  if (!out) throw Error(path + ": cannot open for writing");
-  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-  if (!out) throw Error(path + ": cannot write file");
+  write_file_atomically(path, std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
 }
 
 }  // namespace qs

@@ -7,6 +7,7 @@
 #include <limits>
 #include <sstream>
 
+#include "qscribe/atomic_file.hpp"
 #include "qscribe/error.hpp"
 
 namespace qs {
@@ -342,10 +343,7 @@ ModelConfig load_model_config(const std::string& path) {
 
 void save_model_config(const ModelConfig& c, const std::string& path) {
   c.validate();
-  std::ofstream out(path, std::ios::binary);
-  if (!out) throw Error(path + ": cannot write the model config");
-  out << model_config_to_string(c);
-  if (!out) throw Error(path + ": write failed");
+  write_file_atomically(path, model_config_to_string(c));
 }
 
 std::string model_config_path_for(const std::string& model_path) {

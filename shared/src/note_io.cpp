@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "qscribe/atomic_file.hpp"
 #include "qscribe/error.hpp"
 #include "qscribe/midi_file.hpp"
 
@@ -30,12 +31,7 @@ std::string read_text_file(const std::string& path) {
   return text;
 }
 
-void write_text_file(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  if (!out) throw Error(path + ": cannot open for writing");
-  out << text;
-  if (!out) throw Error(path + ": cannot write file");
-}
+void write_text_file(const std::string& path, const std::string& text) { write_file_atomically(path, text); }
 
 // Runs `parse` on a file's text; errors gain the path as prefix.
 template <typename Parse>

@@ -10,6 +10,7 @@
 // only an estimate (no Xing/Info header), returns what decodes cleanly; decode errors still fail.
 #pragma once
 #include <cstddef>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,14 @@ inline constexpr double kMaxSampleRate = 1000000.0;   // Hz
 // (0 keeps the file's own rate). Reads and resamples in blocks, so memory beyond the result
 // stays bounded however long the file is.
 AudioBuffer load_audio(const std::string& path, double target_sr = 22050.0);
+
+// Receives decoded audio block by block: mono, at the target rate, n > 0 samples per call.
+using AudioSink = std::function<void(const float* samples, std::size_t n)>;
+
+// Same decoding, checks and errors as load_audio, but each block goes to `sink` as soon as it is
+// decoded and resampled, so memory stays constant however long the file is (transcription of
+// hours of audio). Returns the decoded input's duration in seconds.
+double stream_audio(const std::string& path, double target_sr, const AudioSink& sink);
 
 // Same, from an encoded file held in memory (libsndfile virtual I/O). `name` prefixes errors.
 AudioBuffer load_audio_memory(const void* data, std::size_t size, double target_sr = 22050.0,

@@ -1,5 +1,6 @@
 // Audio file decoding and writing with libsndfile, resampling with libsoxr.
 #include "qscribe/audio_file.hpp"
+#include "qscribe/atomic_file.hpp"
 
 #include <sndfile.h>
 #include <soxr.h>
@@ -160,8 +161,9 @@ void check_finite(const float* mono, std::size_t n, sf_count_t first_frame, int 
   }
 }
 
-// Reads an opened file block by block: mix, check, resample, append.
-AudioBuffer decode(SNDFILE* file, const SF_INFO& info, double target_sr, const std::string& name) {
+// Reads an opened file block by block: mix, check, resample, hand each block to `sink`.
+// Returns the number of input frames decoded.
+sf_count_t decode(SNDFILE* file, const SF_INFO& info, double target_sr, const std::string& name, const AudioSink& sink) {
   check_info(info, name);
   const double in_rate = info.samplerate;
   const double out_rate = target_sr > 0.0 ? target_sr : in_rate;
@@ -174,13 +176,9 @@ AudioBuffer decode(SNDFILE* file, const SF_INFO& info, double target_sr, const s
   std::optional<SoxrStream> resampler;
   if (out_rate != in_rate) resampler.emplace(in_rate, out_rate, name);
 
-  AudioBuffer result;
-  result.sample_rate = out_rate;
-  if (known_length) result.samples.reserve(estimated_output(static_cast<double>(info.frames), out_rate / in_rate));
-
   const std::size_t block_frames = kBlockSamples / static_cast<std::size_t>(info.channels);
   std::vector<float> block(block_frames * static_cast<std::size_t>(info.channels));
-  std::vector<float> mono(block_frames);
+  std::vector<float> mono(block_frames), out;
   sf_count_t total = 0;
   for (;;) {
     const sf_count_t got = sf_readf_float(file, block.data(), static_cast<sf_count_t>(block_frames));
@@ -188,8 +186,13 @@ AudioBuffer decode(SNDFILE* file, const SF_INFO& info, double target_sr, const s
     const auto n = static_cast<std::size_t>(got);
     mix_into(block.data(), n, info.channels, mono.data());
     check_finite(mono.data(), n, total, info.samplerate, name);
-    if (resampler) resampler->push(mono.data(), n, result.samples);
-    else result.samples.insert(result.samples.end(), mono.begin(), mono.begin() + got);
+    if (resampler) {
+      out.clear();
+      resampler->push(mono.data(), n, out);
+      if (!out.empty()) sink(out.data(), out.size());
+    } else {
+      sink(mono.data(), n);
+    }
     total += got;
   }
 
@@ -199,7 +202,23 @@ AudioBuffer decode(SNDFILE* file, const SF_INFO& info, double target_sr, const s
   if (exact_length && total < info.frames)
     fail(name, "truncated or corrupt audio file (only " + std::to_string(total) + " of " +
                    std::to_string(info.frames) + " announced frames could be decoded)");
-  if (resampler) resampler->finish(result.samples);
+  if (resampler) {
+    out.clear();
+    resampler->finish(out);
+    if (!out.empty()) sink(out.data(), out.size());
+  }
+  return total;
+}
+
+// The whole signal in memory, reserved from the announced length.
+AudioBuffer decode_all(SNDFILE* file, const SF_INFO& info, double target_sr, const std::string& name) {
+  AudioBuffer result;
+  result.sample_rate = target_sr > 0.0 ? target_sr : info.samplerate;
+  const bool known_length = info.frames > 0 && info.frames < std::numeric_limits<sf_count_t>::max();
+  if (known_length && info.samplerate > 0)
+    result.samples.reserve(estimated_output(static_cast<double>(info.frames), result.sample_rate / info.samplerate));
+  decode(file, info, target_sr, name,
+         [&](const float* x, std::size_t n) { result.samples.insert(result.samples.end(), x, x + n); });
   return result;
 }
 
@@ -304,7 +323,16 @@ AudioBuffer load_audio(const std::string& path, double target_sr) {
   SF_INFO info{};
   SndfilePtr file(sf_open(path.c_str(), SFM_READ, &info));
   if (!file) fail(path, open_error_message());
-  return decode(file.get(), info, target_sr, path);
+  return decode_all(file.get(), info, target_sr, path);
+}
+
+double stream_audio(const std::string& path, double target_sr, const AudioSink& sink) {
+  check_target_rate(target_sr, path);
+  check_path(path);
+  SF_INFO info{};
+  SndfilePtr file(sf_open(path.c_str(), SFM_READ, &info));
+  if (!file) fail(path, open_error_message());
+  return static_cast<double>(decode(file.get(), info, target_sr, path, sink)) / info.samplerate;
 }
 
 AudioBuffer load_audio_memory(const void* data, std::size_t size, double target_sr, const std::string& name) {
@@ -316,7 +344,7 @@ AudioBuffer load_audio_memory(const void* data, std::size_t size, double target_
   SF_INFO info{};
   SndfilePtr file(sf_open_virtual(&io, SFM_READ, &info, &mem));
   if (!file) fail(name, open_error_message());
-  return decode(file.get(), info, target_sr, name);
+  return decode_all(file.get(), info, target_sr, name);
 }
 
 AudioBuffer resample(const AudioBuffer& audio, double target_sr) {
@@ -348,7 +376,8 @@ void save_wav(const std::string& path, const AudioBuffer& audio, WavEncoding enc
   info.samplerate = static_cast<int>(rate);
   info.channels = 1;
   info.format = SF_FORMAT_WAV | (encoding == WavEncoding::Pcm16 ? SF_FORMAT_PCM_16 : SF_FORMAT_FLOAT);
-  SndfilePtr file(sf_open(path.c_str(), SFM_WRITE, &info));
+  AtomicFile out(path);
+  SndfilePtr file(sf_open(out.temp_path().c_str(), SFM_WRITE, &info));
   if (!file) fail(path, std::string("cannot write file (") + sf_strerror(nullptr) + ")");
   if (encoding == WavEncoding::Pcm16) sf_command(file.get(), SFC_SET_CLIPPING, nullptr, SF_TRUE);
 
@@ -356,6 +385,7 @@ void save_wav(const std::string& path, const AudioBuffer& audio, WavEncoding enc
   if (frames > 0 && sf_writef_float(file.get(), audio.samples.data(), frames) != frames)
     fail(path, std::string("cannot write file (") + sf_strerror(file.get()) + ")");
   if (sf_close(file.release()) != 0) fail(path, "cannot finish writing file");
+  out.commit();
 }
 
 std::vector<unsigned char> encode_lossy(const AudioBuffer& audio, LossyCodec codec, double level) {
