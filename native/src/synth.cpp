@@ -36,137 +36,16 @@ namespace {
 constexpr int kBlock = 64;  // fluidsynth's internal block: events take effect on this grid
 constexpr int kLowest = 21, kHighest = 108;
 
-// ---- SMF channel splitting ---------------------------------------------------------------
-std::uint32_t be32(const std::uint8_t* p) {
-  return (std::uint32_t(p[0]) << 24) | (std::uint32_t(p[1]) << 16) | (std::uint32_t(p[2]) << 8) | p[3];
-}
-std::uint32_t le32(const std::uint8_t* p) {
-  return (std::uint32_t(p[3]) << 24) | (std::uint32_t(p[2]) << 16) | (std::uint32_t(p[1]) << 8) | p[0];
-}
-bool read_vlq(const std::uint8_t* d, std::size_t& q, std::size_t e, std::uint32_t& value) {
-  value = 0;
-  for (int k = 0; k < 4; ++k) {
-    if (q >= e) return false;
-    const std::uint8_t b = d[q++];
-    value = (value << 7) | (b & 0x7F);
-    if (!(b & 0x80)) return true;
-  }
-  return false;
-}
-
-struct ChannelScan {
-  std::array<bool, 16> has_notes{};
-  std::array<int, 16> program;
-  ChannelScan() { program.fill(-1); }
-};
-
-// Walks the events of an SMF. With `out`, copies the file and moves every note-on/off that is not
-// on channel `keep` to channel 10 (index 9), which the reader drops: the reader then returns the
-// notes of channel `keep` alone, with its pedal and the file's tempo map. Running status needs no
-// care: only explicit status bytes are rewritten, and the events that reuse them follow.
-bool scan_smf(const std::uint8_t* d, std::size_t n, int keep, std::vector<std::uint8_t>* out, ChannelScan& scan) {
-  if (n < 14 || std::memcmp(d, "MThd", 4) != 0) return false;
-  const std::uint32_t header = be32(d + 4);
-  if (header < 6 || header > n - 8) return false;
-  if (out) out->assign(d, d + n);
-  std::size_t p = 8 + header;
-  while (n - p >= 8) {
-    const std::uint32_t len = be32(d + p + 4);
-    const std::size_t s = p + 8;
-    if (len > n - s) return false;
-    const std::size_t e = s + len;
-    if (std::memcmp(d + p, "MTrk", 4) == 0) {
-      std::size_t q = s;
-      std::uint8_t running = 0;
-      while (q < e) {
-        std::uint32_t delta = 0;
-        if (!read_vlq(d, q, e, delta) || q >= e) return false;
-        std::uint8_t status = d[q];
-        std::size_t status_pos = q;
-        if (status & 0x80) {
-          ++q;
-        } else {
-          if (!running) return false;
-          status = running;
-          status_pos = std::numeric_limits<std::size_t>::max();
-        }
-        if (status == 0xFF) {
-          if (q >= e) return false;
-          const std::uint8_t type = d[q++];
-          std::uint32_t l = 0;
-          if (!read_vlq(d, q, e, l) || l > e - q) return false;
-          q += l;
-          if (type == 0x2F) break;
-        } else if (status == 0xF0 || status == 0xF7) {
-          std::uint32_t l = 0;
-          if (!read_vlq(d, q, e, l) || l > e - q) return false;
-          q += l;
-          running = 0;
-        } else if (status > 0xF0) {
-          return false;
-        } else {
-          running = status;
-          const int type = status & 0xF0, ch = status & 0x0F;
-          const std::size_t nd = (type == 0xC0 || type == 0xD0) ? 1 : 2;
-          if (nd > e - q) return false;
-          if (type == 0x90 && (d[q + 1] & 0x7F) > 0) scan.has_notes[static_cast<std::size_t>(ch)] = true;
-          if (type == 0xC0 && scan.program[static_cast<std::size_t>(ch)] < 0)
-            scan.program[static_cast<std::size_t>(ch)] = d[q] & 0x7F;
-          if (out && (type == 0x80 || type == 0x90) && ch != keep &&
-              status_pos != std::numeric_limits<std::size_t>::max())
-            (*out)[status_pos] = static_cast<std::uint8_t>(type | 9);
-          q += nd;
-        }
-      }
-    }
-    p = e;
-  }
-  return true;
-}
-
-// The SMF inside a RIFF RMID wrapper (or the bytes themselves).
-std::pair<const std::uint8_t*, std::size_t> smf_payload(const std::vector<std::uint8_t>& b) {
-  if (b.size() >= 12 && std::memcmp(b.data(), "RIFF", 4) == 0 && std::memcmp(b.data() + 8, "RMID", 4) == 0) {
-    std::size_t p = 12;
-    while (b.size() - p >= 8) {
-      const std::uint32_t len = le32(b.data() + p + 4);
-      if (len > b.size() - p - 8) break;
-      if (std::memcmp(b.data() + p, "data", 4) == 0) return {b.data() + p + 8, len};
-      p += 8 + len + (len & 1);
-    }
-  }
-  return {b.data(), b.size()};
-}
-
 }  // namespace
 
 Piece read_midi_piece(const std::vector<std::uint8_t>& bytes, MidiContents* contents) {
-  MidiContents all = parse_midi(bytes.data(), bytes.size());  // throws on malformed input
+  MidiReadOptions options;
+  options.by_channel = true;
+  MidiContents all = parse_midi(bytes.data(), bytes.size(), options);  // throws on malformed input
   Piece piece;
-  const auto [d, n] = smf_payload(bytes);
-  ChannelScan scan;
-  bool ok = scan_smf(d, n, -1, nullptr, scan);
-  std::size_t total = 0;
-  if (ok) {
-    std::vector<std::uint8_t> copy;
-    for (int ch = 0; ch < 16 && ok; ++ch) {
-      if (ch == 9 || !scan.has_notes[static_cast<std::size_t>(ch)]) continue;
-      ChannelScan ignored;
-      if (!scan_smf(d, n, ch, &copy, ignored)) {
-        ok = false;
-        break;
-      }
-      Part part;
-      part.program = std::max(0, scan.program[static_cast<std::size_t>(ch)]);
-      part.notes = parse_midi(copy.data(), copy.size()).notes;
-      total += part.notes.size();
-      if (!part.notes.empty()) piece.parts.push_back(std::move(part));
-    }
-  }
-  if (!ok || total != all.notes.size()) {  // not splittable: one part, as read
-    piece.parts.clear();
-    if (!all.notes.empty()) piece.parts.push_back(Part{0, all.notes});
-  }
+  for (MidiChannelContents& channel : all.channels)  // in channel order; drums are already dropped
+    if (!channel.notes.empty()) piece.parts.push_back(Part{std::max(0, channel.program), std::move(channel.notes)});
+  all.channels.clear();
   if (contents) *contents = std::move(all);
   return piece;
 }

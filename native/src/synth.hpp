@@ -22,10 +22,9 @@
 namespace qs::synth {
 
 // ---- MIDI input ----------------------------------------------------------------------------
-// Splits an SMF into its channels' parts (drums dropped, sustain pedal applied to offsets) with
-// each channel's first program change (0 when none). The notes of all parts together are exactly
-// qs::read_midi's. A file whose events cannot be split (but which qs::read_midi accepts) becomes
-// one part, program 0. Malformed files throw qs::Error.
+// Splits an SMF into its channels' parts with the core reader (qs::parse_midi, by_channel): drums
+// dropped, sustain pedal applied to offsets, each channel's first program change (0 when none).
+// The notes of all parts together are exactly qs::read_midi's. Malformed files throw qs::Error.
 // With `contents`, also hands over the core reader's view of the whole file (tempo map, meters,
 // keys, end time).
 Piece read_midi_piece(const std::vector<std::uint8_t>& bytes, MidiContents* contents = nullptr);

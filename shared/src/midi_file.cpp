@@ -1,6 +1,7 @@
 #include "qscribe/midi_file.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstring>
 #include <fstream>
@@ -89,6 +90,13 @@ struct TrackEvent {
 
 struct Track {
   std::vector<TrackEvent> events;  // in file order, ending with End
+  std::array<int, 16> first_program = filled_programs();  // per channel, -1 without a program change
+
+  static std::array<int, 16> filled_programs() {
+    std::array<int, 16> p;
+    p.fill(-1);
+    return p;
+  }
 };
 
 struct Header {
@@ -124,6 +132,9 @@ void add_channel_event(Track& track, std::uint64_t tick, std::uint8_t status, st
       e.kind = EventKind::Pedal;
       e.key = b >= 64 ? 1 : 0;
       break;
+    case 0xC0:
+      if (track.first_program[e.channel] < 0) track.first_program[e.channel] = a;
+      return;
     default:
       return;  // other channel messages do not change notes
   }
@@ -313,7 +324,7 @@ class NoteTracker {
       return true;
     });
     sus.erase(keep, sus.end());
-    held.push_back({t, pitch, velocity});
+    held.push_back({t, pitch, velocity, ch});
   }
 
   void note_off(double t, int ch, int pitch) {
@@ -336,6 +347,9 @@ class NoteTracker {
     pedal_down_[ch] = down;
   }
 
+  // The channel of each note handed over by finish(), in the same order.
+  std::vector<std::uint8_t> take_channels() { return std::move(channels_); }
+
   // Ends everything still sounding at `end` and hands over the notes.
   NoteList finish(double end) {
     for (const auto& held : active_)
@@ -352,10 +366,13 @@ class NoteTracker {
     double onset;
     int pitch;
     int velocity;
+    int channel;
   };
 
   void emit(const Held& h, double offset) {
-    if (offset > h.onset) notes_.push_back(Note{h.onset, offset, h.pitch, h.velocity});
+    if (offset <= h.onset) return;
+    notes_.push_back(Note{h.onset, offset, h.pitch, h.velocity});
+    channels_.push_back(static_cast<std::uint8_t>(h.channel));
   }
 
   MidiReadOptions options_;
@@ -363,6 +380,7 @@ class NoteTracker {
   std::vector<std::vector<Held>> sustained_;  // [channel]: released while the pedal was down
   bool pedal_down_[16] = {};
   NoteList notes_;
+  std::vector<std::uint8_t> channels_;  // parallel to notes_
 };
 
 // Appends a meta event in time order; one stated at the same instant as the last replaces it.
@@ -372,10 +390,11 @@ void add_meta(std::vector<T>& list, const T& item) {
   else list.push_back(item);
 }
 
-// Plays one timeline (the tracks merged by tick, ties in track order) and appends its notes,
-// and with `meta` its tempo, time-signature and key-signature events.
+// Plays one timeline (the tracks merged by tick, ties in track order) and appends its notes, with
+// their channels to `note_channels`, and with `meta` its tempo, time-signature and key-signature
+// events.
 void play_timeline(const std::vector<const Track*>& tracks, std::uint16_t division, const MidiReadOptions& options,
-                   MidiContents& out, bool meta) {
+                   MidiContents& out, std::vector<std::uint8_t>& note_channels, bool meta) {
   std::vector<TrackEvent> events;
   for (const Track* t : tracks) events.insert(events.end(), t->events.begin(), t->events.end());
   std::stable_sort(events.begin(), events.end(),
@@ -405,8 +424,25 @@ void play_timeline(const std::vector<const Track*>& tracks, std::uint16_t divisi
     }
   }
   NoteList notes = tracker.finish(end);
+  const std::vector<std::uint8_t> channels = tracker.take_channels();
   out.notes.insert(out.notes.end(), notes.begin(), notes.end());
+  note_channels.insert(note_channels.end(), channels.begin(), channels.end());
   out.end_time = std::max(out.end_time, end);
+}
+
+// Fills out.channels from the unsorted notes and their channels. sort_notes is stable, so each
+// channel's sorted list is the sorted whole filtered by channel.
+void split_channels(const std::vector<Track>& tracks, MidiContents& out, const std::vector<std::uint8_t>& note_channels) {
+  out.channels.assign(16, {});
+  for (std::size_t i = 0; i < out.notes.size(); ++i) out.channels[note_channels[i]].notes.push_back(out.notes[i]);
+  for (std::size_t ch = 0; ch < 16; ++ch) {
+    sort_notes(out.channels[ch].notes);
+    for (const Track& t : tracks) {
+      if (t.first_program[ch] < 0) continue;
+      out.channels[ch].program = t.first_program[ch];
+      break;
+    }
+  }
 }
 
 std::vector<std::uint8_t> read_file_bytes(const std::string& path) {
@@ -541,13 +577,16 @@ MidiContents parse_midi(const std::uint8_t* data, std::size_t size, const MidiRe
   out.format = header.format;
   out.n_tracks = static_cast<int>(tracks.size());
   out.ppq = (header.division & 0x8000u) ? 0 : header.division;
+  std::vector<std::uint8_t> note_channels;  // parallel to out.notes until they are sorted
   if (header.format == 2) {
-    for (const Track& t : tracks) play_timeline({&t}, header.division, options, out, &t == &tracks.front());
+    for (const Track& t : tracks)
+      play_timeline({&t}, header.division, options, out, note_channels, &t == &tracks.front());
   } else {
     std::vector<const Track*> all;
     for (const Track& t : tracks) all.push_back(&t);
-    play_timeline(all, header.division, options, out, true);
+    play_timeline(all, header.division, options, out, note_channels, true);
   }
+  if (options.by_channel) split_channels(tracks, out, note_channels);
   sort_notes(out.notes);
   return out;
 }

@@ -214,6 +214,36 @@ TEST(MidiFileReader, HangingNotesEndAtEndOfFile) {
   EXPECT_DOUBLE_EQ(c.end_time, 1.25);
 }
 
+TEST(MidiFileReader, ByChannelSplitsNotesAndFirstPrograms) {
+  // Track 1: channel 0 program 40 then 41 (the first one counts), pedal on channel 0 only.
+  // Track 2: channel 3 (program change later in time than track 1's, still per channel), drums.
+  TrackBuilder a;
+  a.ev(0, {0xC0, 40}).ev(0, {0xB0, 64, 127}).ev(0, {0x90, 60, 100}).ev(48, {0x80, 60, 0});
+  a.ev(0, {0xC0, 41}).ev(48, {0xB0, 64, 0}).end();
+  TrackBuilder b;
+  b.ev(0, {0x93, 60, 90}).ev(24, {0x83, 60, 0}).ev(0, {0xC3, 7}).ev(0, {0x99, 36, 100}).ev(24, {0x89, 36, 0});
+  b.ev(0, {0x91, 64, 70}).ev(24, {0x81, 64, 0}).end();
+  qs::MidiReadOptions options;
+  options.by_channel = true;
+  const Bytes file = smf(1, 96, {a, b});
+  const qs::MidiContents c = qs::parse_midi(file.data(), file.size(), options);
+  ASSERT_EQ(c.channels.size(), 16u);
+  EXPECT_EQ(c.channels[0].program, 40);
+  EXPECT_EQ(c.channels[1].program, -1);
+  EXPECT_EQ(c.channels[3].program, 7);
+  ASSERT_EQ(c.channels[0].notes.size(), 1u);
+  expect_note(c.channels[0].notes[0], 0.0, 0.5, 60, 100);  // held by the pedal to its release
+  ASSERT_EQ(c.channels[3].notes.size(), 1u);
+  expect_note(c.channels[3].notes[0], 0.0, 0.125, 60, 90);  // the other channel's pedal does not hold it
+  ASSERT_EQ(c.channels[1].notes.size(), 1u);
+  EXPECT_TRUE(c.channels[9].notes.empty());  // drums dropped
+  qs::NoteList all;
+  for (const auto& ch : c.channels) all.insert(all.end(), ch.notes.begin(), ch.notes.end());
+  qs::sort_notes(all);
+  EXPECT_EQ(all, c.notes);
+  EXPECT_TRUE(qs::parse_midi(file.data(), file.size()).channels.empty());  // only on request
+}
+
 TEST(MidiFileReader, MissingEndOfTrackIsTolerated) {
   TrackBuilder t;
   t.ev(0, {0x90, 60, 100}).ev(96, {0x80, 60, 0});

@@ -29,6 +29,14 @@ namespace qs {
 struct MidiReadOptions {
   bool sustain_pedal = true;   // extend offsets with CC64
   bool include_drums = false;  // keep channel 10 (index 9)
+  bool by_channel = false;     // also fill MidiContents::channels
+};
+
+// One MIDI channel's share of a file (MidiReadOptions::by_channel).
+struct MidiChannelContents {
+  // The channel's first program change (Cn pp) in file order (track by track, as stored), or -1.
+  int program = -1;
+  NoteList notes;  // the channel's notes, sorted with sort_notes(); all channels together are `notes`
 };
 
 // A tempo meta event (FF 51): from time_s on, a quarter note lasts 60 / bpm seconds.
@@ -64,6 +72,8 @@ struct MidiContents {
   std::vector<MidiTempo> tempos;
   std::vector<MidiTimeSignature> time_signatures;
   std::vector<MidiKeySignature> key_signatures;
+  // With MidiReadOptions::by_channel: 16 entries, indexed by channel (0..15); empty otherwise.
+  std::vector<MidiChannelContents> channels;
 };
 
 // Parses an SMF held in memory (a RIFF "RMID" wrapper is accepted too).
