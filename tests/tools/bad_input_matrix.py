@@ -841,6 +841,10 @@ def write_markdown(ctx, path):
         if r[0] not in rows:
             rows.append(r[0])
     cell_of = {(r[0], r[1]): r for r in ctx.results}
+    def clean(text):  # the message without the scratch paths, as a reader would want it
+        text = text.replace("qscribe: error: ", "")
+        text = re.sub(re.escape(ctx.work) + r"/[^ :]*/([^/ :]+)", r"\1", text)
+        return text.replace(ctx.work + "/", "")
     with open(path, "w") as f:
         f.write("| case | " + " | ".join("`%s`" % r for r in rows) + " |\n")
         f.write("|---|" + "---|" * len(rows) + "\n")
@@ -848,7 +852,7 @@ def write_markdown(ctx, path):
             line = []
             for r in rows:
                 x = cell_of.get((r, c))
-                line.append("—" if x is None else ("✅ " if x[2] else "❌ ") + short(x[3], 70))
+                line.append("—" if x is None else ("" if x[2] else "❌ ") + short(clean(x[3]), 90))
             f.write("| %s | %s |\n" % (c, " | ".join(line)))
 
 
