@@ -9,4 +9,14 @@ namespace qs::cli {
 void add_cqt_options(CLI::App& sub, int& bins_per_note, double& sample_rate, int& hop_length, double& fmin,
                      double& filter_scale);
 
+// The decoder options every command spells alike. Each also accepts an older spelling, hidden from
+// --help (deprecated, kept so existing scripts keep working).
+//
+// --min-note-length SECONDS (0..60) into `seconds`; the hidden --min-note-ms MS (export's old
+// spelling) stores MS / 1000. Returns the visible option.
+CLI::Option* add_min_note_length(CLI::App& sub, double& seconds, const std::string& help);
+// --frame-fallback on|off into `on_off` (left as it is when not given); the hidden
+// --no-frame-fallback flag (transcribe's old spelling) stores "off".
+CLI::Option* add_frame_fallback(CLI::App& sub, std::string& on_off, const std::string& help);
+
 }  // namespace qs::cli

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "blas_check.hpp"
+#include "cli_options.hpp"
 #include "command.hpp"
 #include "inference.hpp"
 #include "qscribe/error.hpp"
@@ -279,11 +280,10 @@ QS_COMMAND("evaluate", "Score a model on a preprocessed split or on audio + refe
       ->check(CLI::Range(0.0, 1.0));
   sub.add_option("--frame-threshold", a->frame_threshold, "Decoder frame threshold (default: the model's)")
       ->check(CLI::Range(0.0, 1.0));
-  sub.add_option("--frame-fallback", a->frame_fallback,
-                 "on: notes also start at frame rises without an onset peak; off: only at onset peaks (default: the model's)")
-      ->check(CLI::IsMember({"on", "off"}));
-  sub.add_option("--min-note-length", a->min_note_length, "Shortest decoded note, seconds (default: the model's)")
-      ->check(CLI::Range(0.0, 60.0));
+  qs::cli::add_frame_fallback(
+      sub, a->frame_fallback,
+      "on: notes also start at frame rises without an onset peak; off: only at onset peaks (default: the model's)");
+  qs::cli::add_min_note_length(sub, a->min_note_length, "Shortest decoded note, seconds (default: the model's)");
   sub.add_option("--threads", a->threads, "LibTorch threads, and --tune's grid-search threads (0: all cores)")
       ->capture_default_str();
   sub.add_flag("--json", a->json, "Print the metrics as JSON instead of a table");

@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <string>
 
+#include "cli_options.hpp"
 #include "command.hpp"
 #include "onnx_export.hpp"
 #include "qscribe/error.hpp"
@@ -28,10 +29,11 @@ struct ExportArgs {
   std::string out;
   std::string name;
   std::string description;
-  double onset_threshold = 0.5, frame_threshold = 0.3, min_note_ms = 58.0;
+  double onset_threshold = 0.5, frame_threshold = 0.3;
+  double min_note_length = -1;  // seconds; < 0: the checkpoint's
   std::string frame_fallback;
   std::string weights = "float32";
-  CLI::Option *onset_opt = nullptr, *frame_opt = nullptr, *min_note_opt = nullptr, *name_opt = nullptr,
+  CLI::Option *onset_opt = nullptr, *frame_opt = nullptr, *name_opt = nullptr,
               *description_opt = nullptr;
 };
 
@@ -89,7 +91,7 @@ void run_export(const ExportArgs& a) {
   }
   if (*a.onset_opt) config.decoding.onset_threshold = static_cast<float>(a.onset_threshold);
   if (*a.frame_opt) config.decoding.frame_threshold = static_cast<float>(a.frame_threshold);
-  if (*a.min_note_opt) config.decoding.min_note_length_s = a.min_note_ms / 1000.0;
+  if (a.min_note_length >= 0) config.decoding.min_note_length_s = a.min_note_length;
   if (!a.frame_fallback.empty()) config.decoding.frame_fallback = a.frame_fallback == "on";
   try {
     config.decoding.validate();
@@ -158,15 +160,13 @@ QS_COMMAND("export", "Export a model for the browser: NAME.onnx (ONNX opset 17) 
                                            "Default frame probability threshold (a note lasts while its frames exceed "
                                            "it), in [0, 1] (default: the checkpoint's, else 0.3)")
                                 ->check(CLI::Range(0.0, 1.0));
-             a->min_note_opt = sub.add_option("--min-note-ms", a->min_note_ms,
-                                              "Default shortest note kept by the decoder, in milliseconds (default: the "
-                                              "checkpoint's, else 58 = 2.5 frames)")
-                                   ->check(CLI::Range(0.0, 60000.0));
-             sub.add_option("--frame-fallback", a->frame_fallback,
-                            "Default of the decoder's frame fallback: on = notes also start where a frame "
-                            "probability rises without an onset peak, off = only onset peaks start notes "
-                            "(default: the checkpoint's, else on)")
-                 ->check(CLI::IsMember({"on", "off"}));
+             qs::cli::add_min_note_length(sub, a->min_note_length,
+                                          "Default shortest note kept by the decoder, in seconds (default: the "
+                                          "checkpoint's, else 0.058 = 2.5 frames)");
+             qs::cli::add_frame_fallback(sub, a->frame_fallback,
+                                         "Default of the decoder's frame fallback: on = notes also start where a frame "
+                                         "probability rises without an onset peak, off = only onset peaks start notes "
+                                         "(default: the checkpoint's, else on)");
              sub.add_option("--weights", a->weights,
                             "How the weights are stored: float32, or float16 (half the file; each weight is cast to "
                             "float32 when the model loads, so inference stays float32 and only the weights are "

@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "blas_check.hpp"
+#include "cli_options.hpp"
 #include "command.hpp"
 #include "inference.hpp"
 #include "qscribe/error.hpp"
@@ -165,8 +166,8 @@ QS_COMMAND("train", "Train a transcription model on a preprocessed data set", 40
       ->capture_default_str()->check(CLI::Range(0.0, 1.0));
   sub.add_option("--frame-threshold", a->opt.decoding.frame_threshold, "Decoder frame threshold used for validation")
       ->capture_default_str()->check(CLI::Range(0.0, 1.0));
-  sub.add_option("--min-note-length", a->opt.decoding.min_note_length_s, "Shortest decoded note in seconds")
-      ->capture_default_str()->check(CLI::Range(0.0, 60.0));
+  qs::cli::add_min_note_length(sub, a->opt.decoding.min_note_length_s, "Shortest decoded note in seconds")
+      ->capture_default_str();
   sub.add_flag("--no-progress", a->no_progress, "No progress bar on stderr");
   sub.add_option("--world-size", a->opt.dist.world_size, "Processes training together (data parallel)")
       ->capture_default_str()->check(CLI::PositiveNumber);

@@ -12,6 +12,7 @@
 
 #include "blas_check.hpp"
 #include "npy.hpp"
+#include "cli_options.hpp"
 #include "command.hpp"
 #include "inference.hpp"
 #include "qscribe/error.hpp"
@@ -27,7 +28,7 @@ struct TranscribeArgs {
   std::string out, model, format = "mid", activations_dir;
   float onset_threshold = -1, frame_threshold = -1;
   double min_note_length = -1;
-  bool no_frame_fallback = false;
+  std::string frame_fallback;  // "on" / "off" overrides the model's
   int threads = 0, overlap = 0, batch_windows = 16;
   double window_seconds = 0;
   bool quiet = false;
@@ -103,7 +104,7 @@ void run(TranscribeArgs& a) {
   const auto& info = m.checkpoint.info;
   qs::DecoderParams dec =
       qs::decoder_with_overrides(info.decoding, a.onset_threshold, a.frame_threshold, a.min_note_length);
-  if (a.no_frame_fallback) dec.frame_fallback = false;
+  if (!a.frame_fallback.empty()) dec.frame_fallback = a.frame_fallback == "on";
   dec.validate();
   qs::InferenceOptions inf;
   if (a.window_seconds > 0)
@@ -152,9 +153,10 @@ QS_COMMAND("transcribe", "Transcribe audio files to MIDI, TSV or JSON notes", 60
   sub.add_option("--frame-threshold", a->frame_threshold,
                  "Frame probability a note must exceed to keep sounding (default: the model's, 0.3)")
       ->check(CLI::Range(0.0, 1.0));
-  sub.add_option("--min-note-length", a->min_note_length, "Shortest note kept, seconds (default: the model's, 0.058)")
-      ->check(CLI::Range(0.0, 60.0));
-  sub.add_flag("--no-frame-fallback", a->no_frame_fallback, "Start notes only at onset peaks, not at frame rises");
+  qs::cli::add_min_note_length(sub, a->min_note_length, "Shortest note kept, seconds (default: the model's, 0.058)");
+  qs::cli::add_frame_fallback(sub, a->frame_fallback,
+                              "on: notes also start at frame rises without an onset peak; off: only at onset peaks "
+                              "(default: the model's, on)");
   sub.add_option("--threads", a->threads, "LibTorch threads (0: all cores)")->capture_default_str()
       ->check(CLI::NonNegativeNumber);
   sub.add_option("--window-seconds", a->window_seconds,

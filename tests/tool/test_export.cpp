@@ -297,7 +297,7 @@ TEST(OnnxExport, CheckpointRoundTripAndCliExport) {
   // CLI: from the checkpoint, with thresholds overridden on the command line.
   const std::string prefix = dir + "/out/exported";
   auto r = qs::test::run_shell(std::string(QSCRIBE_BIN) + " export --checkpoint " + quote(dir + "/run/best.pt") + " --out " +
-                       quote(prefix) + " --name ckpt-test --frame-threshold 0.25 --min-note-ms 70");
+                       quote(prefix) + " --name ckpt-test --frame-threshold 0.25 --min-note-length 0.07");
   ASSERT_EQ(r.status, 0) << r.out;
   EXPECT_NE(r.out.find("parameters: " + std::to_string(model->parameter_count())), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("exported.onnx"), std::string::npos) << r.out;
@@ -456,6 +456,6 @@ TEST(OnnxExport, CliRandomInitAndErrors) {
   r = qs::test::run_shell(bin + " export --help");
   EXPECT_EQ(r.status, 0);
   for (const char* opt : {"--checkpoint", "--random-init", "--seed", "--hyper", "--out", "--name", "--onset-threshold",
-                          "--frame-threshold", "--min-note-ms"})
+                          "--frame-threshold", "--min-note-length", "--frame-fallback"})
     EXPECT_NE(r.out.find(opt), std::string::npos) << opt;
 }

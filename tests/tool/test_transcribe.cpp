@@ -241,3 +241,36 @@ TEST(Transcribe, ClearErrors) {
   EXPECT_NE(out.find("output directory"), std::string::npos) << out;
   EXPECT_EQ(qs::test::run_qscribe("transcribe " + dir + "/missing.wav -o x.mid", &out), 2);  // usage error
 }
+
+// The decoder options are spelled alike in every command (--min-note-length SECONDS,
+// --frame-fallback on|off); the old spellings still work but are hidden from --help.
+TEST(Transcribe, DecodingOptionsSpelledAlikeWithHiddenOldSpellings) {
+  const std::string model = trained_model();
+  const std::string dir = qs::test::temp_dir("transcribe_opts");
+  qs::save_wav(dir + "/a.wav", qs::AudioBuffer{tones(7, 2.0, 22050.0).audio, 22050.0});
+  auto decoding = [&](const std::string& options) {
+    std::string out;
+    EXPECT_EQ(qs::test::run_qscribe("transcribe " + dir + "/a.wav -o " + dir + "/a.json -q --threads 1 -m " + model +
+                                        " " + options, &out),
+              0)
+        << options << ": " << out;
+    nlohmann::json meta;
+    qs::read_notes_json(dir + "/a.json", &meta);
+    return meta["decoding"];
+  };
+  EXPECT_FALSE(decoding("--frame-fallback off")["frame_fallback"].get<bool>());
+  EXPECT_FALSE(decoding("--no-frame-fallback")["frame_fallback"].get<bool>());
+  EXPECT_TRUE(decoding("--frame-fallback on")["frame_fallback"].get<bool>());
+  EXPECT_DOUBLE_EQ(decoding("--min-note-length 0.07")["min_note_length_s"].get<double>(), 0.07);
+  EXPECT_DOUBLE_EQ(decoding("--min-note-ms 70")["min_note_length_s"].get<double>(), 0.07);
+  std::string out;
+  EXPECT_EQ(qs::test::run_qscribe("transcribe " + dir + "/a.wav -o " + dir + "/b.json --frame-fallback on --no-frame-fallback", &out), 2);
+  EXPECT_EQ(qs::test::run_qscribe("transcribe " + dir + "/a.wav -o " + dir + "/b.json --min-note-length 0.1 --min-note-ms 70", &out), 2);
+  for (const char* command : {"transcribe", "evaluate", "export"}) {
+    ASSERT_EQ(qs::test::run_qscribe(std::string(command) + " --help", &out), 0);
+    EXPECT_NE(out.find("--min-note-length"), std::string::npos) << command;
+    EXPECT_NE(out.find("--frame-fallback"), std::string::npos) << command;
+    EXPECT_EQ(out.find("--min-note-ms"), std::string::npos) << command;
+    EXPECT_EQ(out.find("--no-frame-fallback"), std::string::npos) << command;
+  }
+}
