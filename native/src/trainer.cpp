@@ -422,7 +422,11 @@ void write_curves(const std::string& path, const std::vector<EpochStats>& histor
 
 // ---- training ------------------------------------------------------------------------------
 
-TrainResult train_model(const TrainOptions& opt, const PieceSource& train, const PieceSource* val) {
+namespace {
+
+// Refuses bad options and incompatible data before anything is created or written. Returns the
+// validation source to use: none when it holds no piece.
+const PieceSource* check_training_inputs(const TrainOptions& opt, const PieceSource& train, const PieceSource* val) {
   if (opt.out_dir.empty()) throw Error("train: an output directory (--out) is required");
   if (opt.batch_size < 1) throw Error("train: --batch-size must be at least 1");
   if (opt.num_workers < 0) throw Error("train: --num-workers must be >= 0");
@@ -438,36 +442,47 @@ TrainResult train_model(const TrainOptions& opt, const PieceSource& train, const
   for (int k : opt.allowed_errors)
     if (k < 0 || k > 128) throw Error("train: --allowed-errors values must be 0..128");
   if (train.n_pieces() == 0 || train.total_frames() == 0) throw Error("train: the training data holds no frames");
+  if (!val) return nullptr;
+  const DatasetInfo &di = train.info(), &vi = val->info();
+  if (vi.features.n_bins != di.features.n_bins || vi.n_notes != di.n_notes ||
+      vi.features.hop_length != di.features.hop_length || vi.features.sample_rate != di.features.sample_rate ||
+      vi.features.fmin != di.features.fmin || vi.features.filter_scale != di.features.filter_scale)
+    throw Error("train: the validation data was preprocessed with other features or notes than the training data");
+  return val->n_pieces() == 0 ? nullptr : val;
+}
 
-  const DatasetInfo& di = train.info();
-  if (val) {
-    const auto& vi = val->info();
-    if (vi.features.n_bins != di.features.n_bins || vi.n_notes != di.n_notes ||
-        vi.features.hop_length != di.features.hop_length || vi.features.sample_rate != di.features.sample_rate ||
-        vi.features.fmin != di.features.fmin || vi.features.filter_scale != di.features.filter_scale)
-      throw Error("train: the validation data was preprocessed with other features or notes than the training data");
-    if (val->n_pieces() == 0) val = nullptr;
-  }
-
-  torch::Device device(torch::kCPU);
-  if (opt.device == "cuda") {
+torch::Device training_device(const std::string& name) {
+  if (name == "cuda") {
     if (!torch::cuda::is_available())
       throw Error("train: --device cuda: no CUDA device is available to this LibTorch build");
-    device = torch::Device(torch::kCUDA, 0);
-  } else if (opt.device != "cpu") {
-    throw Error("train: --device must be cpu or cuda");
+    return torch::Device(torch::kCUDA, 0);
   }
-  torch::set_num_threads(opt.threads > 0 ? opt.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+  if (name != "cpu") throw Error("train: --device must be cpu or cuda");
+  return torch::Device(torch::kCPU);
+}
 
-  DistributedContext dist(opt.dist);
-  const bool main_rank = dist.rank() == 0;
-  fs::create_directories(opt.out_dir);
-  const std::string ckpt_path = (fs::path(opt.out_dir) / "checkpoint.pt").string();
-  const std::string best_path = (fs::path(opt.out_dir) / "best.pt").string();
-  const std::string log_path = (fs::path(opt.out_dir) / "log.jsonl").string();
-  const std::string svg_path = (fs::path(opt.out_dir) / "curves.svg").string();
+// The files of a run in OUT.
+struct RunFiles {
+  std::string checkpoint, best, log, curves;
+  explicit RunFiles(const std::string& out)
+      : checkpoint((fs::path(out) / "checkpoint.pt").string()),
+        best((fs::path(out) / "best.pt").string()),
+        log((fs::path(out) / "log.jsonl").string()),
+        curves((fs::path(out) / "curves.svg").string()) {}
+};
 
-  // Model description from the data.
+// Where training stands; a checkpoint stores it and --resume restores it.
+struct TrainProgress {
+  int start_epoch = 0;
+  std::size_t start_batch = 0, step = 0;
+  std::uint64_t seed = 0;
+  std::vector<EpochStats> history;
+  double best_score = -1e300;
+  int best_epoch = 0;
+};
+
+// The model a new run trains, described from the data and the options.
+CheckpointInfo model_from_data(const TrainOptions& opt, const DatasetInfo& di) {
   CheckpointInfo info;
   info.hyper = opt.hyper;
   info.hyper.n_bins = di.features.n_bins;
@@ -479,315 +494,423 @@ TrainResult train_model(const TrainOptions& opt, const PieceSource& train, const
   info.only_note_names = di.only_note_names;
   info.segment_frames = opt.context_frames > 0 ? opt.context_frames : di.segment_frames;
   info.decoding = opt.decoding;
-  std::uint64_t seed = opt.seed;
+  return info;
+}
 
-  int start_epoch = 0;
-  std::size_t start_batch = 0, step = 0;
-  std::vector<EpochStats> history;
-  double best_score = -1e300;
-  int best_epoch = 0;
-
-  nlohmann::json resume_meta;
-  if (opt.resume) {
-    if (!fs::exists(ckpt_path))
-      throw Error("train --resume: " + ckpt_path + " does not exist (nothing to resume; drop --resume to start)");
-    LoadedCheckpoint ck = load_checkpoint(ckpt_path);
-    if (ck.features.n_bins != di.features.n_bins || ck.info.n_notes != di.n_notes ||
-        ck.features.hop_length != di.features.hop_length || ck.features.sample_rate != di.features.sample_rate)
-      throw Error("train --resume: " + ckpt_path + " was trained on other features or notes than this data");
-    info.hyper = ck.hyper;
-    info.segment_frames = ck.info.segment_frames;
-    info.decoding = ck.info.decoding;
-    resume_meta = ck.info.training;
-    start_epoch = resume_meta.value("epoch", 0);
-    start_batch = resume_meta.value("batch_in_epoch", std::size_t{0});
-    step = resume_meta.value("step", std::size_t{0});
-    seed = resume_meta.value("seed", seed);
-    if (resume_meta.contains("history"))
-      for (const auto& h : resume_meta["history"]) history.push_back(EpochStats::from_json(h));
-    if (resume_meta.contains("best")) {
-      best_score = resume_meta["best"].value("score", best_score);
-      best_epoch = resume_meta["best"].value("epoch", 0);
-    }
+// --resume: the checkpoint's model description (its hyper-parameters, context and decoding win
+// over the command line's) and its progress.
+void restore_progress(const std::string& ckpt_path, const DatasetInfo& di, CheckpointInfo& info, TrainProgress& p) {
+  if (!fs::exists(ckpt_path))
+    throw Error("train --resume: " + ckpt_path + " does not exist (nothing to resume; drop --resume to start)");
+  LoadedCheckpoint ck = load_checkpoint(ckpt_path);
+  if (ck.features.n_bins != di.features.n_bins || ck.info.n_notes != di.n_notes ||
+      ck.features.hop_length != di.features.hop_length || ck.features.sample_rate != di.features.sample_rate)
+    throw Error("train --resume: " + ckpt_path + " was trained on other features or notes than this data");
+  info.hyper = ck.hyper;
+  info.segment_frames = ck.info.segment_frames;
+  info.decoding = ck.info.decoding;
+  const nlohmann::json& meta = ck.info.training;
+  p.start_epoch = meta.value("epoch", 0);
+  p.start_batch = meta.value("batch_in_epoch", std::size_t{0});
+  p.step = meta.value("step", std::size_t{0});
+  p.seed = meta.value("seed", p.seed);
+  if (meta.contains("history"))
+    for (const auto& h : meta["history"]) p.history.push_back(EpochStats::from_json(h));
+  if (meta.contains("best")) {
+    p.best_score = meta["best"].value("score", p.best_score);
+    p.best_epoch = meta["best"].value("epoch", 0);
   }
-  info.hyper.validate();
-  const int T = info.segment_frames;
+}
 
-  torch::manual_seed(seed);
-  Transcriber model(info.hyper);
+// The starting weights of a resumed run or of --load-weights. (Loading builds a model, which draws
+// from the torch generator: it stays after the new model's construction, as the runs depend on it.)
+void load_starting_weights(Transcriber& model, const TrainOptions& opt, const DatasetInfo& di, const std::string& ckpt_path) {
   if (opt.resume) {
     LoadedCheckpoint ck = load_checkpoint(ckpt_path);
     copy_weights(model, ck.model);
-  } else if (!opt.init_weights.empty()) {
-    LoadedCheckpoint ck = load_checkpoint(opt.init_weights);
-    if (ck.features.n_bins != di.features.n_bins || ck.info.n_notes != di.n_notes)
-      throw Error("train --load-weights: " + opt.init_weights + " was trained on other features or notes than this data");
-    try {
-      copy_weights(model, ck.model);
-    } catch (const Error&) {
-      throw Error("train --load-weights: " + opt.init_weights +
-                  " has other model hyper-parameters (--n-layers, --embed-dim, ...) than requested");
-    }
+    return;
   }
-  if (!opt.resume && opt.init_weights.empty()) {
-    // Output biases start at the log-odds of the label rates (a note sounds in ~1-3 % of the
-    // cells, starts in far fewer): the model then does not spend its first epochs learning to
-    // say "silent" everywhere before it learns pitch.
-    const std::size_t bins = static_cast<std::size_t>(di.features.n_bins), nn = static_cast<std::size_t>(di.n_notes);
-    double fsum = 0, osum = 0, cells = 0;
-    std::vector<float> fr(static_cast<std::size_t>(T) * nn), on(fr.size());
-    (void)bins;
-    for (std::size_t p = 0; p < train.n_pieces() && cells < 2e6; ++p) {
-      const std::size_t n = train.info().pieces[p].n_frames;
-      for (std::size_t s = 0; s < n && cells < 2e6; s += static_cast<std::size_t>(T) * 4) {
-        train.read(p, s, static_cast<std::size_t>(T), nullptr, fr.data(), on.data());
-        for (std::size_t i = 0; i < fr.size(); ++i) {
-          fsum += fr[i];
-          osum += on[i];
-        }
-        cells += static_cast<double>(fr.size());
-      }
-    }
-    auto logit = [](double rate) {
-      rate = std::clamp(rate, 1e-4, 0.5);
-      return std::log(rate / (1.0 - rate));
-    };
-    if (cells > 0) {
-      torch::NoGradGuard ng;
-      auto frame_out = model->frame_head[2]->as<torch::nn::Linear>();
-      auto onset_out = model->onset_head[2]->as<torch::nn::Linear>();
-      frame_out->bias.fill_(logit(fsum / cells));
-      onset_out->bias.fill_(logit(osum / cells * opt.onset_pos_weight));
-    }
+  if (opt.init_weights.empty()) return;
+  LoadedCheckpoint ck = load_checkpoint(opt.init_weights);
+  if (ck.features.n_bins != di.features.n_bins || ck.info.n_notes != di.n_notes)
+    throw Error("train --load-weights: " + opt.init_weights + " was trained on other features or notes than this data");
+  try {
+    copy_weights(model, ck.model);
+  } catch (const Error&) {
+    throw Error("train --load-weights: " + opt.init_weights +
+                " has other model hyper-parameters (--n-layers, --embed-dim, ...) than requested");
   }
-  model->to(device);
-  model->train();
-  {
-    auto params = model->parameters();
-    std::vector<at::Tensor> ps(params.begin(), params.end());
-    dist.broadcast(ps, 0);
-  }
-  torch::optim::Adam optimizer(model->parameters(), torch::optim::AdamOptions(opt.lr));
-  if (opt.resume) load_training_state(ckpt_path, optimizer, device);  // the rate is set before every step
+}
 
-  // Examples: windows on the context grid of every piece.
+// Output biases start at the log-odds of the label rates (a note sounds in ~1-3 % of the cells,
+// starts in far fewer): the model then does not spend its first epochs learning to say "silent"
+// everywhere before it learns pitch. The rates come from up to 2e6 cells, every 4th window.
+void init_output_biases(Transcriber& model, const PieceSource& train, int T, double onset_pos_weight) {
+  const std::size_t nn = static_cast<std::size_t>(train.info().n_notes);
+  double fsum = 0, osum = 0, cells = 0;
+  std::vector<float> fr(static_cast<std::size_t>(T) * nn), on(fr.size());
+  for (std::size_t p = 0; p < train.n_pieces() && cells < 2e6; ++p) {
+    const std::size_t n = train.info().pieces[p].n_frames;
+    for (std::size_t s = 0; s < n && cells < 2e6; s += static_cast<std::size_t>(T) * 4) {
+      train.read(p, s, static_cast<std::size_t>(T), nullptr, fr.data(), on.data());
+      for (std::size_t i = 0; i < fr.size(); ++i) {
+        fsum += fr[i];
+        osum += on[i];
+      }
+      cells += static_cast<double>(fr.size());
+    }
+  }
+  if (cells <= 0) return;
+  auto logit = [](double rate) {
+    rate = std::clamp(rate, 1e-4, 0.5);
+    return std::log(rate / (1.0 - rate));
+  };
+  torch::NoGradGuard ng;
+  model->frame_head[2]->as<torch::nn::Linear>()->bias.fill_(logit(fsum / cells));
+  model->onset_head[2]->as<torch::nn::Linear>()->bias.fill_(logit(osum / cells * onset_pos_weight));
+}
+
+// Examples: windows on the context grid of every piece.
+std::vector<Example> training_windows(const PieceSource& train, int T) {
   std::vector<Example> all;
   for (std::size_t p = 0; p < train.n_pieces(); ++p) {
     const std::size_t n = train.info().pieces[p].n_frames;
     for (std::size_t s = 0; s < n; s += static_cast<std::size_t>(T))
       all.push_back({static_cast<std::uint32_t>(p), static_cast<std::uint32_t>(s)});
   }
-  const std::size_t n_batches_global = (all.size() + static_cast<std::size_t>(opt.batch_size) - 1) / opt.batch_size;
-  std::size_t steps_per_epoch = n_batches_global / static_cast<std::size_t>(dist.world_size());
-  if (steps_per_epoch == 0)
-    throw Error("train: too little data for " + std::to_string(dist.world_size()) + " ranks (" +
-                std::to_string(n_batches_global) + " batches)");
-  if (opt.max_batches > 0) steps_per_epoch = std::min(steps_per_epoch, opt.max_batches);
+  return all;
+}
 
-  auto make_meta = [&](int epochs_done, std::size_t batch_in_epoch) {
-    CheckpointInfo c = info;
+// One rank's share of an epoch's batches, capped by --max-batches.
+std::size_t count_steps_per_epoch(std::size_t n_examples, const TrainOptions& opt, int world_size) {
+  const std::size_t n_batches_global = (n_examples + static_cast<std::size_t>(opt.batch_size) - 1) / opt.batch_size;
+  std::size_t steps = n_batches_global / static_cast<std::size_t>(world_size);
+  if (steps == 0)
+    throw Error("train: too little data for " + std::to_string(world_size) + " ranks (" +
+                std::to_string(n_batches_global) + " batches)");
+  if (opt.max_batches > 0) steps = std::min(steps, opt.max_batches);
+  return steps;
+}
+
+// A training batch as tensors on the device.
+struct BatchTensors {
+  torch::Tensor cqt, frames, onsets;
+};
+
+BatchTensors to_tensors(Batch& b, int T, std::size_t bins, std::size_t notes, const torch::Device& device) {
+  const int64_t n = b.n;
+  BatchTensors t{torch::from_blob(b.cqt.data(), {n, T, static_cast<int64_t>(bins)}).to(device),
+                 torch::from_blob(b.frames.data(), {n, T, static_cast<int64_t>(notes)}).to(device),
+                 torch::from_blob(b.onsets.data(), {n, T, static_cast<int64_t>(notes)}).to(device)};
+  if (device.is_cpu()) {  // from_blob does not own: keep the batch alive by cloning
+    t.cqt = t.cqt.clone();
+    t.frames = t.frames.clone();
+    t.onsets = t.onsets.clone();
+  }
+  return t;
+}
+
+// Sums over one rank's batches of an epoch.
+struct EpochTotals {
+  double loss_sum = 0.0;
+  std::size_t loss_count = 0, samples = 0;
+};
+
+// One training run: the model, its optimiser and progress, and the steps of an epoch.
+class Trainer {
+ public:
+  Trainer(const TrainOptions& opt, const PieceSource& train, const PieceSource* val)
+      : opt_(opt), train_(train), val_(check_training_inputs(opt, train, val)), device_(training_device(opt.device)),
+        threads_(set_threads(opt.threads)), dist_(opt.dist), main_rank_(dist_.rank() == 0), files_(opt.out_dir),
+        info_(model_from_data(opt, train.info())) {
+    fs::create_directories(opt.out_dir);
+    progress_.seed = opt.seed;
+    if (opt.resume) restore_progress(files_.checkpoint, train.info(), info_, progress_);
+    info_.hyper.validate();
+    T_ = info_.segment_frames;
+  }
+
+  TrainResult run() {
+    Transcriber model = build_model();
+    torch::optim::Adam optimizer(model->parameters(), torch::optim::AdamOptions(opt_.lr));
+    if (opt_.resume) load_training_state(files_.checkpoint, optimizer, device_);  // the rate is set before every step
+    windows_ = training_windows(train_, T_);
+    steps_per_epoch_ = count_steps_per_epoch(windows_.size(), opt_, dist_.world_size());
+    if (main_rank_ && opt_.resume) rewrite_log();
+    if (main_rank_ && opt_.verbose) print_summary(model);
+
+    TrainResult result;
+    result.checkpoint = files_.checkpoint;
+    lr_now_ = scheduled_lr(opt_.lr_schedule, opt_.lr, progress_.step, steps_per_epoch_, opt_.epochs);
+    for (int epoch = progress_.start_epoch; epoch < opt_.epochs; ++epoch) {
+      const auto t0 = std::chrono::steady_clock::now();
+      EpochTotals totals;
+      if (!train_epoch(model, optimizer, epoch, totals)) {
+        result.interrupted = true;
+        result.history = progress_.history;
+        return result;
+      }
+      EpochStats st = epoch_stats(epoch, totals, t0);
+      if (val_) validate(model, st);
+      st.epoch_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      st.peak_rss_mb = peak_rss_mb();
+      record_epoch(model, optimizer, epoch, st);
+      dist_.barrier();
+      if (interrupt_flag().load() && !dist_.active()) {
+        result.interrupted = epoch + 1 < opt_.epochs;
+        break;
+      }
+    }
+    // Ranks other than 0 write nothing during training; their final weights go to
+    // OUT/final-rankR.pt so that a run can be checked for identical weights across ranks.
+    if (dist_.active() && !main_rank_)
+      save_checkpoint((fs::path(opt_.out_dir) / ("final-rank" + std::to_string(dist_.rank()) + ".pt")).string(), model,
+                      meta(static_cast<int>(progress_.history.size()), 0));
+    result.history = progress_.history;
+    return result;
+  }
+
+ private:
+  static int set_threads(int threads) {
+    torch::set_num_threads(threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+    return threads;
+  }
+
+  // The model seeded, with its starting weights and biases, on the device and equal on all ranks.
+  Transcriber build_model() {
+    torch::manual_seed(progress_.seed);
+    Transcriber model(info_.hyper);
+    load_starting_weights(model, opt_, train_.info(), files_.checkpoint);
+    if (!opt_.resume && opt_.init_weights.empty()) init_output_biases(model, train_, T_, opt_.onset_pos_weight);
+    model->to(device_);
+    model->train();
+    auto params = model->parameters();
+    std::vector<at::Tensor> ps(params.begin(), params.end());
+    dist_.broadcast(ps, 0);
+    return model;
+  }
+
+  // The checkpoint's metadata after `epochs_done` epochs and `batch_in_epoch` batches of the next.
+  CheckpointInfo meta(int epochs_done, std::size_t batch_in_epoch) const {
+    CheckpointInfo c = info_;
     nlohmann::json hist = nlohmann::json::array();
-    for (const auto& h : history) hist.push_back(h.to_json());
+    for (const auto& h : progress_.history) hist.push_back(h.to_json());
     nlohmann::json acc = nlohmann::json::array();
-    for (int k : opt.allowed_errors) acc.push_back(k);
+    for (int k : opt_.allowed_errors) acc.push_back(k);
     c.training = {{"epoch", epochs_done},
                   {"batch_in_epoch", batch_in_epoch},
-                  {"step", step},
-                  {"seed", seed},
+                  {"step", progress_.step},
+                  {"seed", progress_.seed},
                   {"date", now_iso()},
-                  {"data", opt.provenance},
+                  {"data", opt_.provenance},
                   {"options",
-                   {{"batch_size", opt.batch_size}, {"lr", opt.lr}, {"epochs", opt.epochs},
-                    {"lr_schedule", opt.lr_schedule.kind}, {"lr_decay_start", opt.lr_schedule.decay_start_epoch},
-                    {"lr_final", opt.lr_schedule.final_fraction},
-                    {"context_frames", T}, {"onset_pos_weight", opt.onset_pos_weight},
-                    {"grad_clip", opt.grad_clip}, {"eq_augment_db", opt.eq_augment_db}, {"init_weights", opt.init_weights}, {"allowed_errors", acc}, {"world_size", dist.world_size()}}},
+                   {{"batch_size", opt_.batch_size}, {"lr", opt_.lr}, {"epochs", opt_.epochs},
+                    {"lr_schedule", opt_.lr_schedule.kind}, {"lr_decay_start", opt_.lr_schedule.decay_start_epoch},
+                    {"lr_final", opt_.lr_schedule.final_fraction},
+                    {"context_frames", T_}, {"onset_pos_weight", opt_.onset_pos_weight},
+                    {"grad_clip", opt_.grad_clip}, {"eq_augment_db", opt_.eq_augment_db}, {"init_weights", opt_.init_weights}, {"allowed_errors", acc}, {"world_size", dist_.world_size()}}},
                   {"history", hist},
-                  {"best", {{"epoch", best_epoch}, {"score", best_score}}}};
+                  {"best", {{"epoch", progress_.best_epoch}, {"score", progress_.best_score}}}};
     return c;
-  };
-
-  if (main_rank && opt.resume) {
-    std::string text;
-    for (const auto& h : history) text += h.to_json().dump() + "\n";
-    write_text_atomic(log_path, text);  // the checkpoint's history is authoritative
   }
-  if (main_rank && opt.verbose) {
+
+  void rewrite_log() const {
+    std::string text;
+    for (const auto& h : progress_.history) text += h.to_json().dump() + "\n";
+    write_text_atomic(files_.log, text);  // the checkpoint's history is authoritative
+  }
+
+  void print_summary(const Transcriber& model) const {
+    const ModelHyper& h = info_.hyper;
     const std::string notes_attention =
-        info.hyper.freq_layers > 0 ? ", note attention " + std::to_string(info.hyper.freq_layers) + " layers x " +
-                                         std::to_string(info.hyper.freq_heads) + " heads, d " +
-                                         std::to_string(info.hyper.freq_dim)
-                                   : std::string();
+        h.freq_layers > 0 ? ", note attention " + std::to_string(h.freq_layers) + " layers x " +
+                                std::to_string(h.freq_heads) + " heads, d " + std::to_string(h.freq_dim)
+                          : std::string();
+    const std::string ranks =
+        dist_.active() ? ", " + std::to_string(dist_.world_size()) + " ranks (" + dist_.backend() + ")" : "";
+    const std::string resuming =
+        opt_.resume ? ", resuming after epoch " + std::to_string(progress_.start_epoch) +
+                          (progress_.start_batch ? " + " + std::to_string(progress_.start_batch) + " batches" : std::string())
+                    : "";
     std::printf("model: %lld parameters (embed %d, %d layers x %d heads x %d, c %d%s); context %d frames (%.2f s); "
                 "%zu training windows, %zu steps/epoch, %d threads%s%s\n",
-                static_cast<long long>(model->parameter_count()), info.hyper.embed_dim, info.hyper.n_layers,
-                info.hyper.n_heads, info.hyper.head_dim, info.hyper.c, notes_attention.c_str(), T, T / di.features.frame_rate(), all.size(),
-                steps_per_epoch, torch::get_num_threads(), dist.active() ? (", " + std::to_string(dist.world_size()) + " ranks (" + dist.backend() + ")").c_str() : "",
-                opt.resume ? (", resuming after epoch " + std::to_string(start_epoch) +
-                              (start_batch ? " + " + std::to_string(start_batch) + " batches" : std::string()))
-                                 .c_str()
-                           : "");
+                static_cast<long long>(model->parameter_count()), h.embed_dim, h.n_layers, h.n_heads, h.head_dim, h.c,
+                notes_attention.c_str(), T_, T_ / train_.info().features.frame_rate(), windows_.size(),
+                steps_per_epoch_, torch::get_num_threads(), ranks.c_str(), resuming.c_str());
     std::fflush(stdout);
   }
 
-  TrainResult result;
-  result.checkpoint = ckpt_path;
-  const std::size_t bins = static_cast<std::size_t>(di.features.n_bins), notes = static_cast<std::size_t>(di.n_notes);
-  auto& stop = interrupt_flag();
-  double lr_now = scheduled_lr(opt.lr_schedule, opt.lr, step, steps_per_epoch, opt.epochs);
-
-  for (int epoch = start_epoch; epoch < opt.epochs; ++epoch) {
+  // Trains one epoch (from the saved batch when it is the resumed one). Returns false when
+  // interrupted mid-epoch, after saving a checkpoint to resume from.
+  bool train_epoch(Transcriber& model, torch::optim::Adam& optimizer, int epoch, EpochTotals& totals) {
     // The epoch's order depends only on (seed, epoch): resuming replays it exactly.
-    std::vector<Example> examples = all;
-    std::mt19937_64 rng(seed * 0x9E3779B97F4A7C15ULL + static_cast<std::uint64_t>(epoch) + 1);
+    std::vector<Example> examples = windows_;
+    std::mt19937_64 rng(progress_.seed * 0x9E3779B97F4A7C15ULL + static_cast<std::uint64_t>(epoch) + 1);
     std::shuffle(examples.begin(), examples.end(), rng);
-    const std::size_t first = epoch == start_epoch ? start_batch : 0;
+    const std::size_t first = epoch == progress_.start_epoch ? progress_.start_batch : 0;
     std::vector<std::size_t> my_batches;
-    for (std::size_t s = first; s < steps_per_epoch; ++s)
-      my_batches.push_back(s * static_cast<std::size_t>(dist.world_size()) + static_cast<std::size_t>(dist.rank()));
+    for (std::size_t s = first; s < steps_per_epoch_; ++s)
+      my_batches.push_back(s * static_cast<std::size_t>(dist_.world_size()) + static_cast<std::size_t>(dist_.rank()));
 
-    const auto t0 = std::chrono::steady_clock::now();
-    double loss_sum = 0.0;
-    std::size_t loss_count = 0, samples = 0;
-    bool interrupted = false;
-    {
-      Loader loader(train, examples, my_batches, opt.batch_size, T, opt.num_workers, opt.eq_augment_db,
-                    seed * 0x2545F4914F6CDD1DULL + static_cast<std::uint64_t>(epoch));
-      cli::ProgressBar bar("epoch " + std::to_string(epoch + 1) + "/" + std::to_string(opt.epochs), my_batches.size(),
-                           "batches", opt.progress && main_rank);
-      for (std::size_t i = 0; i < my_batches.size(); ++i) {
-        Batch b = loader.get(i);
-        const int64_t n = b.n;
-        auto x = torch::from_blob(b.cqt.data(), {n, T, static_cast<int64_t>(bins)}).to(device);
-        auto yf = torch::from_blob(b.frames.data(), {n, T, static_cast<int64_t>(notes)}).to(device);
-        auto yo = torch::from_blob(b.onsets.data(), {n, T, static_cast<int64_t>(notes)}).to(device);
-        if (device.is_cpu()) {  // from_blob does not own: keep the batch alive by cloning
-          x = x.clone();
-          yf = yf.clone();
-          yo = yo.clone();
+    Loader loader(train_, examples, my_batches, opt_.batch_size, T_, opt_.num_workers, opt_.eq_augment_db,
+                  progress_.seed * 0x2545F4914F6CDD1DULL + static_cast<std::uint64_t>(epoch));
+    cli::ProgressBar bar("epoch " + std::to_string(epoch + 1) + "/" + std::to_string(opt_.epochs), my_batches.size(),
+                         "batches", opt_.progress && main_rank_);
+    for (std::size_t i = 0; i < my_batches.size(); ++i) {
+      Batch b = loader.get(i);
+      train_step(model, optimizer, b, epoch, my_batches[i]);
+      totals.samples += static_cast<std::size_t>(b.n);
+      totals.loss_sum += last_loss_;
+      ++totals.loss_count;
+      bar.add();
+      char suffix[64];
+      std::snprintf(suffix, sizeof suffix, "loss %.4f", totals.loss_sum / totals.loss_count);
+      bar.set_suffix(suffix);
+      if (stop_requested() && i + 1 < my_batches.size()) {
+        if (main_rank_) {
+          bar.finish();
+          save_checkpoint(files_.checkpoint, model, meta(epoch, first + i + 1), &optimizer, true);
         }
-        optimizer.zero_grad();
-        lr_now = scheduled_lr(opt.lr_schedule, opt.lr, step, steps_per_epoch, opt.epochs);
-        for (auto& g : optimizer.param_groups()) static_cast<torch::optim::AdamOptions&>(g.options()).lr(lr_now);
-        auto out = model->forward(x);
-        auto loss = transcription_loss(out, yf, yo, opt.onset_pos_weight);
-        double lv = loss.item<double>();
-        double flags = std::isfinite(lv) ? 0.0 : 1.0;
-        if (dist.active()) flags = dist.all_reduce_sum({flags})[0];
-        if (flags > 0)
-          throw Error("loss became " + std::string(std::isnan(lv) ? "NaN" : (std::isfinite(lv) ? "non-finite on another rank" : "infinite")) +
-                      " at epoch " + std::to_string(epoch + 1) + ", batch " + std::to_string(my_batches[i] + 1) +
-                      ": training diverged, no checkpoint was written for this epoch" +
-                      (fs::exists(ckpt_path) ? " (the last good one is " + ckpt_path + ")" : "") +
-                      "; try a lower --lr (now " + std::to_string(opt.lr) + ")");
-        loss.backward();
-        if (dist.active()) {
-          std::vector<at::Tensor> grads;
-          for (auto& p : model->parameters())
-            if (p.grad().defined()) grads.push_back(p.grad());
-          dist.all_reduce_mean(grads);
-        }
-        if (opt.grad_clip > 0) torch::nn::utils::clip_grad_norm_(model->parameters(), opt.grad_clip);
-        optimizer.step();
-        ++step;
-        loss_sum += lv;
-        ++loss_count;
-        samples += static_cast<std::size_t>(n);
-        bar.add();
-        char suffix[64];
-        std::snprintf(suffix, sizeof suffix, "loss %.4f", loss_sum / loss_count);
-        bar.set_suffix(suffix);
-        bool want_stop = stop.load();
-        if (dist.active()) want_stop = dist.all_reduce_sum({want_stop ? 1.0 : 0.0})[0] > 0;
-        if (want_stop && i + 1 < my_batches.size()) {
-          interrupted = true;
-          if (main_rank) {
-            bar.finish();
-            save_checkpoint(ckpt_path, model, make_meta(epoch, first + i + 1), &optimizer, true);
-          }
-          result.interrupted = true;
-          result.history = history;
-          return result;
-        }
+        return false;
       }
     }
-    (void)interrupted;
+    return true;
+  }
+
+  // One optimiser step on a batch; a non-finite loss on any rank stops training.
+  void train_step(Transcriber& model, torch::optim::Adam& optimizer, Batch& b, int epoch, std::size_t batch) {
+    const BatchTensors t = to_tensors(b, T_, static_cast<std::size_t>(train_.info().features.n_bins),
+                                      static_cast<std::size_t>(train_.info().n_notes), device_);
+    optimizer.zero_grad();
+    lr_now_ = scheduled_lr(opt_.lr_schedule, opt_.lr, progress_.step, steps_per_epoch_, opt_.epochs);
+    for (auto& g : optimizer.param_groups()) static_cast<torch::optim::AdamOptions&>(g.options()).lr(lr_now_);
+    auto out = model->forward(t.cqt);
+    auto loss = transcription_loss(out, t.frames, t.onsets, opt_.onset_pos_weight);
+    last_loss_ = loss.item<double>();
+    check_loss(epoch, batch);
+    loss.backward();
+    if (dist_.active()) {
+      std::vector<at::Tensor> grads;
+      for (auto& p : model->parameters())
+        if (p.grad().defined()) grads.push_back(p.grad());
+      dist_.all_reduce_mean(grads);
+    }
+    if (opt_.grad_clip > 0) torch::nn::utils::clip_grad_norm_(model->parameters(), opt_.grad_clip);
+    optimizer.step();
+    ++progress_.step;
+  }
+
+  void check_loss(int epoch, std::size_t batch) {
+    const double lv = last_loss_;
+    double flags = std::isfinite(lv) ? 0.0 : 1.0;
+    if (dist_.active()) flags = dist_.all_reduce_sum({flags})[0];
+    if (flags <= 0) return;
+    throw Error("loss became " + std::string(std::isnan(lv) ? "NaN" : (std::isfinite(lv) ? "non-finite on another rank" : "infinite")) +
+                " at epoch " + std::to_string(epoch + 1) + ", batch " + std::to_string(batch + 1) +
+                ": training diverged, no checkpoint was written for this epoch" +
+                (fs::exists(files_.checkpoint) ? " (the last good one is " + files_.checkpoint + ")" : "") +
+                "; try a lower --lr (now " + std::to_string(opt_.lr) + ")");
+  }
+
+  // Ctrl-C on this rank, or on any rank when training together.
+  bool stop_requested() {
+    bool want_stop = interrupt_flag().load();
+    if (dist_.active()) want_stop = dist_.all_reduce_sum({want_stop ? 1.0 : 0.0})[0] > 0;
+    return want_stop;
+  }
+
+  // The epoch's training figures, summed over the ranks.
+  EpochStats epoch_stats(int epoch, const EpochTotals& totals, std::chrono::steady_clock::time_point t0) {
     const double train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     EpochStats st;
     st.epoch = epoch + 1;
-    {
-      std::vector<double> sums{loss_sum, static_cast<double>(loss_count), static_cast<double>(samples)};
-      if (dist.active()) sums = dist.all_reduce_sum(sums);
-      st.train_loss = sums[1] > 0 ? sums[0] / sums[1] : 0.0;
-      st.samples_per_s = train_seconds > 0 ? sums[2] / train_seconds : 0.0;
-      st.frames_per_s = st.samples_per_s * T;
-      st.steps = loss_count;
-      st.step_ms = loss_count > 0 ? 1000.0 * train_seconds / static_cast<double>(loss_count) : 0.0;
-      st.lr = lr_now;
-    }
-    if (val) {
-      InferenceOptions inf = opt.inference;
-      inf.device = device;
-      EvalResult ev = evaluate_source(model, info, *val, info.decoding, inf, opt.onset_pos_weight, true);
-      Scores sc = scores_of(ev.pooled);
-      st.val_loss = ev.loss;
-      for (int k : opt.allowed_errors) st.exact_accuracy.emplace_back(k, ev.pooled.exact.exact_accuracy(k));
-      st.frame_f1 = sc.frame.f1;
-      st.note_f1 = sc.note.f1;
-      st.note_precision = sc.note.precision;
-      st.note_recall = sc.note.recall;
-    }
-    st.epoch_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    st.peak_rss_mb = peak_rss_mb();
-    history.push_back(st);
-    const double score = val ? st.note_f1 : -st.train_loss;
-    const bool improved = score > best_score;
-    if (improved) {
-      best_score = score;
-      best_epoch = st.epoch;
-    }
-    if (main_rank) {
-      CheckpointInfo meta = make_meta(epoch + 1, 0);
-      if (improved) save_checkpoint(best_path, model, meta, nullptr, false);
-      save_checkpoint(ckpt_path, model, meta, &optimizer, true);
-      {
-        std::ofstream log(log_path, std::ios::app);
-        nlohmann::json line = st.to_json();
-        line["time"] = now_iso();
-        log << line.dump() << "\n";
-      }
-      write_curves(svg_path, history);
-      if (opt.verbose) {
-        std::string acc;
-        for (const auto& [k, a] : st.exact_accuracy) {
-          char buf[48];
-          std::snprintf(buf, sizeof buf, " acc@%d %.3f", k, a);
-          acc += buf;
-        }
-        if (val)
-          std::printf("epoch %d/%d: lr %.3g, train loss %.4f, val loss %.4f,%s, frame F1 %.3f, note F1 %.3f, "
-                      "%.1f samples/s, %.1f s, peak %.0f MiB%s\n",
-                      st.epoch, opt.epochs, st.lr, st.train_loss, st.val_loss, acc.c_str(), st.frame_f1, st.note_f1,
-                      st.samples_per_s, st.epoch_seconds, st.peak_rss_mb, improved ? " (best)" : "");
-        else
-          std::printf("epoch %d/%d: train loss %.4f (no validation data), %.1f samples/s, %.1f s, peak %.0f MiB\n",
-                      st.epoch, opt.epochs, st.train_loss, st.samples_per_s, st.epoch_seconds, st.peak_rss_mb);
-        std::fflush(stdout);
-      }
-    }
-    dist.barrier();
-    if (stop.load() && !dist.active()) {
-      result.interrupted = epoch + 1 < opt.epochs;
-      break;
-    }
+    std::vector<double> sums{totals.loss_sum, static_cast<double>(totals.loss_count), static_cast<double>(totals.samples)};
+    if (dist_.active()) sums = dist_.all_reduce_sum(sums);
+    st.train_loss = sums[1] > 0 ? sums[0] / sums[1] : 0.0;
+    st.samples_per_s = train_seconds > 0 ? sums[2] / train_seconds : 0.0;
+    st.frames_per_s = st.samples_per_s * T_;
+    st.steps = totals.loss_count;
+    st.step_ms = totals.loss_count > 0 ? 1000.0 * train_seconds / static_cast<double>(totals.loss_count) : 0.0;
+    st.lr = lr_now_;
+    return st;
   }
-  // Ranks other than 0 write nothing during training; their final weights go to
-  // OUT/final-rankR.pt so that a run can be checked for identical weights across ranks.
-  if (dist.active() && !main_rank)
-    save_checkpoint((fs::path(opt.out_dir) / ("final-rank" + std::to_string(dist.rank()) + ".pt")).string(), model,
-                    make_meta(static_cast<int>(history.size()), 0));
-  result.history = history;
-  return result;
+
+  void validate(Transcriber& model, EpochStats& st) const {
+    InferenceOptions inf = opt_.inference;
+    inf.device = device_;
+    EvalResult ev = evaluate_source(model, info_, *val_, info_.decoding, inf, opt_.onset_pos_weight, true);
+    Scores sc = scores_of(ev.pooled);
+    st.val_loss = ev.loss;
+    for (int k : opt_.allowed_errors) st.exact_accuracy.emplace_back(k, ev.pooled.exact.exact_accuracy(k));
+    st.frame_f1 = sc.frame.f1;
+    st.note_f1 = sc.note.f1;
+    st.note_precision = sc.note.precision;
+    st.note_recall = sc.note.recall;
+  }
+
+  // Adds the epoch to the history; rank 0 saves the checkpoints (best.pt when the score
+  // improved), the log line and the curves, and prints the epoch's line.
+  void record_epoch(Transcriber& model, torch::optim::Adam& optimizer, int epoch, const EpochStats& st) {
+    progress_.history.push_back(st);
+    const double score = val_ ? st.note_f1 : -st.train_loss;
+    const bool improved = score > progress_.best_score;
+    if (improved) {
+      progress_.best_score = score;
+      progress_.best_epoch = st.epoch;
+    }
+    if (!main_rank_) return;
+    CheckpointInfo m = meta(epoch + 1, 0);
+    if (improved) save_checkpoint(files_.best, model, m, nullptr, false);
+    save_checkpoint(files_.checkpoint, model, m, &optimizer, true);
+    {
+      std::ofstream log(files_.log, std::ios::app);
+      nlohmann::json line = st.to_json();
+      line["time"] = now_iso();
+      log << line.dump() << "\n";
+    }
+    write_curves(files_.curves, progress_.history);
+    if (opt_.verbose) print_epoch(st, improved);
+  }
+
+  void print_epoch(const EpochStats& st, bool improved) const {
+    std::string acc;
+    for (const auto& [k, a] : st.exact_accuracy) {
+      char buf[48];
+      std::snprintf(buf, sizeof buf, " acc@%d %.3f", k, a);
+      acc += buf;
+    }
+    if (val_)
+      std::printf("epoch %d/%d: lr %.3g, train loss %.4f, val loss %.4f,%s, frame F1 %.3f, note F1 %.3f, "
+                  "%.1f samples/s, %.1f s, peak %.0f MiB%s\n",
+                  st.epoch, opt_.epochs, st.lr, st.train_loss, st.val_loss, acc.c_str(), st.frame_f1, st.note_f1,
+                  st.samples_per_s, st.epoch_seconds, st.peak_rss_mb, improved ? " (best)" : "");
+    else
+      std::printf("epoch %d/%d: train loss %.4f (no validation data), %.1f samples/s, %.1f s, peak %.0f MiB\n",
+                  st.epoch, opt_.epochs, st.train_loss, st.samples_per_s, st.epoch_seconds, st.peak_rss_mb);
+    std::fflush(stdout);
+  }
+
+  const TrainOptions& opt_;
+  const PieceSource& train_;
+  const PieceSource* val_;
+  torch::Device device_;
+  int threads_;
+  DistributedContext dist_;
+  bool main_rank_;
+  RunFiles files_;
+  CheckpointInfo info_;
+  TrainProgress progress_;
+  int T_ = 0;  // context frames
+  std::vector<Example> windows_;
+  std::size_t steps_per_epoch_ = 0;
+  double lr_now_ = 0.0;
+  double last_loss_ = 0.0;
+};
+
+}  // namespace
+
+TrainResult train_model(const TrainOptions& opt, const PieceSource& train, const PieceSource* val) {
+  return Trainer(opt, train, val).run();
 }
 
 }  // namespace qs
