@@ -13,6 +13,7 @@
 #include "onnx_import.hpp"
 #include "qscribe/atomic_file.hpp"
 #include "qscribe/error.hpp"
+#include "qscribe/json_fields.hpp"
 
 namespace qs {
 
@@ -37,27 +38,32 @@ nlohmann::json CheckpointInfo::to_json() const {
 CheckpointInfo CheckpointInfo::from_json(const nlohmann::json& j) {
   CheckpointInfo c;
   try {
-    if (j.value("format", std::string()) != "qscribe-checkpoint") throw Error("not a qscribe checkpoint");
-    const int version = j.value("format_version", 0);
+    const JsonFields f(j, "", "checkpoint");
+    std::string format;
+    f.string("format", format, false);
+    if (format != "qscribe-checkpoint") throw Error("not a qscribe checkpoint");
+    int version = 0;
+    f.integer("format_version", version, false, 0, 1 << 20, "a version number");
     if (version > kCheckpointFormatVersion)
       throw Error("checkpoint format " + std::to_string(version) + " was written by a newer qscribe (this one reads " +
                   std::to_string(kCheckpointFormatVersion) + ")");
-    c.hyper = ModelHyper::from_json(j.at("hyper"));
-    c.features = cqt_params_from_json(j.at("features"), "checkpoint");
-    const auto& n = j.at("notes");
-    c.lowest_pitch = n.value("lowest_pitch", 21);
-    c.n_notes = n.value("n_notes", 88);
-    c.only_note_names = n.value("only_note_names", false);
-    if (j.contains("segment")) {
-      c.segment_frames = j["segment"].value("frames", 43);
-      c.context_frames = j["segment"].value("context_frames", 0);
+    c.hyper = ModelHyper::from_json(*f.object("hyper", true));
+    c.features = cqt_params_from_json(*f.object("features", true), "checkpoint");
+    const JsonFields n = f.nested(*f.object("notes", true), "notes");
+    n.integer("lowest_pitch", c.lowest_pitch, false, 0, 127, "a MIDI pitch (0 to 127)");
+    n.integer("n_notes", c.n_notes, false, 1, 128, "an integer from 1 to 128");
+    n.boolean("only_note_names", c.only_note_names);
+    if (const nlohmann::json* seg = f.object("segment", false)) {
+      const JsonFields s = f.nested(*seg, "segment");
+      s.integer("frames", c.segment_frames, false, 1, 1 << 24, "a positive integer");
+      s.integer("context_frames", c.context_frames, false, 0, 1 << 24, "0 or more");
     }
-    if (j.contains("decoding")) {
-      const auto& d = j["decoding"];
-      c.decoding.onset_threshold = d.value("onset_threshold", c.decoding.onset_threshold);
-      c.decoding.frame_threshold = d.value("frame_threshold", c.decoding.frame_threshold);
-      c.decoding.min_note_length_s = d.value("min_note_length_s", c.decoding.min_note_length_s);
-      c.decoding.frame_fallback = d.value("frame_fallback", c.decoding.frame_fallback);
+    if (const nlohmann::json* dec = f.object("decoding", false)) {
+      const JsonFields d = f.nested(*dec, "decoding");
+      d.number("onset_threshold", c.decoding.onset_threshold, false, 0.0, 1.0, "from 0 to 1");
+      d.number("frame_threshold", c.decoding.frame_threshold, false, 0.0, 1.0, "from 0 to 1");
+      d.number("min_note_length_s", c.decoding.min_note_length_s, false, 0.0, 60.0, "from 0 to 60 seconds");
+      d.boolean("frame_fallback", c.decoding.frame_fallback);
     }
     if (j.contains("training")) c.training = j["training"];
   } catch (const nlohmann::json::exception& e) {

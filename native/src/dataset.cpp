@@ -22,6 +22,7 @@
 
 #include "qscribe/atomic_file.hpp"
 #include "qscribe/error.hpp"
+#include "qscribe/json_fields.hpp"
 #include "qscribe/model_config.hpp"
 #include "qscribe/note_io.hpp"
 
@@ -92,61 +93,6 @@ int open_read(const std::string& path, std::size_t expected_bytes) {
   return fd;
 }
 
-// ---- JSON field helpers: strict about type and range, error names the dotted path -------------
-struct Reader {
-  const json& j;
-  std::string path;  // "features." etc.
-  const std::string& what;
-
-  [[noreturn]] void fail(const std::string& key, const std::string& msg) const {
-    throw Error(what + ": field \"" + path + key + "\": " + msg);
-  }
-  const json* get(const std::string& key, bool required) const {
-    auto it = j.find(key);
-    if (it == j.end()) {
-      if (required) fail(key, "missing");
-      return nullptr;
-    }
-    return &*it;
-  }
-  void number(const std::string& key, double& out, bool required, double lo, double hi) const {
-    const json* v = get(key, required);
-    if (!v) return;
-    if (!v->is_number()) fail(key, "must be a number");
-    const double x = v->get<double>();
-    if (!(x >= lo && x <= hi)) fail(key, "out of range: " + v->dump());
-    out = x;
-  }
-  template <typename Int>
-  void integer(const std::string& key, Int& out, bool required, long long lo, long long hi) const {
-    const json* v = get(key, required);
-    if (!v) return;
-    if (!v->is_number_integer()) fail(key, "must be an integer, got " + v->dump());
-    const long long x = v->get<long long>();
-    if (x < lo || x > hi) fail(key, "out of range: " + v->dump());
-    out = static_cast<Int>(x);
-  }
-  void size(const std::string& key, std::size_t& out, bool required) const {
-    const json* v = get(key, required);
-    if (!v) return;
-    if (!v->is_number_unsigned() && !(v->is_number_integer() && v->get<long long>() >= 0))
-      fail(key, "must be a non-negative integer, got " + v->dump());
-    out = v->get<std::size_t>();
-  }
-  void boolean(const std::string& key, bool& out, bool required) const {
-    const json* v = get(key, required);
-    if (!v) return;
-    if (!v->is_boolean()) fail(key, "must be true or false");
-    out = v->get<bool>();
-  }
-  void string(const std::string& key, std::string& out, bool required) const {
-    const json* v = get(key, required);
-    if (!v) return;
-    if (!v->is_string()) fail(key, "must be a string");
-    out = v->get<std::string>();
-  }
-};
-
 // A piece name becomes a relative path under notes/: refuse anything that could escape it.
 void check_piece_name(const std::string& name) {
   if (name.empty()) throw Error("data set: empty piece name");
@@ -201,45 +147,43 @@ DatasetInfo dataset_info_from_json(const std::string& text, const std::string& w
   }
   if (!j.is_object()) throw Error(what + ": not a JSON object");
   DatasetInfo info;
-  const Reader r{j, "", what};
-  r.integer("format_version", info.format_version, true, 0, std::numeric_limits<int>::max());
+  const JsonFields r(j, "", what);
+  r.integer("format_version", info.format_version, true, 0, std::numeric_limits<int>::max(), "a version number");
   if (info.format_version != kDatasetFormatVersion)
     throw Error(what + ": data set format version " + std::to_string(info.format_version) + ", this build reads " +
                 std::to_string(kDatasetFormatVersion) + " (re-run `qscribe preprocess`)");
-  info.features = cqt_params_from_json(*r.get("features", true), what);
-  r.integer("n_notes", info.n_notes, true, 1, 128);
-  r.integer("lowest_pitch", info.lowest_pitch, true, 0, 127);
+  info.features = cqt_params_from_json(*r.object("features", true), what);
+  r.integer("n_notes", info.n_notes, true, 1, 128, "an integer from 1 to 128");
+  r.integer("lowest_pitch", info.lowest_pitch, true, 0, 127, "a MIDI pitch (0 to 127)");
   r.boolean("only_note_names", info.only_note_names, true);
   if (info.only_note_names && info.n_notes != 12) r.fail("n_notes", "must be 12 with only_note_names");
   if (!info.only_note_names && info.lowest_pitch + info.n_notes > 128) r.fail("n_notes", "note range exceeds MIDI 127");
-  r.integer("segment_frames", info.segment_frames, true, 1, std::numeric_limits<int>::max());
+  r.integer("segment_frames", info.segment_frames, true, 1, std::numeric_limits<int>::max(), "a positive integer");
   r.string("split", info.split, false);
   r.string("source", info.source, false);
-  if (const json* c = r.get("counts", false)) {
-    if (!c->is_object()) r.fail("counts", "must be an object");
+  if (const json* c = r.object("counts", false)) {
     for (auto it = c->begin(); it != c->end(); ++it)
       if (it.value().is_number_unsigned()) info.counts[it.key()] = it.value().get<std::size_t>();
   }
-  const json* pj = r.get("pieces", true);
-  if (!pj->is_array()) r.fail("pieces", "must be an array");
+  const json* pj = r.array("pieces", true);
   std::set<std::string> names;
   info.pieces.reserve(pj->size());
   for (std::size_t i = 0; i < pj->size(); ++i) {
     const json& e = (*pj)[i];
-    const std::string prefix = "pieces[" + std::to_string(i) + "].";
-    if (!e.is_object()) r.fail("pieces[" + std::to_string(i) + "]", "must be an object");
-    const Reader pr{e, prefix, what};
+    const std::string key = "pieces[" + std::to_string(i) + "]";
+    if (!e.is_object()) r.fail(key, "must be an object");
+    const JsonFields pr = r.nested(e, key);
     PieceInfo p;
     pr.string("name", p.name, true);
-    pr.size("n_frames", p.n_frames, true);
-    pr.size("offset", p.offset, true);
+    constexpr long long kMaxFrames = 1LL << 40;  // a trillion frames: anything larger is damage
+    pr.integer("n_frames", p.n_frames, true, 0, kMaxFrames, "a frame count");
+    pr.integer("offset", p.offset, true, 0, kMaxFrames, "a frame offset");
     try {
       check_piece_name(p.name);
     } catch (const Error& err) {
       pr.fail("name", err.what());
     }
     if (!names.insert(p.name).second) pr.fail("name", "duplicate piece name \"" + p.name + "\"");
-    if (p.n_frames > (std::size_t{1} << 40) || p.offset > (std::size_t{1} << 40)) pr.fail("n_frames", "implausibly large");
     info.pieces.push_back(std::move(p));
   }
   // Pieces must not overlap in the arrays (they need not be in offset order).
@@ -248,10 +192,9 @@ DatasetInfo dataset_info_from_json(const std::string& text, const std::string& w
   std::sort(spans.begin(), spans.end());
   for (std::size_t i = 1; i < spans.size(); ++i)
     if (spans[i].first < spans[i - 1].second) throw Error(what + ": pieces overlap in the arrays");
-  if (const json* t = r.get("total_frames", false)) {
+  if (r.find("total_frames")) {
     std::size_t total = 0;
-    r.size("total_frames", total, true);
-    (void)t;
+    r.integer("total_frames", total, true, 0, 1LL << 50, "a frame count");
     if (total != info.total_frames())
       r.fail("total_frames", std::to_string(total) + " disagrees with the pieces (" +
                                  std::to_string(info.total_frames()) + ")");

@@ -6,6 +6,7 @@
 #include <type_traits>
 
 #include "qscribe/error.hpp"
+#include "qscribe/json_fields.hpp"
 
 namespace qs {
 
@@ -50,22 +51,14 @@ nlohmann::json ModelHyper::to_json() const {
 
 ModelHyper ModelHyper::from_json(const nlohmann::json& j) {
   ModelHyper h;
-  // Type and range are checked before converting: a float beyond int (1e32) must not reach
-  // static_cast (undefined behaviour; found by the model_sidecar fuzz target).
+  // The core's strict reader: type and range are checked before converting (a float beyond int,
+  // 1e32, must not reach a cast; found by the model_sidecar fuzz target).
+  const JsonFields f(j, "", "model");
+  constexpr long long lo = std::numeric_limits<int>::min(), hi = std::numeric_limits<int>::max();
   auto get = [&](const char* key, auto& field) {
-    if (!j.contains(key)) return;
-    const nlohmann::json& v = j.at(key);
     using T = std::decay_t<decltype(field)>;
-    if constexpr (std::is_integral_v<T>) {
-      const bool whole = v.is_number_integer() || (v.is_number_float() && std::floor(v.get<double>()) == v.get<double>());
-      const double d = whole ? (v.is_number_unsigned() ? static_cast<double>(v.get<std::uint64_t>()) : v.get<double>()) : 0.0;
-      if (!whole || d < std::numeric_limits<T>::min() || d > std::numeric_limits<T>::max())
-        throw Error(std::string("model: ") + key + " must be an integer, got " + v.dump());
-      field = static_cast<T>(d);
-    } else {
-      if (!v.is_number()) throw Error(std::string("model: ") + key + " must be a number, got " + v.dump());
-      field = v.get<T>();
-    }
+    if constexpr (std::is_integral_v<T>) f.integer(key, field, false, lo, hi, "an integer");
+    else f.number(key, field, false, std::numeric_limits<double>::lowest(), std::numeric_limits<double>::max(), "a number");
   };
   get("bins_per_note", h.bins_per_note);
   get("n_bins", h.n_bins);

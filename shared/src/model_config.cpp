@@ -9,6 +9,7 @@
 
 #include "qscribe/atomic_file.hpp"
 #include "qscribe/error.hpp"
+#include "qscribe/json_fields.hpp"
 
 namespace qs {
 namespace {
@@ -28,67 +29,10 @@ using nlohmann::json;
 
 std::string join(const std::string& path, const std::string& key) { return path.empty() ? key : path + "." + key; }
 
-// Typed access to the known fields of one JSON object; unknown fields are ignored.
-class Fields {
- public:
+// The core's strict field reader (json_fields.hpp), naming this document in its messages.
+struct Fields : JsonFields {
   Fields(const json& obj, std::string path, std::string context = "model config")
-      : obj_(obj), path_(std::move(path)), context_(std::move(context)) {}
-
-  const json* find(const std::string& key) const {
-    auto it = obj_.find(key);
-    return it == obj_.end() ? nullptr : &*it;
-  }
-  const json& require(const std::string& key) const {
-    const json* v = find(key);
-    if (!v) fail_field(join(path_, key), "is required but missing", context_);
-    return *v;
-  }
-  // A nested object; `required` false: nullptr when absent.
-  const json* object(const std::string& key, bool required) const {
-    const json* v = required ? &require(key) : find(key);
-    if (v && !v->is_object()) fail_got(join(path_, key), "must be an object", *v, context_);
-    return v;
-  }
-  void integer(const std::string& key, int& out, bool required, long lo, long hi, const char* what) const {
-    const json* v = required ? &require(key) : find(key);
-    if (!v) return;
-    const std::string why = std::string("must be ") + what;
-    double d = 0.0;
-    if (v->is_number_integer()) {
-      d = static_cast<double>(v->get<std::int64_t>());
-    } else if (v->is_number_float() && std::floor(v->get<double>()) == v->get<double>()) {
-      d = v->get<double>();  // 512.0 is an integer too
-    } else {
-      fail_got(join(path_, key), why, *v, context_);
-    }
-    if (d < static_cast<double>(lo) || d > static_cast<double>(hi)) fail_got(join(path_, key), why, *v, context_);
-    out = static_cast<int>(d);
-  }
-  void number(const std::string& key, double& out, bool required, double lo, double hi, const char* what) const {
-    const json* v = required ? &require(key) : find(key);
-    if (!v) return;
-    if (!v->is_number() || !(v->get<double>() >= lo && v->get<double>() <= hi))
-      fail_got(join(path_, key), std::string("must be ") + what, *v, context_);
-    out = v->get<double>();
-  }
-  void boolean(const std::string& key, bool& out) const {
-    const json* v = find(key);
-    if (!v) return;
-    if (!v->is_boolean()) fail_got(join(path_, key), "must be true or false", *v, context_);
-    out = v->get<bool>();
-  }
-  void string(const std::string& key, std::string& out, bool required) const {
-    const json* v = required ? &require(key) : find(key);
-    if (!v) return;
-    if (!v->is_string()) fail_got(join(path_, key), "must be a string", *v, context_);
-    out = v->get<std::string>();
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  const json& obj_;
-  std::string path_;
-  std::string context_;
+      : JsonFields(obj, std::move(path), std::move(context)) {}
 };
 
 constexpr double kHuge = std::numeric_limits<double>::max();
