@@ -217,7 +217,9 @@ std::string format_preprocess_summary(const PreprocessSummary& s) {
   return line + buf;
 }
 
-PreprocessSummary preprocess(const PreprocessOptions& o, const std::function<void(const std::string&)>& warn_in) {
+namespace {
+
+void check_preprocess_options(const PreprocessOptions& o) {
   if (o.format != "musicnet" && o.format != "pairs")
     throw Error("--format must be musicnet or pairs, got \"" + o.format + "\"");
   if (o.split.empty() || o.split.find('/') != std::string::npos || o.split == "." || o.split == "..")
@@ -227,37 +229,17 @@ PreprocessSummary preprocess(const PreprocessOptions& o, const std::function<voi
   if (!(o.batch_seconds > 0)) throw Error("--batch-seconds must be positive");
   if (o.bins_per_note < 1 || o.bins_per_note > 8) throw Error("--bins-per-note must be in 1..8");
   if (o.n_batches < 1) throw Error("--n-batches must be at least 1");
+}
+
+CqtParams checked_cqt_params(const PreprocessOptions& o) {
+  check_preprocess_options(o);
   const CqtParams params = preprocess_cqt_params(o);
   params.validate();
-  const Cqt cqt(params);  // builds the kernels once; transform() is const and thread-safe
+  return params;
+}
 
-  std::mutex warn_mutex;
-  const bool tty = o.progress && isatty(STDERR_FILENO) != 0;  // clear a half-drawn progress line
-  auto warn = [&](const std::string& msg) {
-    std::lock_guard<std::mutex> lock(warn_mutex);
-    if (warn_in) warn_in(msg);
-    else std::fprintf(stderr, "%sqscribe: warning: %s\n", tty ? "\r\033[K" : "", msg.c_str());
-  };
-
-  const auto t0 = std::chrono::steady_clock::now();
-  DiscoveredFiles files = o.format == "musicnet" ? discover_musicnet(o.data_root, o.split) : discover_pairs(o.data_root, o.split);
-
-  PreprocessSummary sum;
-  sum.out_dir = o.out_dir.empty() ? (fs::path("data") / "preprocessed" / o.split).string() : o.out_dir;
-  sum.files_seen = files.pairs.size() + files.unmatched.size();
-  if (files.pairs.empty() && files.unmatched.empty())
-    throw Error(o.data_root + ": no audio or label files found for split \"" + o.split + "\" (" + o.format + " layout)");
-
-  std::mutex sum_mutex;
-  auto skip = [&](const std::string& path, const std::string& reason, const std::string& message) {
-    warn(message);
-    std::lock_guard<std::mutex> lock(sum_mutex);
-    ++sum.skipped[reason];
-    sum.skipped_files.push_back({path, reason, message});
-  };
-  for (const auto& u : files.unmatched) skip(u.path, u.reason, u.message);
-
-  const RollLayout layout = o.only_note_names ? RollLayout::note_names() : RollLayout::piano();
+// What dataset.json says about the features, notes and origin of the data set.
+DatasetInfo dataset_info_for(const PreprocessOptions& o, const CqtParams& params, const RollLayout& layout) {
   DatasetInfo info;
   info.features = params;
   info.n_notes = static_cast<int>(layout.n_notes);
@@ -266,96 +248,155 @@ PreprocessSummary preprocess(const PreprocessOptions& o, const std::function<voi
   info.segment_frames = preprocess_segment_frames(o);
   info.split = o.split;
   info.source = o.format + ":" + fs::absolute(o.data_root).lexically_normal().string();
-  DatasetWriter writer(sum.out_dir, info);
+  return info;
+}
 
-  const double frame_rate = params.frame_rate();
-  std::atomic<std::size_t> next{0};
-  std::atomic<bool> stop{false};
-  std::exception_ptr fatal;
-  std::size_t notes_total = 0, notes_outside = 0;
-  cli::ProgressBar bar("preprocess " + o.split, files.pairs.size(), "files", o.progress);
+// One preprocess run: workers take the pairs in turn; a bad input file is skipped (counted by
+// reason, warned about), an output error ends the run.
+class PreprocessRun {
+ public:
+  PreprocessRun(const PreprocessOptions& o, const std::function<void(const std::string&)>& warn)
+      : o_(o), warn_in_(warn), params_(checked_cqt_params(o)), cqt_(params_),
+        layout_(o.only_note_names ? RollLayout::note_names() : RollLayout::piano()),
+        tty_(o.progress && isatty(STDERR_FILENO) != 0) {}
 
-  auto worker = [&] {
+  PreprocessSummary run() {
+    const auto t0 = std::chrono::steady_clock::now();
+    files_ = o_.format == "musicnet" ? discover_musicnet(o_.data_root, o_.split) : discover_pairs(o_.data_root, o_.split);
+    sum_.out_dir = o_.out_dir.empty() ? (fs::path("data") / "preprocessed" / o_.split).string() : o_.out_dir;
+    sum_.files_seen = files_.pairs.size() + files_.unmatched.size();
+    if (files_.pairs.empty() && files_.unmatched.empty())
+      throw Error(o_.data_root + ": no audio or label files found for split \"" + o_.split + "\" (" + o_.format +
+                  " layout)");
+    for (const auto& u : files_.unmatched) skip(u.path, u.reason, u.message);
+
+    DatasetWriter writer(sum_.out_dir, dataset_info_for(o_, params_, layout_));
+    cli::ProgressBar bar("preprocess " + o_.split, files_.pairs.size(), "files", o_.progress);
+    writer_ = &writer;
+    bar_ = &bar;
+    run_workers();
+    bar.finish();
+    if (fatal_) std::rethrow_exception(fatal_);
+
+    sum_.elapsed_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (sum_.pieces == 0)
+      throw Error("no piece could be preprocessed: all " + std::to_string(sum_.files_seen) + " files were skipped (" +
+                  sum_.out_dir + " is not a data set)");
+    write_counts(writer);
+    writer.finish();
+    return sum_;
+  }
+
+ private:
+  void warn(const std::string& msg) {
+    std::lock_guard<std::mutex> lock(warn_mutex_);
+    if (warn_in_) warn_in_(msg);
+    else std::fprintf(stderr, "%sqscribe: warning: %s\n", tty_ ? "\r\033[K" : "", msg.c_str());  // clear a half-drawn progress line
+  }
+
+  void skip(const std::string& path, const std::string& reason, const std::string& message) {
+    warn(message);
+    std::lock_guard<std::mutex> lock(sum_mutex_);
+    ++sum_.skipped[reason];
+    sum_.skipped_files.push_back({path, reason, message});
+  }
+
+  void run_workers() {
+    const std::size_t n_threads =
+        std::max<std::size_t>(1, std::min<std::size_t>(static_cast<std::size_t>(o_.num_workers), files_.pairs.size()));
+    std::vector<std::thread> threads;
+    for (std::size_t t = 0; t + 1 < n_threads; ++t) threads.emplace_back([this] { work(); });
+    work();
+    for (auto& t : threads) t.join();
+  }
+
+  void work() {
     std::vector<std::uint8_t> fr, on;
-    while (!stop) {
-      const std::size_t i = next++;
-      if (i >= files.pairs.size()) break;
-      const SourcePair& sp = files.pairs[i];
+    while (!stop_) {
+      const std::size_t i = next_++;
+      if (i >= files_.pairs.size()) break;
       try {
-        NoteList notes;
-        try {
-          notes = o.format == "musicnet" ? read_musicnet_csv(sp.labels) : read_notes(sp.labels);
-        } catch (const std::exception& e) {
-          skip(sp.labels, "bad_labels", e.what());
-          bar.add();
-          continue;
-        }
-        AudioBuffer audio;
-        try {
-          audio = load_audio(sp.audio, params.sample_rate);
-        } catch (const std::exception& e) {
-          skip(sp.audio, "unreadable_audio", e.what());
-          bar.add();
-          continue;
-        }
-        if (audio.samples.empty()) {
-          skip(sp.audio, "empty_audio", sp.audio + ": no audio samples");
-          bar.add();
-          continue;
-        }
-        const double seconds = audio.duration();
-        const Spectrogram spec = cqt.transform(audio);
-        audio = AudioBuffer{};  // free the samples before the rolls
-        const PianoRoll froll = notes_to_frame_roll(notes, spec.n_frames, frame_rate, layout);
-        const PianoRoll oroll = notes_to_onset_roll(notes, spec.n_frames, frame_rate, layout);
-        fr.resize(froll.data.size());
-        on.resize(oroll.data.size());
-        for (std::size_t k = 0; k < fr.size(); ++k) fr[k] = froll.data[k] != 0.0f;
-        for (std::size_t k = 0; k < on.size(); ++k) on[k] = oroll.data[k] != 0.0f;
-        const double duration = static_cast<double>(spec.n_frames) / frame_rate;
-        std::size_t outside = 0;
-        for (const auto& n : notes)
-          if (n.onset >= duration) ++outside;
-        writer.add_piece(sp.name, spec.data.data(), fr.data(), on.data(), spec.n_frames, notes);
-        {
-          std::lock_guard<std::mutex> lock(sum_mutex);
-          ++sum.pieces;
-          sum.frames += spec.n_frames;
-          sum.audio_seconds += seconds;
-          notes_total += notes.size();
-          notes_outside += outside;
-        }
-        bar.add();
+        add_pair(files_.pairs[i], fr, on);
+        bar_->add();
       } catch (...) {
         // Output errors (disk full, ...) end the whole run.
-        std::lock_guard<std::mutex> lock(sum_mutex);
-        if (!fatal) fatal = std::current_exception();
-        stop = true;
+        std::lock_guard<std::mutex> lock(sum_mutex_);
+        if (!fatal_) fatal_ = std::current_exception();
+        stop_ = true;
       }
     }
-  };
-  const std::size_t n_threads =
-      std::max<std::size_t>(1, std::min<std::size_t>(static_cast<std::size_t>(o.num_workers), files.pairs.size()));
-  std::vector<std::thread> threads;
-  for (std::size_t t = 0; t + 1 < n_threads; ++t) threads.emplace_back(worker);
-  worker();
-  for (auto& t : threads) t.join();
-  bar.finish();
-  if (fatal) std::rethrow_exception(fatal);
+  }
 
-  sum.elapsed_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  if (sum.pieces == 0)
-    throw Error("no piece could be preprocessed: all " + std::to_string(sum.files_seen) + " files were skipped (" +
-                sum.out_dir + " is not a data set)");
-  writer.set_count("files_seen", sum.files_seen);
-  writer.set_count("pieces", sum.pieces);
-  writer.set_count("notes", notes_total);
-  writer.set_count("notes_starting_after_audio_end", notes_outside);
-  writer.set_count("ignored_files", files.ignored);
-  writer.set_count("skipped", sum.skipped_total());
-  for (const auto& [k, v] : sum.skipped) writer.set_count("skipped_" + k, v);
-  writer.finish();
-  return sum;
+  // Reads the pair, computes its CQT and rolls, and stores them; a pair that cannot be read is
+  // skipped. `fr` and `on` are the worker's roll buffers. Throws only on output errors.
+  void add_pair(const SourcePair& sp, std::vector<std::uint8_t>& fr, std::vector<std::uint8_t>& on) {
+    NoteList notes;
+    try {
+      notes = o_.format == "musicnet" ? read_musicnet_csv(sp.labels) : read_notes(sp.labels);
+    } catch (const std::exception& e) {
+      return skip(sp.labels, "bad_labels", e.what());
+    }
+    AudioBuffer audio;
+    try {
+      audio = load_audio(sp.audio, params_.sample_rate);
+    } catch (const std::exception& e) {
+      return skip(sp.audio, "unreadable_audio", e.what());
+    }
+    if (audio.samples.empty()) return skip(sp.audio, "empty_audio", sp.audio + ": no audio samples");
+    const double seconds = audio.duration();
+    const Spectrogram spec = cqt_.transform(audio);
+    audio = AudioBuffer{};  // free the samples before the rolls
+    const double frame_rate = params_.frame_rate();
+    const PianoRoll froll = notes_to_frame_roll(notes, spec.n_frames, frame_rate, layout_);
+    const PianoRoll oroll = notes_to_onset_roll(notes, spec.n_frames, frame_rate, layout_);
+    fr.resize(froll.data.size());
+    on.resize(oroll.data.size());
+    for (std::size_t k = 0; k < fr.size(); ++k) fr[k] = froll.data[k] != 0.0f;
+    for (std::size_t k = 0; k < on.size(); ++k) on[k] = oroll.data[k] != 0.0f;
+    const double duration = static_cast<double>(spec.n_frames) / frame_rate;
+    std::size_t outside = 0;
+    for (const auto& n : notes)
+      if (n.onset >= duration) ++outside;
+    writer_->add_piece(sp.name, spec.data.data(), fr.data(), on.data(), spec.n_frames, notes);
+    std::lock_guard<std::mutex> lock(sum_mutex_);
+    ++sum_.pieces;
+    sum_.frames += spec.n_frames;
+    sum_.audio_seconds += seconds;
+    notes_total_ += notes.size();
+    notes_outside_ += outside;
+  }
+
+  void write_counts(DatasetWriter& writer) const {
+    writer.set_count("files_seen", sum_.files_seen);
+    writer.set_count("pieces", sum_.pieces);
+    writer.set_count("notes", notes_total_);
+    writer.set_count("notes_starting_after_audio_end", notes_outside_);
+    writer.set_count("ignored_files", files_.ignored);
+    writer.set_count("skipped", sum_.skipped_total());
+    for (const auto& [k, v] : sum_.skipped) writer.set_count("skipped_" + k, v);
+  }
+
+  const PreprocessOptions& o_;
+  const std::function<void(const std::string&)>& warn_in_;
+  const CqtParams params_;
+  const Cqt cqt_;  // builds the kernels once; transform() is const and thread-safe
+  const RollLayout layout_;
+  const bool tty_;
+  DiscoveredFiles files_;
+  PreprocessSummary sum_;
+  std::size_t notes_total_ = 0, notes_outside_ = 0;
+  std::mutex warn_mutex_, sum_mutex_;
+  std::atomic<std::size_t> next_{0};
+  std::atomic<bool> stop_{false};
+  std::exception_ptr fatal_;
+  DatasetWriter* writer_ = nullptr;
+  cli::ProgressBar* bar_ = nullptr;
+};
+
+}  // namespace
+
+PreprocessSummary preprocess(const PreprocessOptions& o, const std::function<void(const std::string&)>& warn) {
+  return PreprocessRun(o, warn).run();
 }
 
 }  // namespace qs

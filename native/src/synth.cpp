@@ -724,15 +724,10 @@ std::string fmt(const char* f, double v) {
   return b;
 }
 
-}  // namespace
-
-SynthSummary run_synth(const SynthOptions& o) {
-  const auto t_start = std::chrono::steady_clock::now();
-  SynthSummary summary;
-  if (o.out_dir.empty()) throw Error("no output directory (-o)");
-  if (o.midi_inputs.empty() && o.procedural <= 0) throw Error("nothing to render: give --midi DIR and/or --procedural N");
-
-  RenderOptions ro = o.render;
+// The render options with the default soundfont filled in, every sound source checked early
+// (before any output exists), and the number of sources.
+RenderOptions checked_render_options(const RenderOptions& given, int& n_sources) {
+  RenderOptions ro = given;
   if (ro.soundfonts.empty() && ro.piano_samples.empty() && ro.timidity_config.empty()) {
     const std::string d = default_soundfont();
     if (d.empty()) throw Error("no soundfont given and none installed (apt-get install timgm6mb-soundfont)");
@@ -742,25 +737,21 @@ SynthSummary run_synth(const SynthOptions& o) {
     std::error_code ec;
     if (!fs::is_regular_file(sf, ec)) throw Error(sf + ": soundfont not found");
   }
-  const int n_sources = static_cast<int>(ro.soundfonts.size()) + (ro.timidity_config.empty() ? 0 : 1) +
-                        (ro.piano_samples.empty() ? 0 : 1);
+  n_sources = static_cast<int>(ro.soundfonts.size()) + (ro.timidity_config.empty() ? 0 : 1) +
+              (ro.piano_samples.empty() ? 0 : 1);
   if (!ro.timidity_config.empty()) TimidityRenderer check(ro.timidity_config, ro.render_rate);  // fail early
   if (!ro.source_weights.empty() && static_cast<int>(ro.source_weights.size()) != n_sources)
     throw Error("--source-weights: " + std::to_string(ro.source_weights.size()) + " weights for " +
                 std::to_string(n_sources) + " sound sources");
   if (!ro.piano_samples.empty()) shared_piano(ro.piano_samples, ro.render_rate);  // fail early on missing samples
+  return ro;
+}
 
-  // Inputs, in a deterministic order with unique names.
-  std::vector<Job> jobs;
-  std::set<std::string> taken;
-  auto unique = [&](std::string n) {
-    std::string u = n;
-    for (int k = 2; taken.count(u); ++k) u = n + "_" + std::to_string(k);
-    taken.insert(u);
-    return u;
-  };
-  std::vector<std::pair<std::string, std::string>> midi;  // (name, path)
-  for (const auto& in : o.midi_inputs) {
+// (name, path) of every MIDI input: files as given, directories searched recursively and sorted;
+// names are the path below the directory with '/' as '_'.
+std::vector<std::pair<std::string, std::string>> list_midi_inputs(const std::vector<std::string>& inputs) {
+  std::vector<std::pair<std::string, std::string>> midi;
+  for (const auto& in : inputs) {
     std::error_code ec;
     if (fs::is_directory(in, ec)) {
       std::vector<fs::path> found;
@@ -780,9 +771,18 @@ SynthSummary run_synth(const SynthOptions& o) {
       throw Error(in + ": no such file or directory");
     }
   }
+  return midi;
+}
+
+// The renders: every variant of every input, in a deterministic order with unique names.
+std::vector<Job> make_jobs(const SynthOptions& o, const std::vector<std::pair<std::string, std::string>>& midi) {
+  std::vector<Job> jobs;
+  std::set<std::string> taken;
   const int variants = std::max(1, o.variants);
-  auto add_jobs = [&](const std::string& base_raw, const std::string& source, std::uint64_t pseed) {
-    const std::string base = unique(base_raw);
+  auto add_jobs = [&](const std::string& name, const std::string& source, std::uint64_t pseed) {
+    std::string base = name;
+    for (int k = 2; taken.count(base); ++k) base = name + "_" + std::to_string(k);
+    taken.insert(base);
     for (int v = 0; v < variants; ++v)
       jobs.push_back(Job{variants > 1 ? base + "_v" + std::to_string(v) : base, base, source, v, pseed});
   };
@@ -792,124 +792,170 @@ SynthSummary run_synth(const SynthOptions& o) {
     std::snprintf(b, sizeof b, "proc_%05d", i);
     add_jobs(b, "procedural", file_seed(o.seed, b, -1));
   }
-  summary.inputs = midi.size() + static_cast<std::size_t>(std::max(0, o.procedural));
+  return jobs;
+}
 
-  std::error_code ec;
-  fs::create_directories(o.out_dir, ec);
-  if (ec) throw Error(o.out_dir + ": cannot create directory: " + ec.message());
-  auto in_dev = [&](const Job& j) {
-    return static_cast<double>(fnv1a(j.base) >> 11) * 0x1.0p-53 < o.split_dev;
-  };
-  auto dir_of = [&](const Job& j) -> std::string {
+// The output folders: OUT, or OUT/dev and OUT/train with --split-dev (whole pieces, by a hash of
+// the piece's name).
+struct OutputLayout {
+  const SynthOptions& o;
+
+  bool in_dev(const Job& j) const { return static_cast<double>(fnv1a(j.base) >> 11) * 0x1.0p-53 < o.split_dev; }
+  std::string dir_of(const Job& j) const {
     if (o.split_dev <= 0) return o.out_dir;
     return (fs::path(o.out_dir) / (in_dev(j) ? "dev" : "train")).string();
-  };
-  if (o.only_dev && o.split_dev > 0) {  // the held-out pieces alone
-    jobs.erase(std::remove_if(jobs.begin(), jobs.end(), [&](const Job& j) { return !in_dev(j); }), jobs.end());
-    std::set<std::string> bases;
-    for (const Job& j : jobs) bases.insert(j.base);
-    summary.inputs = bases.size();
   }
-  for (const char* sub : {"dev", "train"})
-    if (o.split_dev > 0 && !(o.only_dev && std::string(sub) == "train")) fs::create_directories(fs::path(o.out_dir) / sub, ec);
+  void create() const {
+    std::error_code ec;
+    fs::create_directories(o.out_dir, ec);
+    if (ec) throw Error(o.out_dir + ": cannot create directory: " + ec.message());
+    for (const char* sub : {"dev", "train"})
+      if (o.split_dev > 0 && !(o.only_dev && std::string(sub) == "train")) fs::create_directories(fs::path(o.out_dir) / sub, ec);
+  }
+};
 
-  std::vector<Result> results(jobs.size());
-  std::mutex warn_mutex;
-  const bool tty = isatty(STDERR_FILENO) != 0;
-  auto warn = [&](const std::string& w) {
-    std::lock_guard<std::mutex> lock(warn_mutex);
-    summary.warnings.push_back(w);
-    if (o.verbose_warnings) std::fprintf(stderr, "%sqscribe: warning: %s\n", tty && o.progress ? "\r\033[K" : "", w.c_str());
-  };
+// A piece ready to render, with its draws.
+struct Draft {
+  Piece piece;
+  MidiContents contents;  // MIDI inputs: tempo map, meters, keys
+  bool is_midi = false;
+};
 
-  unsigned workers = o.num_workers > 0 ? static_cast<unsigned>(o.num_workers) : std::max(1u, std::thread::hardware_concurrency());
-  workers = std::max<unsigned>(1, std::min<unsigned>(workers, static_cast<unsigned>(std::max<std::size_t>(1, jobs.size()))));
-  cli::ProgressBar bar("synth", jobs.size(), "files", o.progress);
-  std::atomic<std::size_t> next{0};
-  std::atomic<bool> failed{false};
-  std::string fatal;
-  std::mutex fatal_mutex;
+// One line of synth_manifest.tsv: the draws of a render.
+std::string manifest_line(const SynthOptions& o, const Job& job, const fs::path& dir, const std::string& source_name,
+                          const Augmentation& aug, std::size_t n_labels, double seconds) {
+  std::ostringstream line;
+  line << job.name << '\t' << (o.split_dev > 0 ? dir.filename().string() : std::string("-")) << '\t' << job.source
+       << '\t' << job.variant << '\t' << source_name << '\t';
+  for (std::size_t k = 0; k < aug.programs.size(); ++k) line << (k ? "," : "") << aug.programs[k];
+  line << '\t' << aug.transpose << '\t' << fmt("%.2f", aug.peak_db) << '\t'
+       << (aug.reverb ? fmt("room=%.2f", aug.reverb_room) + fmt(",level=%.2f", aug.reverb_level) : "-") << '\t'
+       << (aug.chorus ? fmt("level=%.2f", aug.chorus_level) + fmt(",depth=%.1f", aug.chorus_depth) : "-") << '\t'
+       << (aug.noise ? std::string(aug.pink ? "pink" : "white") + fmt("@%.1fdB", aug.noise_snr) : "-") << '\t'
+       << describe(aug.recording) << '\t' << n_labels << '\t' << fmt("%.3f", seconds);
+  return line.str();
+}
 
-  auto worker = [&] {
+// One synth run: workers take the jobs in turn, each with its own Renderer; a bad input is a
+// warning, any other error ends the run.
+class SynthRun {
+ public:
+  SynthRun(const SynthOptions& o, const RenderOptions& ro, int n_sources, std::vector<Job> jobs, SynthSummary& summary)
+      : o_(o), ro_(ro), n_sources_(n_sources), jobs_(std::move(jobs)), layout_{o}, summary_(summary),
+        results_(jobs_.size()), tty_(isatty(STDERR_FILENO) != 0) {}
+
+  const std::vector<Job>& jobs() const { return jobs_; }
+  const std::vector<Result>& results() const { return results_; }
+
+  void run() {
+    unsigned workers =
+        o_.num_workers > 0 ? static_cast<unsigned>(o_.num_workers) : std::max(1u, std::thread::hardware_concurrency());
+    workers = std::max<unsigned>(1, std::min<unsigned>(workers, static_cast<unsigned>(std::max<std::size_t>(1, jobs_.size()))));
+    cli::ProgressBar bar("synth", jobs_.size(), "files", o_.progress);
+    bar_ = &bar;
+    std::vector<std::thread> threads;
+    for (unsigned w = 1; w < workers; ++w) threads.emplace_back([this] { work(); });
+    work();
+    for (auto& t : threads) t.join();
+    bar.finish();
+    if (failed_) throw Error(fatal_);
+  }
+
+ private:
+  void warn(const std::string& w) {
+    std::lock_guard<std::mutex> lock(warn_mutex_);
+    summary_.warnings.push_back(w);
+    if (o_.verbose_warnings) std::fprintf(stderr, "%sqscribe: warning: %s\n", tty_ && o_.progress ? "\r\033[K" : "", w.c_str());
+  }
+
+  void work() {
     std::unique_ptr<Renderer> renderer;
     try {
-      for (std::size_t i; !failed && (i = next++) < jobs.size();) {
-        const Job& job = jobs[i];
-        Result& res = results[i];
-        Piece piece;
-        MidiContents contents;
-        const bool is_midi = job.source != "procedural";
-        if (!is_midi) {
-          ProceduralOptions po;
-          po.duration = o.procedural_duration;
-          piece = generate_procedural(job.procedural_seed, po);
-        } else {
-          try {
-            piece = read_midi_piece_file(job.source, &contents);
-            if (o.clip > 0) clip_piece(piece, contents, o.clip);
-          } catch (const Error& e) {
-            res.corrupt = job.variant == 0;  // counted once per file
-            if (job.variant == 0) warn(std::string(e.what()) + " (skipped)");
-            bar.add();
-            continue;
-          }
-        }
-        Augmentation aug = draw_augmentation(file_seed(o.seed, job.base, job.variant), o.augment, piece, n_sources,
-                                             ro.source_weights);
-        aug.tempo_warp.enabled = aug.tempo_warp.enabled && is_midi;
-        double score_end = contents.end_time;
-        for (const auto& part : piece.parts)
-          for (const Note& n : part.notes) score_end = std::max(score_end, n.offset);
-        const TempoWarpMap warp(aug.tempo_warp, score_end + 1.0);
-        PreparedPiece prepared = prepare_piece(warp_piece(piece, aug.tempo_warp, warp), aug.transpose, ro.render_rate, ro.tail);
-        if (prepared.labels.empty()) {
-          if (job.variant == 0) warn(job.source + ": no notes to render (drums only, empty or out of range; skipped)");
-          bar.add();
-          continue;
-        }
-        const double dur = static_cast<double>(prepared.render_samples) / ro.render_rate;
-        if (dur > o.max_duration) {
-          if (job.variant == 0) warn(job.source + ": " + fmt("%.0f", dur) + " s is longer than --max-duration (skipped)");
-          bar.add();
-          continue;
-        }
-        if (!renderer) renderer = std::make_unique<Renderer>(ro);
-        const AudioBuffer audio = renderer->render(prepared, aug);
-        const fs::path dir = dir_of(job);
-        const fs::path wav = dir / (job.name + ".wav"), mid = dir / (job.name + ".mid");
-        if (is_midi) {  // the ground truth of beats, meter and key
-          write_beats_tsv((dir / (job.name + ".beats.tsv")).string(), midi_beat_grid(contents), warp, dur);
-          write_meta_json((dir / (job.name + ".meta.json")).string(), contents, aug.tempo_warp, warp, aug.transpose);
-        }
-        // Labels first, audio last: every file is atomic, and a .wav only exists with its .mid.
-        write_labels_midi(mid.string(), prepared.labels, ro.render_rate);
-        save_wav(wav.string(), audio, ro.float_wav ? WavEncoding::Float32 : WavEncoding::Pcm16);
-        res.done = true;
-        res.seconds = audio.duration();
-        std::ostringstream line;
-        line << job.name << '\t' << (o.split_dev > 0 ? dir.filename().string() : std::string("-")) << '\t' << job.source
-             << '\t' << job.variant << '\t' << renderer->source_name(aug.soundfont) << '\t';
-        for (std::size_t k = 0; k < aug.programs.size(); ++k) line << (k ? "," : "") << aug.programs[k];
-        line << '\t' << aug.transpose << '\t' << fmt("%.2f", aug.peak_db) << '\t'
-             << (aug.reverb ? fmt("room=%.2f", aug.reverb_room) + fmt(",level=%.2f", aug.reverb_level) : "-") << '\t'
-             << (aug.chorus ? fmt("level=%.2f", aug.chorus_level) + fmt(",depth=%.1f", aug.chorus_depth) : "-") << '\t'
-             << (aug.noise ? std::string(aug.pink ? "pink" : "white") + fmt("@%.1fdB", aug.noise_snr) : "-") << '\t'
-             << describe(aug.recording) << '\t' << prepared.labels.size() << '\t' << fmt("%.3f", res.seconds);
-        res.manifest_line = line.str();
-        bar.add();
+      for (std::size_t i; !failed_ && (i = next_++) < jobs_.size();) {
+        render_job(jobs_[i], results_[i], renderer);
+        bar_->add();
       }
     } catch (const std::exception& e) {
-      std::lock_guard<std::mutex> lock(fatal_mutex);
-      if (!failed.exchange(true)) fatal = e.what();
+      std::lock_guard<std::mutex> lock(fatal_mutex_);
+      if (!failed_.exchange(true)) fatal_ = e.what();
     }
-  };
-  std::vector<std::thread> threads;
-  for (unsigned w = 1; w < workers; ++w) threads.emplace_back(worker);
-  worker();
-  for (auto& t : threads) t.join();
-  bar.finish();
-  if (failed) throw Error(fatal);
+  }
 
+  // The job's notes: a procedural piece, or the MIDI file (clipped with --clip). False, after a
+  // warning for the first variant, when the file cannot be read.
+  bool load(const Job& job, Result& res, Draft& draft) {
+    draft.is_midi = job.source != "procedural";
+    if (!draft.is_midi) {
+      ProceduralOptions po;
+      po.duration = o_.procedural_duration;
+      draft.piece = generate_procedural(job.procedural_seed, po);
+      return true;
+    }
+    try {
+      draft.piece = read_midi_piece_file(job.source, &draft.contents);
+      if (o_.clip > 0) clip_piece(draft.piece, draft.contents, o_.clip);
+      return true;
+    } catch (const Error& e) {
+      res.corrupt = job.variant == 0;  // counted once per file
+      if (job.variant == 0) warn(std::string(e.what()) + " (skipped)");
+      return false;
+    }
+  }
+
+  void render_job(const Job& job, Result& res, std::unique_ptr<Renderer>& renderer) {
+    Draft draft;
+    if (!load(job, res, draft)) return;
+    Augmentation aug = draw_augmentation(file_seed(o_.seed, job.base, job.variant), o_.augment, draft.piece, n_sources_,
+                                         ro_.source_weights);
+    aug.tempo_warp.enabled = aug.tempo_warp.enabled && draft.is_midi;
+    double score_end = draft.contents.end_time;
+    for (const auto& part : draft.piece.parts)
+      for (const Note& n : part.notes) score_end = std::max(score_end, n.offset);
+    const TempoWarpMap warp(aug.tempo_warp, score_end + 1.0);
+    const PreparedPiece prepared =
+        prepare_piece(warp_piece(draft.piece, aug.tempo_warp, warp), aug.transpose, ro_.render_rate, ro_.tail);
+    if (prepared.labels.empty()) {
+      if (job.variant == 0) warn(job.source + ": no notes to render (drums only, empty or out of range; skipped)");
+      return;
+    }
+    const double dur = static_cast<double>(prepared.render_samples) / ro_.render_rate;
+    if (dur > o_.max_duration) {
+      if (job.variant == 0) warn(job.source + ": " + fmt("%.0f", dur) + " s is longer than --max-duration (skipped)");
+      return;
+    }
+    if (!renderer) renderer = std::make_unique<Renderer>(ro_);
+    const AudioBuffer audio = renderer->render(prepared, aug);
+    const fs::path dir = layout_.dir_of(job);
+    if (draft.is_midi) {  // the ground truth of beats, meter and key
+      write_beats_tsv((dir / (job.name + ".beats.tsv")).string(), midi_beat_grid(draft.contents), warp, dur);
+      write_meta_json((dir / (job.name + ".meta.json")).string(), draft.contents, aug.tempo_warp, warp, aug.transpose);
+    }
+    // Labels first, audio last: every file is atomic, and a .wav only exists with its .mid.
+    write_labels_midi((dir / (job.name + ".mid")).string(), prepared.labels, ro_.render_rate);
+    save_wav((dir / (job.name + ".wav")).string(), audio, ro_.float_wav ? WavEncoding::Float32 : WavEncoding::Pcm16);
+    res.done = true;
+    res.seconds = audio.duration();
+    res.manifest_line = manifest_line(o_, job, dir, renderer->source_name(aug.soundfont), aug, prepared.labels.size(),
+                                      res.seconds);
+  }
+
+  const SynthOptions& o_;
+  const RenderOptions& ro_;
+  const int n_sources_;
+  const std::vector<Job> jobs_;
+  const OutputLayout layout_;
+  SynthSummary& summary_;
+  std::vector<Result> results_;
+  const bool tty_;
+  std::mutex warn_mutex_, fatal_mutex_;
+  std::atomic<std::size_t> next_{0};
+  std::atomic<bool> failed_{false};
+  std::string fatal_;
+  cli::ProgressBar* bar_ = nullptr;
+};
+
+// OUT/synth_manifest.tsv, and the counts of the summary.
+void write_manifest(const SynthOptions& o, const std::vector<Result>& results, SynthSummary& summary) {
   std::ostringstream manifest;
   manifest << "name\tsplit\tsource\tvariant\tsoundfont\tprograms\ttranspose\tpeak_db\treverb\tchorus\tnoise\trecording\tnotes\tseconds\n";
   for (const auto& r : results) {
@@ -923,6 +969,32 @@ SynthSummary run_synth(const SynthOptions& o) {
     if (r.corrupt) ++summary.corrupt;
   }
   write_file_atomically((fs::path(o.out_dir) / "synth_manifest.tsv").string(), manifest.str());
+}
+
+}  // namespace
+
+SynthSummary run_synth(const SynthOptions& o) {
+  const auto t_start = std::chrono::steady_clock::now();
+  SynthSummary summary;
+  if (o.out_dir.empty()) throw Error("no output directory (-o)");
+  if (o.midi_inputs.empty() && o.procedural <= 0) throw Error("nothing to render: give --midi DIR and/or --procedural N");
+  int n_sources = 0;
+  const RenderOptions ro = checked_render_options(o.render, n_sources);
+  const auto midi = list_midi_inputs(o.midi_inputs);
+  std::vector<Job> jobs = make_jobs(o, midi);
+  summary.inputs = midi.size() + static_cast<std::size_t>(std::max(0, o.procedural));
+
+  const OutputLayout layout{o};
+  layout.create();
+  if (o.only_dev && o.split_dev > 0) {  // the held-out pieces alone
+    jobs.erase(std::remove_if(jobs.begin(), jobs.end(), [&](const Job& j) { return !layout.in_dev(j); }), jobs.end());
+    std::set<std::string> bases;
+    for (const Job& j : jobs) bases.insert(j.base);
+    summary.inputs = bases.size();
+  }
+  SynthRun run(o, ro, n_sources, std::move(jobs), summary);
+  run.run();
+  write_manifest(o, run.results(), summary);
   summary.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
   return summary;
 }

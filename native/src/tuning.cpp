@@ -96,31 +96,35 @@ void clip_to(NoteList& notes, double dur) {
 bool same(float a, float b) { return std::fabs(a - b) < 1e-6f; }
 bool same(double a, double b) { return std::fabs(a - b) < 1e-9; }
 
-}  // namespace
+bool same_params(const DecoderParams& a, const DecoderParams& b) {
+  return same(a.onset_threshold, b.onset_threshold) && same(a.frame_threshold, b.frame_threshold) &&
+         same(a.min_note_length_s, b.min_note_length_s);
+}
 
-TuneResult tune_decoder(const std::vector<TunePiece>& pieces, const CheckpointInfo& info, const TuneGrid& grid,
-                        const DecoderParams& base, int threads) {
-  if (grid.size() == 0) throw Error("tuning: the threshold grid is empty");
-  base.validate();
-  const double frame_rate = info.features.frame_rate();
+void check_grid_values(const TuneGrid& grid) {
   for (float v : grid.onset_thresholds)
     if (!(v >= 0.0f && v <= 1.0f)) throw Error("tuning: onset thresholds must be between 0 and 1");
   for (float v : grid.frame_thresholds)
     if (!(v >= 0.0f && v <= 1.0f)) throw Error("tuning: frame thresholds must be between 0 and 1");
   for (double v : grid.min_note_ms)
     if (!(v >= 0.0 && v <= 60000.0)) throw Error("tuning: shortest-note lengths must be between 0 and 60000 ms");
+}
 
-  // Work items: (onset, frame) pairs of the grid, then `base` alone when it is not on the grid.
-  const std::size_t nO = grid.onset_thresholds.size(), nF = grid.frame_thresholds.size(), nM = grid.min_note_ms.size();
-  struct Item {
-    float onset, frame;
-    std::vector<double> min_s;
-    std::size_t first_index;
-  };
-  std::vector<Item> items;
+// One decoder run: an (onset, frame) pair, scored at each shortest-note length. Its candidates
+// are cands[first_index + m], m indexing min_s.
+struct TuneItem {
+  float onset, frame;
+  std::vector<double> min_s;
+  std::size_t first_index;
+};
+
+// The (onset, frame) pairs of the grid, then `base` alone when it is not on the grid.
+std::vector<TuneItem> tune_items(const TuneGrid& grid, const DecoderParams& base) {
+  const std::size_t nF = grid.frame_thresholds.size(), nM = grid.min_note_ms.size();
   std::vector<double> grid_min_s;
   for (double ms : grid.min_note_ms) grid_min_s.push_back(ms / 1000.0);
-  for (std::size_t i = 0; i < nO; ++i)
+  std::vector<TuneItem> items;
+  for (std::size_t i = 0; i < grid.onset_thresholds.size(); ++i)
     for (std::size_t j = 0; j < nF; ++j)
       items.push_back({grid.onset_thresholds[i], grid.frame_thresholds[j], grid_min_s, (i * nF + j) * nM});
   bool base_on_grid = false;
@@ -129,49 +133,57 @@ TuneResult tune_decoder(const std::vector<TunePiece>& pieces, const CheckpointIn
       for (double m : grid_min_s)
         base_on_grid = base_on_grid ||
                        (same(o, base.onset_threshold) && same(f, base.frame_threshold) && same(m, base.min_note_length_s));
-  if (!base_on_grid)
-    items.push_back({base.onset_threshold, base.frame_threshold, {base.min_note_length_s}, grid.size()});
+  if (!base_on_grid) items.push_back({base.onset_threshold, base.frame_threshold, {base.min_note_length_s}, grid.size()});
+  return items;
+}
 
-  std::vector<TuneCandidate> cands(grid.size() + (base_on_grid ? 0 : 1));
+// Decodes every piece once with the item's thresholds and fills its candidates with the pooled
+// onset-only counts at each shortest-note length. `decoded` and `kept` are the worker's buffers.
+void score_item(const TuneItem& it, const std::vector<TunePiece>& pieces, const CheckpointInfo& info,
+                const DecoderParams& base, std::vector<TuneCandidate>& cands, NoteList& decoded, NoteList& kept) {
+  const double frame_rate = info.features.frame_rate();
+  DecoderParams d = base;
+  d.onset_threshold = it.onset;
+  d.frame_threshold = it.frame;
+  d.min_note_length_s = 0.0;  // the length filter is applied below, once per min_s
+  std::vector<NoteCounts> counts(it.min_s.size());
+  for (const TunePiece& p : pieces) {
+    if (p.act.n_frames == 0) {
+      for (auto& c : counts) c += note_counts(p.ref, {}, NoteMatchParams::onset_only());
+      continue;
+    }
+    decode_notes(activations_view(p.act, info), d, decoded);
+    for (std::size_t m = 0; m < it.min_s.size(); ++m) {
+      // The decoder's own test: a note of L frames is dropped when L < min_frames.
+      const double min_frames = it.min_s[m] * frame_rate - 1e-9;
+      kept.clear();
+      for (const Note& n : decoded)
+        if (static_cast<double>(std::lround((n.offset - n.onset) * frame_rate)) >= min_frames) kept.push_back(n);
+      clip_to(kept, p.duration_s);
+      counts[m] += note_counts(p.ref, kept, NoteMatchParams::onset_only());
+    }
+  }
+  for (std::size_t m = 0; m < it.min_s.size(); ++m) {
+    TuneCandidate& c = cands[it.first_index + m];
+    c.params = base;
+    c.params.onset_threshold = it.onset;
+    c.params.frame_threshold = it.frame;
+    c.params.min_note_length_s = it.min_s[m];
+    c.note = counts[m];
+    c.grid_index = it.first_index + m;
+  }
+}
+
+// Scores the items on `threads` workers (0: all cores); the first error stops them and is rethrown.
+void score_items(const std::vector<TuneItem>& items, const std::vector<TunePiece>& pieces, const CheckpointInfo& info,
+                 const DecoderParams& base, std::vector<TuneCandidate>& cands, int threads) {
   std::atomic<std::size_t> next{0};
   std::exception_ptr error;
   std::mutex error_mutex;
   auto work = [&] {
     NoteList decoded, kept;
     try {
-      for (std::size_t k = next++; k < items.size(); k = next++) {
-        const Item& it = items[k];
-        DecoderParams d = base;
-        d.onset_threshold = it.onset;
-        d.frame_threshold = it.frame;
-        d.min_note_length_s = 0.0;  // the length filter is applied below, once per min_s
-        std::vector<NoteCounts> counts(it.min_s.size());
-        for (const TunePiece& p : pieces) {
-          if (p.act.n_frames == 0) {
-            for (auto& c : counts) c += note_counts(p.ref, {}, NoteMatchParams::onset_only());
-            continue;
-          }
-          decode_notes(activations_view(p.act, info), d, decoded);
-          for (std::size_t m = 0; m < it.min_s.size(); ++m) {
-            // The decoder's own test: a note of L frames is dropped when L < min_frames.
-            const double min_frames = it.min_s[m] * frame_rate - 1e-9;
-            kept.clear();
-            for (const Note& n : decoded)
-              if (static_cast<double>(std::lround((n.offset - n.onset) * frame_rate)) >= min_frames) kept.push_back(n);
-            clip_to(kept, p.duration_s);
-            counts[m] += note_counts(p.ref, kept, NoteMatchParams::onset_only());
-          }
-        }
-        for (std::size_t m = 0; m < it.min_s.size(); ++m) {
-          TuneCandidate& c = cands[it.first_index + m];
-          c.params = base;
-          c.params.onset_threshold = it.onset;
-          c.params.frame_threshold = it.frame;
-          c.params.min_note_length_s = it.min_s[m];
-          c.note = counts[m];
-          c.grid_index = it.first_index + m;
-        }
-      }
+      for (std::size_t k = next++; k < items.size(); k = next++) score_item(items[k], pieces, info, base, cands, decoded, kept);
     } catch (...) {
       std::lock_guard<std::mutex> lock(error_mutex);
       if (!error) error = std::current_exception();
@@ -185,7 +197,10 @@ TuneResult tune_decoder(const std::vector<TunePiece>& pieces, const CheckpointIn
   work();
   for (auto& t : pool) t.join();
   if (error) std::rethrow_exception(error);
+}
 
+// Best first: higher F1, then nearer to `base`, then grid order (see TuneResult).
+TuneResult rank_candidates(std::vector<TuneCandidate> cands, const DecoderParams& base) {
   auto distance = [&](const DecoderParams& p) {
     return std::make_tuple(std::fabs(p.onset_threshold - base.onset_threshold),
                            std::fabs(p.frame_threshold - base.frame_threshold),
@@ -201,14 +216,26 @@ TuneResult tune_decoder(const std::vector<TunePiece>& pieces, const CheckpointIn
     return a.grid_index < b.grid_index;
   });
   for (std::size_t i = 0; i < r.ranked.size(); ++i) {
-    const DecoderParams& p = r.ranked[i].params;
-    if (same(p.onset_threshold, base.onset_threshold) && same(p.frame_threshold, base.frame_threshold) &&
-        same(p.min_note_length_s, base.min_note_length_s)) {
+    if (same_params(r.ranked[i].params, base)) {
       r.base_rank = i;
       break;
     }
   }
   return r;
+}
+
+}  // namespace
+
+TuneResult tune_decoder(const std::vector<TunePiece>& pieces, const CheckpointInfo& info, const TuneGrid& grid,
+                        const DecoderParams& base, int threads) {
+  if (grid.size() == 0) throw Error("tuning: the threshold grid is empty");
+  base.validate();
+  check_grid_values(grid);
+  const std::vector<TuneItem> items = tune_items(grid, base);
+  const bool base_on_grid = items.back().first_index < grid.size();
+  std::vector<TuneCandidate> cands(grid.size() + (base_on_grid ? 0 : 1));
+  score_items(items, pieces, info, base, cands, threads);
+  return rank_candidates(std::move(cands), base);
 }
 
 PieceCounts evaluate_decoding(const std::vector<TunePiece>& pieces, const CheckpointInfo& info,
