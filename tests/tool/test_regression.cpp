@@ -22,15 +22,15 @@
 
 namespace {
 
-// Where the floor comes from: the shipped model (scripts/train-default: 16 epochs, the weight
-// average of eight fine-tunes on second and third renderings, then 6 epochs of fine-tuning on the
-// multi-source corpus; float16 weights; tuned decoding 0.4 / 0.2 / 58 ms, frame fallback off)
-// scores 0.5176 pooled note F1 here (146 reference notes). The one before it (the weight average)
-// scored 0.5077, the single fine-tune before that 0.4848, the one before that 0.4981 although it
-// is 0.02 note F1 worse on the full dev sets (146 notes are few: this test guards against a broken
-// or much worse model, it does not rank close ones), the first model 0.4186.
+// Where the floor comes from: the shipped model (release 6: scripts/train-default's 16 epochs,
+// weight average and multi-source fine-tune, then 13 rounds of rolling fine-tuning on a freshly
+// rendered corpus each, rounds 6-13 averaged; float16 weights; decoding 0.4 / 0.2 / 58 ms, frame
+// fallback off) scores 0.5462 pooled note F1 here (146 reference notes). Release 5 scored 0.5176,
+// the weight average before it 0.5077, the single fine-tune before that 0.4848, the one before that
+// 0.4981 although it is 0.02 note F1 worse on the full dev sets (146 notes are few: this test
+// guards against a broken or much worse model, it does not rank close ones), the first model 0.4186.
 // Floor = a little under the shipped score. Raise it whenever a better model ships.
-constexpr double kNoteF1Floor = 0.49;
+constexpr double kNoteF1Floor = 0.52;
 
 }  // namespace
 
