@@ -59,13 +59,9 @@ nlohmann::json decoding_json(const qs::DecoderParams& d) {
           {"frame_fallback", d.frame_fallback}};
 }
 
-// --tune: the model runs once over the data; the decoder is re-run on the kept probabilities for
-// every grid point; the best by pooled onset-only note F1 wins.
-void run_tune(const EvaluateArgs& a, qs::LoadedModel& m, const std::string& model_path, const qs::DecoderParams& base) {
-  const auto& info = m.checkpoint.info;
-  qs::InferenceOptions inf;
+// The --tune grid: an axis fixed by its option (--onset-threshold, ...) or searched.
+qs::TuneGrid tune_grid(const EvaluateArgs& a) {
   qs::TuneGrid grid;
-  grid.onset_thresholds.clear();
   if (a.onset_threshold >= 0) {
     grid.onset_thresholds = {a.onset_threshold};
   } else {
@@ -78,8 +74,13 @@ void run_tune(const EvaluateArgs& a, qs::LoadedModel& m, const std::string& mode
   }
   grid.min_note_ms = a.min_note_length >= 0 ? std::vector<double>{a.min_note_length * 1000.0}
                                             : qs::parse_grid_axis(a.tune_min_note_ms, "--tune-min-note-ms");
+  return grid;
+}
 
-  const auto t0 = std::chrono::steady_clock::now();
+// The model's probabilities and the references of every --data piece and --audio file.
+std::vector<qs::TunePiece> tune_pieces(const EvaluateArgs& a, qs::LoadedModel& m, const qs::DecoderParams& base) {
+  const auto& info = m.checkpoint.info;
+  qs::InferenceOptions inf;
   std::vector<qs::TunePiece> pieces;
   for (const auto& dir : a.data) {
     qs::DatasetSource src(dir);
@@ -97,12 +98,13 @@ void run_tune(const EvaluateArgs& a, qs::LoadedModel& m, const std::string& mode
     p.duration_s = t.duration_s;
     pieces.push_back(std::move(p));
   }
-  double audio_s = 0;
-  for (const auto& p : pieces) audio_s += p.duration_s;
-  const double predict_s = seconds_since(t0);
-  const auto t1 = std::chrono::steady_clock::now();
-  // Frame fallback (notes may also start at frame rises without an onset peak) is searched too:
-  // with reliable onsets, turning it off removes many false notes.
+  return pieces;
+}
+
+// Frame fallback (notes may also start at frame rises without an onset peak) is searched too:
+// with reliable onsets, turning it off removes many false notes. The better search wins.
+qs::TuneResult search_decoding(const EvaluateArgs& a, const std::vector<qs::TunePiece>& pieces,
+                               const qs::CheckpointInfo& info, const qs::TuneGrid& grid, const qs::DecoderParams& base) {
   qs::TuneResult r;
   bool have = false;
   for (const bool fallback : {true, false}) {
@@ -114,53 +116,67 @@ void run_tune(const EvaluateArgs& a, qs::LoadedModel& m, const std::string& mode
     if (!have || t.ranked.front().f1() > r.ranked.front().f1()) r = std::move(t);
     have = true;
   }
-  const double search_s = seconds_since(t1);
-  std::fprintf(stderr, "tune: %zu pieces (%.1f min of audio) through the model in %.1f s; %zu decoder settings scored in %.1f s\n",
-               pieces.size(), audio_s / 60.0, predict_s, r.ranked.size(), search_s);
+  return r;
+}
 
-  const std::size_t shown = std::min<std::size_t>(static_cast<std::size_t>(std::max(1, a.top)), r.ranked.size());
-  std::vector<qs::Scores> scores;
-  for (std::size_t i = 0; i < shown; ++i) scores.push_back(qs::scores_of(qs::evaluate_decoding(pieces, info, r.ranked[i].params)));
-  const qs::Scores base_scores = qs::scores_of(qs::evaluate_decoding(pieces, info, base));
-  // The setting written last: the best note F1, or with --tune-margin, among the listed settings
-  // within the margin of it, the one with the highest exact-frame accuracy (k = 0).
+// What --tune reports: the ranking, the full scores of the listed settings and of the model's own,
+// and the setting written last.
+struct TuneReport {
+  std::size_t n_pieces = 0;
+  double audio_s = 0;
+  qs::TuneResult r;
+  std::vector<qs::Scores> scores;  // of r.ranked[0 .. shown)
+  qs::Scores base_scores;
+  std::size_t chosen = 0;  // index in r.ranked
+};
+
+// The setting written last: the best note F1, or with --tune-margin, among the listed settings
+// within the margin of it, the one with the highest exact-frame accuracy (k = 0).
+std::size_t choose_setting(const std::vector<qs::Scores>& scores, double margin) {
   std::size_t chosen = 0;
-  for (std::size_t i = 1; i < shown; ++i)
-    if (scores[i].note.f1 >= scores.front().note.f1 - a.tune_margin &&
+  for (std::size_t i = 1; i < scores.size(); ++i)
+    if (scores[i].note.f1 >= scores.front().note.f1 - margin &&
         scores[i].exact_accuracy[0] > scores[chosen].exact_accuracy[0])
       chosen = i;
-  const qs::DecoderParams& best = r.ranked[chosen].params;
+  return chosen;
+}
 
-  if (a.json) {
-    auto entry = [&](const qs::DecoderParams& d, const qs::Scores& s, std::size_t rank) {
-      nlohmann::json e = decoding_json(d);
-      e["rank"] = rank + 1;
-      e["note"] = prf(s.note);
-      e["note_with_offset"] = prf(s.note_offset);
-      e["frame"] = prf(s.frame);
-      e["exact_accuracy"] = {{"0", s.exact_accuracy[0]}, {"1", s.exact_accuracy[1]}, {"2", s.exact_accuracy[2]}};
-      return e;
-    };
-    nlohmann::json j = {{"model", model_path},
-                        {"pieces", pieces.size()},
-                        {"duration_s", audio_s},
-                        {"criterion", "pooled onset-only note F1 (50 ms)"},
-                        {"grid",
-                         {{"onset_threshold", grid.onset_thresholds},
-                          {"frame_threshold", grid.frame_thresholds},
-                          {"min_note_ms", grid.min_note_ms}}},
-                        {"evaluated", r.ranked.size()},
-                        {"best", entry(r.ranked.front().params, scores.front(), 0)},
-                        {"chosen", entry(best, scores[chosen], chosen)},
-                        {"margin", a.tune_margin},
-                        {"model_decoding", entry(base, base_scores, r.base_rank)},
-                        {"top", nlohmann::json::array()}};
-    for (std::size_t i = 0; i < shown; ++i) j["top"].push_back(entry(r.ranked[i].params, scores[i], i));
-    std::printf("%s\n", j.dump(2).c_str());
-    return;
-  }
+void print_tune_json(const EvaluateArgs& a, const std::string& model_path, const qs::TuneGrid& grid,
+                     const qs::DecoderParams& base, const TuneReport& t) {
+  auto entry = [&](const qs::DecoderParams& d, const qs::Scores& s, std::size_t rank) {
+    nlohmann::json e = decoding_json(d);
+    e["rank"] = rank + 1;
+    e["note"] = prf(s.note);
+    e["note_with_offset"] = prf(s.note_offset);
+    e["frame"] = prf(s.frame);
+    e["exact_accuracy"] = {{"0", s.exact_accuracy[0]}, {"1", s.exact_accuracy[1]}, {"2", s.exact_accuracy[2]}};
+    return e;
+  };
+  const auto& ranked = t.r.ranked;
+  nlohmann::json j = {{"model", model_path},
+                      {"pieces", t.n_pieces},
+                      {"duration_s", t.audio_s},
+                      {"criterion", "pooled onset-only note F1 (50 ms)"},
+                      {"grid",
+                       {{"onset_threshold", grid.onset_thresholds},
+                        {"frame_threshold", grid.frame_thresholds},
+                        {"min_note_ms", grid.min_note_ms}}},
+                      {"evaluated", ranked.size()},
+                      {"best", entry(ranked.front().params, t.scores.front(), 0)},
+                      {"chosen", entry(ranked[t.chosen].params, t.scores[t.chosen], t.chosen)},
+                      {"margin", a.tune_margin},
+                      {"model_decoding", entry(base, t.base_scores, t.r.base_rank)},
+                      {"top", nlohmann::json::array()}};
+  for (std::size_t i = 0; i < t.scores.size(); ++i) j["top"].push_back(entry(ranked[i].params, t.scores[i], i));
+  std::printf("%s\n", j.dump(2).c_str());
+}
+
+// The table; its last line, ONSET FRAME MIN_NOTE_MS FALLBACK, is what scripts read.
+void print_tune_table(const EvaluateArgs& a, const std::string& model_path, const qs::DecoderParams& base,
+                      const TuneReport& t) {
+  const auto& ranked = t.r.ranked;
   std::printf("model %s, %zu pieces, %.1f s of audio; %zu decoder settings by pooled onset-only note F1\n",
-              model_path.c_str(), pieces.size(), audio_s, r.ranked.size());
+              model_path.c_str(), t.n_pieces, t.audio_s, ranked.size());
   std::printf("%4s %6s %6s %7s %8s %8s %8s %11s %8s %8s\n", "rank", "onset", "frame", "min ms", "note P", "note R",
               "note F1", "note+off F1", "frame F1", "exact k0");
   auto line = [](const char* rank, const qs::DecoderParams& d, const qs::Scores& s) {
@@ -168,15 +184,42 @@ void run_tune(const EvaluateArgs& a, qs::LoadedModel& m, const std::string& mode
                 d.frame_threshold, d.min_note_length_s * 1000.0, s.note.precision, s.note.recall, s.note.f1,
                 s.note_offset.f1, s.frame.f1, s.exact_accuracy[0]);
   };
-  for (std::size_t i = 0; i < shown; ++i) line(std::to_string(i + 1).c_str(), r.ranked[i].params, scores[i]);
-  std::printf("model's decoding (rank %zu):\n", r.base_rank + 1);
-  line("", base, base_scores);
-  if (chosen > 0)
+  for (std::size_t i = 0; i < t.scores.size(); ++i) line(std::to_string(i + 1).c_str(), ranked[i].params, t.scores[i]);
+  std::printf("model's decoding (rank %zu):\n", t.r.base_rank + 1);
+  line("", base, t.base_scores);
+  if (t.chosen > 0)
     std::printf("chosen: rank %zu, the highest exact-frame accuracy (k=0 %.4f against %.4f) within %.4g note F1 of "
-                "rank 1\n", chosen + 1, scores[chosen].exact_accuracy[0], scores.front().exact_accuracy[0], a.tune_margin);
+                "rank 1\n", t.chosen + 1, t.scores[t.chosen].exact_accuracy[0], t.scores.front().exact_accuracy[0], a.tune_margin);
+  const qs::DecoderParams& best = ranked[t.chosen].params;
   std::printf("frame fallback: %s\n", best.frame_fallback ? "on" : "off");
   std::printf("%.6g %.6g %.6g %s\n", best.onset_threshold, best.frame_threshold,
               std::round(best.min_note_length_s * 1e9) / 1e6, best.frame_fallback ? "on" : "off");
+}
+
+// --tune: the model runs once over the data; the decoder is re-run on the kept probabilities for
+// every grid point; the best by pooled onset-only note F1 wins.
+void run_tune(const EvaluateArgs& a, qs::LoadedModel& m, const std::string& model_path, const qs::DecoderParams& base) {
+  const auto& info = m.checkpoint.info;
+  const qs::TuneGrid grid = tune_grid(a);
+  const auto t0 = std::chrono::steady_clock::now();
+  const std::vector<qs::TunePiece> pieces = tune_pieces(a, m, base);
+  TuneReport t;
+  t.n_pieces = pieces.size();
+  for (const auto& p : pieces) t.audio_s += p.duration_s;
+  const double predict_s = seconds_since(t0);
+  const auto t1 = std::chrono::steady_clock::now();
+  t.r = search_decoding(a, pieces, info, grid, base);
+  const double search_s = seconds_since(t1);
+  std::fprintf(stderr, "tune: %zu pieces (%.1f min of audio) through the model in %.1f s; %zu decoder settings scored in %.1f s\n",
+               pieces.size(), t.audio_s / 60.0, predict_s, t.r.ranked.size(), search_s);
+
+  const std::size_t shown = std::min<std::size_t>(static_cast<std::size_t>(std::max(1, a.top)), t.r.ranked.size());
+  for (std::size_t i = 0; i < shown; ++i)
+    t.scores.push_back(qs::scores_of(qs::evaluate_decoding(pieces, info, t.r.ranked[i].params)));
+  t.base_scores = qs::scores_of(qs::evaluate_decoding(pieces, info, base));
+  t.chosen = choose_setting(t.scores, a.tune_margin);
+  if (a.json) print_tune_json(a, model_path, grid, base, t);
+  else print_tune_table(a, model_path, base, t);
 }
 
 void run(EvaluateArgs& a) {

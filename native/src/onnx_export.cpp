@@ -171,7 +171,145 @@ struct Exporter {
     return g.op("Add", {mm, b}, name, {}, out);
   }
   std::string relu(const std::string& x) { return g.op("Relu", {x}, x + ".relu"); }
+
+  // One pre-norm Transformer block (model.cpp's TransformerBlockImpl) over the second axis of a
+  // 3-D tensor: frames [B, T, E] or note tokens [B*T, notes, freq_dim]; `heads` heads of size `dim`.
+  // The reshape targets and the attention scale are shared by all blocks of one head layout.
+  std::string transformer_block(const std::string& x, const std::string& pre, std::int64_t heads, std::int64_t dim) {
+    using GB = GraphBuilder;
+    auto [it, fresh] = block_consts.try_emplace({heads, dim});
+    if (fresh) {
+      const std::string tag = std::to_string(heads) + "x" + std::to_string(dim);
+      it->second = {g.ints_const("const.shape_b_t_3_heads_dim." + tag, {0, 0, 3, heads, dim}),
+                    g.ints_const("const.shape_b_t_inner." + tag, {0, 0, heads * dim}),
+                    g.float_scalar("const.attention_scale." + tag,
+                                   static_cast<float>(1.0 / std::sqrt(static_cast<double>(dim))))};
+    }
+    const auto& [shape_qkv, shape_ctx, scale] = it->second;
+    auto qkv = linear(layer_norm(x, pre + ".norm1"), pre + ".qkv");                   // [B, T, 3HD]
+    qkv = g.op("Reshape", {qkv, shape_qkv}, pre + ".qkv5");                            // [B, T, 3, H, D]
+    qkv = g.op("Transpose", {qkv}, pre + ".qkv_t", {GB::ints("perm", {2, 0, 3, 1, 4})});  // [3, B, H, T, D]
+    auto pick = [&](int idx, const char* what) {
+      return g.op("Gather", {qkv, g.ints_const(pre + ".index_" + what, {idx}, true)}, pre + "." + what, {GB::i("axis", 0)});
+    };
+    auto q = pick(0, "q"), kk = pick(1, "k"), v = pick(2, "v");                       // [B, H, T, D]
+    auto kt = g.op("Transpose", {kk}, pre + ".k_t", {GB::ints("perm", {0, 1, 3, 2})});
+    auto scores = g.op("Mul", {g.op("MatMul", {q, kt}, pre + ".qk"), scale}, pre + ".scores");  // [B, H, T, T]
+    auto attn = g.op("Softmax", {scores}, pre + ".attn", {GB::i("axis", -1)});
+    auto ctx = g.op("MatMul", {attn, v}, pre + ".ctx");                                 // [B, H, T, D]
+    ctx = g.op("Transpose", {ctx}, pre + ".ctx_t", {GB::ints("perm", {0, 2, 1, 3})});  // [B, T, H, D]
+    ctx = g.op("Reshape", {ctx, shape_ctx}, pre + ".ctx_flat");                        // [B, T, HD]
+    auto y = g.op("Add", {x, linear(ctx, pre + ".proj")}, pre + ".residual1");
+    auto ff = linear(relu(linear(layer_norm(y, pre + ".norm2"), pre + ".ff1")), pre + ".ff2");
+    return g.op("Add", {y, ff}, pre + ".out");
+  }
+
+  // log1p(relu(x)), computed accurately (Goldberg): u = 1 + x; log1p(x) = x when u == 1,
+  // else log(u) * x / (u - 1). A plain Log(1 + x) loses the low bits of tiny magnitudes, which
+  // the LayerNorm that follows can amplify on quiet frames. Then the input LayerNorm: [B, T, F].
+  std::string normalised_input(const std::string& in) {
+    auto x = g.op("Relu", {in}, "input.relu");
+    auto one = g.float_scalar("const.one", 1.0f);
+    auto zero = g.float_scalar("const.zero", 0.0f);
+    auto u = g.op("Add", {x, one}, "log1p.u");
+    auto um1 = g.op("Sub", {u, one}, "log1p.u_minus_1");
+    auto logu = g.op("Log", {u}, "log1p.log_u");
+    auto is_exact = g.op("Equal", {um1, zero}, "log1p.u_is_1");
+    auto ratio = g.op("Div", {x, g.op("Where", {is_exact, one, um1}, "log1p.safe_den")}, "log1p.ratio");
+    auto scaled = g.op("Mul", {logu, ratio}, "log1p.scaled");
+    x = g.op("Where", {is_exact, x, scaled}, "log1p");
+    return layer_norm(x, "input_norm");
+  }
+
+  // The frequency stage: per-frame convolutions over frequency ([B*T, 1, F] -> [B*T, c, F]), the
+  // note attention when the model has one, and freq_fc: -> [B, T, E].
+  std::string frequency_stage(const ModelHyper& h, std::string x, const std::string& in) {
+    using GB = GraphBuilder;
+    const std::int64_t F = h.n_bins, C = h.c;
+    const int k = h.conv_kernel();
+    x = g.op("Reshape", {x, g.ints_const("const.shape_frames_1_bins", {-1, 1, F})}, "frames_as_batch");
+    auto conv = [&](const std::string& xin, const std::string& name) {
+      auto w = g.weight(name + ".weight", p.take(name + ".weight"));
+      auto b = g.weight(name + ".bias", p.take(name + ".bias"));
+      return g.op("Conv", {xin, w, b}, name,
+                  {GB::ints("kernel_shape", {k}), GB::ints("pads", {k / 2, k / 2}), GB::ints("strides", {1}),
+                   GB::ints("dilations", {1}), GB::i("group", 1)});
+    };
+    x = relu(conv(x, "conv1"));
+    x = relu(conv(x, "conv2"));
+
+    auto bt = g.op("Shape", {in}, "input.shape_bt", {GB::i("start", 0), GB::i("end", 2)});
+    if (h.freq_layers > 0) {
+      // Note tokens: [B*T, c, F] -> [B*T, c, N, bins] -> [B*T, N, c, bins] -> [B*T, N, c*bins].
+      const std::int64_t N = F / h.bins_per_note, bpn = h.bins_per_note, FD = h.freq_dim;
+      x = g.op("Reshape", {x, g.ints_const("const.shape_frames_c_notes_bins", {-1, C, N, bpn})}, "notes.split");
+      x = g.op("Transpose", {x}, "notes.by_note", {GB::ints("perm", {0, 2, 1, 3})});
+      x = g.op("Reshape", {x, g.ints_const("const.shape_frames_notes_cbins", {-1, N, C * bpn})}, "notes.tokens");
+      x = g.op("Add", {linear(x, "note_in"), g.weight("note_pos", p.take("note_pos"))}, "notes.embed");
+      for (int l = 0; l < h.freq_layers; ++l)
+        x = transformer_block(x, "freq_blocks." + std::to_string(l), h.freq_heads, FD / h.freq_heads);
+      // [B*T, N, freq_dim] -> [B, T, N*freq_dim]
+      auto shape = g.op("Concat", {bt, g.ints_const("const.notes_times_freq_dim", {N * FD})}, "shape_b_t_nd", {GB::i("axis", 0)});
+      x = g.op("Reshape", {x, shape}, "flatten_notes");
+    } else {
+      // [B*T, c, F] -> [B, T, c*F] (B and T from the input's shape).
+      auto shape_btcf = g.op("Concat", {bt, g.ints_const("const.c_times_bins", {C * F})}, "shape_b_t_cf", {GB::i("axis", 0)});
+      x = g.op("Reshape", {x, shape_btcf}, "flatten_freq");
+    }
+    return relu(linear(x, "freq_fc"));  // [B, T, E]
+  }
+
+  // Sinusoidal positions for the dynamic T, in-graph: angles = t * inv_freq; pe = interleave(sin, cos).
+  std::string add_positions(const std::string& x, const std::string& in, std::int64_t E) {
+    using GB = GraphBuilder;
+    auto t_scalar = g.op("Gather", {g.op("Shape", {in}, "input.shape"), g.ints_const("const.index_1", {1}, true)},
+                         "frames", {GB::i("axis", 0)});
+    auto t_range = g.op("Range", {g.ints_const("const.i64_zero", {0}, true), t_scalar, g.ints_const("const.i64_one", {1}, true)},
+                        "positions.t");
+    auto t_f = g.op("Cast", {t_range}, "positions.t_float", {GB::i("to", onnx::TensorProto::FLOAT)});
+    auto t_col = g.op("Unsqueeze", {t_f, g.ints_const("const.axes_1", {1})}, "positions.t_col");  // [T, 1]
+    // inv_freq computed exactly as sinusoidal_positions() does (float32 torch ops).
+    auto inv_freq = torch::exp(torch::arange(0, E, 2, torch::kFloat) * (-std::log(10000.0) / static_cast<double>(E)));
+    auto inv = g.weight("positions.inv_freq", inv_freq.unsqueeze(0), "10000^(-2i/embed_dim), [1, embed_dim/2]",
+                        /*exact=*/true);  // float16 would shift the angles of late frames by whole radians
+    auto angles = g.op("Mul", {t_col, inv}, "positions.angles");  // [T, E/2]
+    auto axes2 = g.ints_const("const.axes_2", {2});
+    auto s = g.op("Unsqueeze", {g.op("Sin", {angles}, "positions.sin"), axes2}, "positions.sin3");
+    auto c = g.op("Unsqueeze", {g.op("Cos", {angles}, "positions.cos"), axes2}, "positions.cos3");
+    auto pe = g.op("Concat", {s, c}, "positions.interleaved", {GB::i("axis", 2)});  // [T, E/2, 2]
+    pe = g.op("Reshape", {pe, g.ints_const("const.shape_t_embed", {-1, E})}, "positions");  // [T, E]
+    return g.op("Add", {x, pe}, "embed");
+  }
+
+  std::map<std::pair<std::int64_t, std::int64_t>, std::array<std::string, 3>> block_consts;  // see transformer_block
 };
+
+// The model's header: IR version, producer, opset and the hyper-parameters as metadata.
+void describe_model(onnx::ModelProto& m, const ModelHyper& h) {
+  m.set_ir_version(kOnnxIrVersion);
+  m.set_producer_name("qscribe");
+  m.set_producer_version(kVersion);
+  m.set_doc_string("qscribe transcriber: CQT magnitudes [batch, frames, bins] -> frame and onset logits "
+                   "[batch, frames, notes]");
+  auto* opset = m.add_opset_import();
+  opset->set_domain("");
+  opset->set_version(kOnnxOpset);
+  auto* meta = m.add_metadata_props();
+  meta->set_key("qscribe.hyper");
+  meta->set_value(h.to_json().dump());
+}
+
+// The ONNX checker and strict shape inference, as errors of the export.
+void check_onnx_model(const onnx::ModelProto& m) {
+  try {
+    onnx::checker::check_model(m);
+    onnx::ModelProto inferred = m;
+    onnx::shape_inference::InferShapes(inferred, onnx::OpSchemaRegistry::Instance(),
+                                       onnx::ShapeInferenceOptions(/*check_type=*/true, /*error_mode=*/1));
+  } catch (const std::exception& e) {
+    throw Error(std::string("ONNX export: the generated graph fails the ONNX checker: ") + e.what());
+  }
+}
 
 }  // namespace
 
@@ -224,136 +362,21 @@ std::string build_onnx_model(TranscriberImpl& model, const std::string& graph_na
   torch::NoGradGuard no_grad;
   const ModelHyper& h = model.hyper();
   const ModelConfig cfg = default_model_config(h);
-  const int k = h.conv_kernel();
-  const std::int64_t E = h.embed_dim, H = h.n_heads, D = h.head_dim, F = h.n_bins, C = h.c;
-
   onnx::ModelProto m;
-  m.set_ir_version(kOnnxIrVersion);
-  m.set_producer_name("qscribe");
-  m.set_producer_version(kVersion);
-  m.set_doc_string("qscribe transcriber: CQT magnitudes [batch, frames, bins] -> frame and onset logits "
-                   "[batch, frames, notes]");
-  auto* opset = m.add_opset_import();
-  opset->set_domain("");
-  opset->set_version(kOnnxOpset);
-  {
-    auto* meta = m.add_metadata_props();
-    meta->set_key("qscribe.hyper");
-    meta->set_value(h.to_json().dump());
-  }
+  describe_model(m, h);
   onnx::GraphProto* graph = m.mutable_graph();
   graph->set_name(graph_name);
 
   GraphBuilder g(graph, weights == WeightType::float16);
   Params p(model);
-  Exporter ex{g, p};
-  using GB = GraphBuilder;
-
-  // One pre-norm Transformer block (model.cpp's TransformerBlockImpl) over the second axis of a
-  // 3-D tensor: frames [B, T, E] or note tokens [B*T, notes, freq_dim]; `heads` heads of size `dim`.
-  // The reshape targets and the attention scale are shared by all blocks of one head layout.
-  std::map<std::pair<std::int64_t, std::int64_t>, std::array<std::string, 3>> block_consts;
-  auto transformer_block = [&](const std::string& x, const std::string& pre, std::int64_t heads, std::int64_t dim) {
-    auto [it, fresh] = block_consts.try_emplace({heads, dim});
-    if (fresh) {
-      const std::string tag = std::to_string(heads) + "x" + std::to_string(dim);
-      it->second = {g.ints_const("const.shape_b_t_3_heads_dim." + tag, {0, 0, 3, heads, dim}),
-                    g.ints_const("const.shape_b_t_inner." + tag, {0, 0, heads * dim}),
-                    g.float_scalar("const.attention_scale." + tag,
-                                   static_cast<float>(1.0 / std::sqrt(static_cast<double>(dim))))};
-    }
-    const auto& [shape_qkv, shape_ctx, scale] = it->second;
-    auto qkv = ex.linear(ex.layer_norm(x, pre + ".norm1"), pre + ".qkv");            // [B, T, 3HD]
-    qkv = g.op("Reshape", {qkv, shape_qkv}, pre + ".qkv5");                            // [B, T, 3, H, D]
-    qkv = g.op("Transpose", {qkv}, pre + ".qkv_t", {GB::ints("perm", {2, 0, 3, 1, 4})});  // [3, B, H, T, D]
-    auto pick = [&](int idx, const char* what) {
-      return g.op("Gather", {qkv, g.ints_const(pre + ".index_" + what, {idx}, true)}, pre + "." + what, {GB::i("axis", 0)});
-    };
-    auto q = pick(0, "q"), kk = pick(1, "k"), v = pick(2, "v");                       // [B, H, T, D]
-    auto kt = g.op("Transpose", {kk}, pre + ".k_t", {GB::ints("perm", {0, 1, 3, 2})});
-    auto scores = g.op("Mul", {g.op("MatMul", {q, kt}, pre + ".qk"), scale}, pre + ".scores");  // [B, H, T, T]
-    auto attn = g.op("Softmax", {scores}, pre + ".attn", {GB::i("axis", -1)});
-    auto ctx = g.op("MatMul", {attn, v}, pre + ".ctx");                                 // [B, H, T, D]
-    ctx = g.op("Transpose", {ctx}, pre + ".ctx_t", {GB::ints("perm", {0, 2, 1, 3})});  // [B, T, H, D]
-    ctx = g.op("Reshape", {ctx, shape_ctx}, pre + ".ctx_flat");                        // [B, T, HD]
-    auto y = g.op("Add", {x, ex.linear(ctx, pre + ".proj")}, pre + ".residual1");
-    auto ff = ex.linear(ex.relu(ex.linear(ex.layer_norm(y, pre + ".norm2"), pre + ".ff1")), pre + ".ff2");
-    return g.op("Add", {y, ff}, pre + ".out");
-  };
-
+  Exporter ex{g, p, {}};
   const std::string in = cfg.input.name;
   g.value_info(graph->add_input(), in, cfg.input.shape);
-
-  // log1p(relu(x)), computed accurately (Goldberg): u = 1 + x; log1p(x) = x when u == 1,
-  // else log(u) * x / (u - 1). A plain Log(1 + x) loses the low bits of tiny magnitudes, which
-  // the LayerNorm that follows can amplify on quiet frames.
-  auto x = g.op("Relu", {in}, "input.relu");
-  auto one = g.float_scalar("const.one", 1.0f);
-  auto zero = g.float_scalar("const.zero", 0.0f);
-  auto u = g.op("Add", {x, one}, "log1p.u");
-  auto um1 = g.op("Sub", {u, one}, "log1p.u_minus_1");
-  auto logu = g.op("Log", {u}, "log1p.log_u");
-  auto is_exact = g.op("Equal", {um1, zero}, "log1p.u_is_1");
-  auto ratio = g.op("Div", {x, g.op("Where", {is_exact, one, um1}, "log1p.safe_den")}, "log1p.ratio");
-  auto scaled = g.op("Mul", {logu, ratio}, "log1p.scaled");
-  x = g.op("Where", {is_exact, x, scaled}, "log1p");
-  x = ex.layer_norm(x, "input_norm");  // [B, T, F]
-
-  // Per-frame convolutions over frequency: [B*T, 1, F] -> [B*T, c, F].
-  x = g.op("Reshape", {x, g.ints_const("const.shape_frames_1_bins", {-1, 1, F})}, "frames_as_batch");
-  auto conv = [&](const std::string& xin, const std::string& name) {
-    auto w = g.weight(name + ".weight", p.take(name + ".weight"));
-    auto b = g.weight(name + ".bias", p.take(name + ".bias"));
-    return g.op("Conv", {xin, w, b}, name,
-                {GB::ints("kernel_shape", {k}), GB::ints("pads", {k / 2, k / 2}), GB::ints("strides", {1}),
-                 GB::ints("dilations", {1}), GB::i("group", 1)});
-  };
-  x = ex.relu(conv(x, "conv1"));
-  x = ex.relu(conv(x, "conv2"));
-
-  auto bt = g.op("Shape", {in}, "input.shape_bt", {GB::i("start", 0), GB::i("end", 2)});
-  if (h.freq_layers > 0) {
-    // Note tokens: [B*T, c, F] -> [B*T, c, N, bins] -> [B*T, N, c, bins] -> [B*T, N, c*bins].
-    const std::int64_t N = F / h.bins_per_note, bpn = h.bins_per_note, FD = h.freq_dim;
-    x = g.op("Reshape", {x, g.ints_const("const.shape_frames_c_notes_bins", {-1, C, N, bpn})}, "notes.split");
-    x = g.op("Transpose", {x}, "notes.by_note", {GB::ints("perm", {0, 2, 1, 3})});
-    x = g.op("Reshape", {x, g.ints_const("const.shape_frames_notes_cbins", {-1, N, C * bpn})}, "notes.tokens");
-    x = g.op("Add", {ex.linear(x, "note_in"), g.weight("note_pos", p.take("note_pos"))}, "notes.embed");
-    for (int l = 0; l < h.freq_layers; ++l)
-      x = transformer_block(x, "freq_blocks." + std::to_string(l), h.freq_heads, FD / h.freq_heads);
-    // [B*T, N, freq_dim] -> [B, T, N*freq_dim]
-    auto shape = g.op("Concat", {bt, g.ints_const("const.notes_times_freq_dim", {N * FD})}, "shape_b_t_nd", {GB::i("axis", 0)});
-    x = g.op("Reshape", {x, shape}, "flatten_notes");
-  } else {
-    // [B*T, c, F] -> [B, T, c*F] (B and T from the input's shape).
-    auto shape_btcf = g.op("Concat", {bt, g.ints_const("const.c_times_bins", {C * F})}, "shape_b_t_cf", {GB::i("axis", 0)});
-    x = g.op("Reshape", {x, shape_btcf}, "flatten_freq");
-  }
-  x = ex.relu(ex.linear(x, "freq_fc"));  // [B, T, E]
-
-  // Sinusoidal positions for the dynamic T, in-graph: angles = t * inv_freq; pe = interleave(sin, cos).
-  auto t_scalar = g.op("Gather", {g.op("Shape", {in}, "input.shape"), g.ints_const("const.index_1", {1}, true)},
-                       "frames", {GB::i("axis", 0)});
-  auto t_range = g.op("Range", {g.ints_const("const.i64_zero", {0}, true), t_scalar, g.ints_const("const.i64_one", {1}, true)},
-                      "positions.t");
-  auto t_f = g.op("Cast", {t_range}, "positions.t_float", {GB::i("to", onnx::TensorProto::FLOAT)});
-  auto t_col = g.op("Unsqueeze", {t_f, g.ints_const("const.axes_1", {1})}, "positions.t_col");  // [T, 1]
-  // inv_freq computed exactly as sinusoidal_positions() does (float32 torch ops).
-  auto inv_freq = torch::exp(torch::arange(0, E, 2, torch::kFloat) * (-std::log(10000.0) / static_cast<double>(E)));
-  auto inv = g.weight("positions.inv_freq", inv_freq.unsqueeze(0), "10000^(-2i/embed_dim), [1, embed_dim/2]",
-                      /*exact=*/true);  // float16 would shift the angles of late frames by whole radians
-  auto angles = g.op("Mul", {t_col, inv}, "positions.angles");  // [T, E/2]
-  auto axes2 = g.ints_const("const.axes_2", {2});
-  auto s = g.op("Unsqueeze", {g.op("Sin", {angles}, "positions.sin"), axes2}, "positions.sin3");
-  auto c = g.op("Unsqueeze", {g.op("Cos", {angles}, "positions.cos"), axes2}, "positions.cos3");
-  auto pe = g.op("Concat", {s, c}, "positions.interleaved", {GB::i("axis", 2)});  // [T, E/2, 2]
-  pe = g.op("Reshape", {pe, g.ints_const("const.shape_t_embed", {-1, E})}, "positions");  // [T, E]
-  x = g.op("Add", {x, pe}, "embed");
-
-  // Pre-norm Transformer blocks.
-  for (int l = 0; l < h.n_layers; ++l) x = transformer_block(x, "blocks." + std::to_string(l), H, D);
+  auto x = ex.normalised_input(in);        // [B, T, F]
+  x = ex.frequency_stage(h, x, in);        // [B, T, E]
+  x = ex.add_positions(x, in, h.embed_dim);
+  for (int l = 0; l < h.n_layers; ++l) x = ex.transformer_block(x, "blocks." + std::to_string(l), h.n_heads, h.head_dim);
   x = ex.layer_norm(x, "final_norm");
-
   auto head = [&](const std::string& name, const TensorSpec& out) {
     auto hid = ex.relu(ex.linear(x, name + ".0"));
     ex.linear(hid, name + ".2", out.name);
@@ -362,15 +385,7 @@ std::string build_onnx_model(TranscriberImpl& model, const std::string& graph_na
   head("frame_head", cfg.frame_output);
   head("onset_head", cfg.onset_output);
   p.check_all_used();
-
-  try {
-    onnx::checker::check_model(m);
-    onnx::ModelProto inferred = m;
-    onnx::shape_inference::InferShapes(inferred, onnx::OpSchemaRegistry::Instance(),
-                                       onnx::ShapeInferenceOptions(/*check_type=*/true, /*error_mode=*/1));
-  } catch (const std::exception& e) {
-    throw Error(std::string("ONNX export: the generated graph fails the ONNX checker: ") + e.what());
-  }
+  check_onnx_model(m);
   std::string bytes;
   if (!m.SerializeToString(&bytes)) throw Error("ONNX export: cannot serialise the model");
   return bytes;
