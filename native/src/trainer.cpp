@@ -621,7 +621,7 @@ class Trainer {
  public:
   Trainer(const TrainOptions& opt, const PieceSource& train, const PieceSource* val)
       : opt_(opt), train_(train), val_(check_training_inputs(opt, train, val)), device_(training_device(opt.device)),
-        threads_(set_threads(opt.threads)), dist_(opt.dist), main_rank_(dist_.rank() == 0), files_(opt.out_dir),
+        torch_threads_(set_torch_threads(opt.threads)), dist_(opt.dist), main_rank_(dist_.rank() == 0), files_(opt.out_dir),
         info_(model_from_data(opt, train.info())) {
     fs::create_directories(opt.out_dir);
     progress_.seed = opt.seed;
@@ -671,9 +671,12 @@ class Trainer {
   }
 
  private:
-  static int set_threads(int threads) {
-    torch::set_num_threads(threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
-    return threads;
+  // Sets LibTorch's threads (0: all cores) in the member initialisers, where the original order of
+  // the setup steps (before the distributed context) is kept; returns the count set.
+  static int set_torch_threads(int threads) {
+    const int n = threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    torch::set_num_threads(n);
+    return n;
   }
 
   // The model seeded, with its starting weights and biases, on the device and equal on all ranks.
@@ -894,7 +897,7 @@ class Trainer {
   const PieceSource& train_;
   const PieceSource* val_;
   torch::Device device_;
-  int threads_;
+  int torch_threads_;
   DistributedContext dist_;
   bool main_rank_;
   RunFiles files_;
