@@ -224,28 +224,19 @@ EMSCRIPTEN_KEEPALIVE void qs_job_model_done() {
 // The bridge's named codes (bridge.hpp) as JSON: {"Step": {...}, "Slot": {...}}.
 EMSCRIPTEN_KEEPALIVE const char* qs_bridge_json() { return keep(bridge_constants_json()); }
 
+// One size or the serial of the request in `slot`; 0 without a request there.
+int request_int(int slot, int ModelRequest::*field) {
+  const ModelRequest* r = request_of(slot);
+  return r ? r->*field : 0;
+}
+
 // Model requests by RequestSlot. Without a request there (no file job, not a slot) the sizes and
 // the serial are 0 and the buffers null.
-EMSCRIPTEN_KEEPALIVE int qs_request_serial(int slot) {
-  const ModelRequest* r = request_of(slot);
-  return r ? r->serial : 0;
-}
-EMSCRIPTEN_KEEPALIVE int qs_request_batch(int slot) {
-  const ModelRequest* r = request_of(slot);
-  return r ? r->batch : 0;
-}
-EMSCRIPTEN_KEEPALIVE int qs_request_frames(int slot) {
-  const ModelRequest* r = request_of(slot);
-  return r ? r->frames : 0;
-}
-EMSCRIPTEN_KEEPALIVE int qs_request_bins(int slot) {
-  const ModelRequest* r = request_of(slot);
-  return r ? r->bins : 0;
-}
-EMSCRIPTEN_KEEPALIVE int qs_request_notes(int slot) {
-  const ModelRequest* r = request_of(slot);
-  return r ? r->notes : 0;
-}
+EMSCRIPTEN_KEEPALIVE int qs_request_serial(int slot) { return request_int(slot, &ModelRequest::serial); }
+EMSCRIPTEN_KEEPALIVE int qs_request_batch(int slot) { return request_int(slot, &ModelRequest::batch); }
+EMSCRIPTEN_KEEPALIVE int qs_request_frames(int slot) { return request_int(slot, &ModelRequest::frames); }
+EMSCRIPTEN_KEEPALIVE int qs_request_bins(int slot) { return request_int(slot, &ModelRequest::bins); }
+EMSCRIPTEN_KEEPALIVE int qs_request_notes(int slot) { return request_int(slot, &ModelRequest::notes); }
 EMSCRIPTEN_KEEPALIVE float* qs_request_input(int slot) {
   ModelRequest* r = request_of(slot);
   return r ? r->input.data() : nullptr;

@@ -6,9 +6,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
-#include <cerrno>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -306,23 +306,26 @@ int open_write(const std::string& path) {
   return fd;
 }
 
-// ".NAME.qs-tmp-PID" beside the data set: hidden (preprocess skips hidden folders) and on the
-// same file system, so the finished set moves into place with a rename.
-std::string work_dir_for(const fs::path& final_dir, long pid) {
+// Work folders are ".NAME.qs-tmp-PID" beside the data set: hidden (preprocess skips hidden
+// folders) and on the same file system, so the finished set moves into place with a rename.
+// Returns the folder they live in and the name prefix "NAME.qs-tmp-".
+std::pair<fs::path, std::string> work_dir_prefix(const fs::path& final_dir) {
   fs::path f = final_dir;
   if (f.filename().empty()) f = f.parent_path();  // "out/" names "out"
-  return (f.parent_path() / ("." + f.filename().string() + ".qs-tmp-" + std::to_string(pid))).string();
+  return {f.parent_path(), "." + f.filename().string() + ".qs-tmp-"};
+}
+
+std::string work_dir_for(const fs::path& final_dir, long pid) {
+  const auto [parent, prefix] = work_dir_prefix(final_dir);
+  return (parent / (prefix + std::to_string(pid))).string();
 }
 
 // Work folders of runs that were killed (kill -9, power loss) can hold gigabytes: remove those
 // whose process is gone.
 void remove_stale_work_dirs(const fs::path& final_dir) {
-  fs::path f = final_dir;
-  if (f.filename().empty()) f = f.parent_path();
-  const std::string prefix = "." + f.filename().string() + ".qs-tmp-";
+  const auto [folder, prefix] = work_dir_prefix(final_dir);
   std::error_code ec;
-  const fs::path parent = f.parent_path().empty() ? fs::path(".") : f.parent_path();
-  for (const auto& e : fs::directory_iterator(parent, ec)) {
+  for (const auto& e : fs::directory_iterator(folder.empty() ? fs::path(".") : folder, ec)) {
     const std::string name = e.path().filename().string();
     if (name.rfind(prefix, 0) != 0) continue;
     const std::string pid_text = name.substr(prefix.size());
@@ -461,8 +464,7 @@ void DatasetWriter::finish() {
   // is sorted by name so piece indices are the same however many workers wrote the set.
   std::sort(m.info.pieces.begin(), m.info.pieces.end(),
             [](const PieceInfo& a, const PieceInfo& b) { return a.name < b.name; });
-  const std::string final_path = join(m.dir, kJsonName);
-  write_file_atomically(final_path, dataset_info_to_json(m.info));
+  write_file_atomically(join(m.dir, kJsonName), dataset_info_to_json(m.info));
   move_into_place(m.dir, m.final_dir);
   m.finished = true;
 }

@@ -164,7 +164,6 @@ class SamplePipeline {
   std::size_t samples_ = 0;
 };
 
-
 }  // namespace
 
 TranscribeResult transcribe_samples(const float* samples, std::size_t n, Transcriber& model, const CheckpointInfo& info,

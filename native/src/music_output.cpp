@@ -2,7 +2,6 @@
 
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 
 #include "qscribe/atomic_file.hpp"
 #include "qscribe/error.hpp"

@@ -337,6 +337,11 @@ def notes_at_least(n):
     return check
 
 
+# The message of every command that loads a model, for each bad model of model_cases().
+MODEL_ERRORS = {"model_missing": "no such model", "model_corrupt": "not an ONNX model",
+                "model_truncated": "not an ONNX model|truncated", "sidecar_missing": "sidecar .* is missing",
+                "sidecar_invalid": "not valid JSON", "sidecar_mismatch": "has shape"}
+
 # What every command that reads audio must do with each audio case.
 AUDIO = {
     "empty": Err("empty"),
@@ -373,9 +378,7 @@ def row_transcribe(ctx, audio, models, long_wav):
          Ok("no notes, constant memory", notes_at_most(0)), os.path.join(out_dir, "long.tsv"))
     good = audio["unicode_name"]
     for case, model in models.items():
-        pattern = {"model_missing": "no such model", "model_corrupt": "not an ONNX model",
-                   "model_truncated": "not an ONNX model|truncated", "sidecar_missing": "sidecar .* is missing",
-                   "sidecar_invalid": "not valid JSON", "sidecar_mismatch": "has shape"}[case]
+        pattern = MODEL_ERRORS[case]
         cell(ctx, "transcribe", case, ["transcribe", good, "-m", model, "-o", os.path.join(out_dir, "m.tsv"), "-q"],
              Err(pattern), os.path.join(out_dir, "m.tsv"))
     cell(ctx, "transcribe", "checkpoint_truncated", ["transcribe", good, "-m", ctx.truncated_ckpt, "-o",
@@ -454,9 +457,7 @@ def row_evaluate(ctx, audio, notes, models, ds):
     cell(ctx, "evaluate", "ref_count_differs", ["evaluate", "--audio", audio["clipping"], audio["silence"],
          "--ref", ref], Err("--ref"))
     for case, model in models.items():
-        pattern = {"model_missing": "no such model", "model_corrupt": "not an ONNX model",
-                   "model_truncated": "not an ONNX model|truncated", "sidecar_missing": "sidecar .* is missing",
-                   "sidecar_invalid": "not valid JSON", "sidecar_mismatch": "has shape"}[case]
+        pattern = MODEL_ERRORS[case]
         cell(ctx, "evaluate", case, ["evaluate", "-m", model, "--audio", audio["clipping"], "--ref", ref], Err(pattern))
     for case, data in dataset_cases(ctx, ds).items():
         cell(ctx, "evaluate", case, ["evaluate", "-m", ctx.ckpt, "-d", data], DATA_EXPECT[case])
