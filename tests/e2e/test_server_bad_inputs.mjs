@@ -113,13 +113,18 @@ try {
   observed.push(['broken percent-encoding', '400 text/plain "bad request"']);
 
   // Very long URLs: 8 KB answers normally (404); 20 KB and 100 KB are over Node's 16 KB header
-  // limit and get 431. The server stays up.
-  for (const [len, want] of [[8000, 404], [20000, 431], [100000, 431]]) {
+  // limit and get 431. For 100 KB Node answers 431 and closes while the client may still be
+  // sending, so the client can see the reset before it reads the 431 (a TCP race, seen in CI):
+  // either is a refusal. What must hold is that the server stays up and answers the next request.
+  for (const [len, want] of [[8000, [404]], [20000, [431]], [100000, [431, 'ECONNRESET', 'EPIPE']]]) {
     const r = await request(server, 'GET', `/${'a'.repeat(len)}`);
+    const got = r.status ?? String(r.error).match(/ECONNRESET|EPIPE/)?.[0] ?? r.error;
     log(`GET /${len} x 'a' -> ${r.status ?? r.error}`);
-    assert.equal(r.status, want, `a ${len}-character URL: status ${r.status ?? r.error}`);
+    assert.ok(want.includes(got), `a ${len}-character URL: got ${got}, want one of ${want.join(', ')}`);
+    const after = await request(server, 'GET', '/index.html');
+    assert.equal(after.status, 200, `the server did not answer after a ${len}-character URL`);
   }
-  observed.push(['very long URL', '8 KB: 404; 20 KB and 100 KB: 431 (Node\'s 16 KB header limit); the server stays up']);
+  observed.push(['very long URL', '8 KB: 404; 20 KB: 431 (Node\'s 16 KB header limit); 100 KB: 431 or a reset while still sending; the server answers the next request']);
 
   // HEAD: the GET's headers, no body.
   {
