@@ -281,6 +281,38 @@ void choose_level(const OnsetEnvelope& env, const std::vector<double>& O, const 
   out.beats = best->beats;
 }
 
+// Mean peak of the normalised strength at fraction f of every beat interval (within 30 ms).
+double strength_at_fraction(const std::vector<double>& O, const std::vector<double>& beats, double f, double fr) {
+  const long T = static_cast<long>(O.size()), reach = std::lround(0.03 * fr);
+  double sum = 0.0;
+  for (std::size_t i = 0; i + 1 < beats.size(); ++i) {
+    const long j = std::lround((beats[i] + f * (beats[i + 1] - beats[i])) * fr);
+    double peak = 0.0;
+    for (long k = std::max(0L, j - reach); k <= std::min(T - 1, j + reach); ++k) peak = std::max(peak, O[static_cast<std::size_t>(k)]);
+    sum += peak;
+  }
+  return beats.size() > 1 ? sum / static_cast<double>(beats.size() - 1) : 0.0;
+}
+
+// Swing tracked on its off-beat: swung eighths fall at 2/3 of the beat (long-short), and where
+// they outnumber the notes on the beat the DP follows them, so the beats carry onsets at 1/3
+// of their interval (short-long) and hardly any at 2/3 or 1/2. Such beats move a third of a
+// beat later, onto the long note. Returns whether it moved them.
+bool correct_swing_phase(std::vector<double>& beats, const std::vector<double>& O, const BeatTrackerOptions& o,
+                         double fr) {
+  if (beats.size() < 8 || o.swing_ratio <= 0) return false;
+  const double s0 = strength_at_fraction(O, beats, 0.0, fr), s13 = strength_at_fraction(O, beats, 1.0 / 3.0, fr),
+               s12 = strength_at_fraction(O, beats, 0.5, fr), s23 = strength_at_fraction(O, beats, 2.0 / 3.0, fr);
+  if (!(s13 > o.swing_ratio * std::max(s23, s12) && s13 > 0.3 * s0)) return false;
+  std::vector<double> shifted;
+  for (std::size_t i = 0; i < beats.size(); ++i) {
+    const double ibi = i + 1 < beats.size() ? beats[i + 1] - beats[i] : beats[i] - beats[i - 1];
+    shifted.push_back(beats[i] + ibi / 3.0);
+  }
+  beats = shifted;
+  return true;
+}
+
 }  // namespace
 
 BeatTrack track_beats(const OnsetEnvelope& env, const BeatTrackerOptions& o) {
@@ -301,6 +333,10 @@ BeatTrack track_beats(const OnsetEnvelope& env, const BeatTrackerOptions& o) {
     } else {
       out.beats = dp_beats(O, period, o.tightness, first, last, fr);
       refine_beats(out.beats, env);
+    }
+    if (correct_swing_phase(out.beats, O, o, fr)) {
+      refine_beats(out.beats, env);
+      out.swing_shifted = true;
     }
   }
   out.tempo_bpm = median_tempo(out.beats);

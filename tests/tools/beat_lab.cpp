@@ -250,6 +250,13 @@ int main(int argc, char** argv) {
       std::ofstream(std::string(dump) + "/" + base_name(path) + (path.find("/warped/") != std::string::npos ? ".w" : "") + ".json") << d.dump();
     }
     const qs::MusicAnalysis an = qs::analyse_music(notes, duration);
+    if (const char* dump = std::getenv("LAB_DUMP")) {  // the estimate beside them
+      nlohmann::json d;
+      d["beats"] = an.beats;
+      d["downbeats"] = an.downbeats;
+      d["meter"] = an.meter.time_signature();
+      std::ofstream(std::string(dump) + "/" + base_name(path) + (path.find("/warped/") != std::string::npos ? ".w" : "") + ".est.json") << d.dump();
+    }
     if (const char* lv = std::getenv("LAB_LEVELS")) {  // every level's evidence and F, for tuning LevelWeights
       std::ofstream out(lv, std::ios::app);
       for (const auto& l : qs::track_beats(qs::onset_envelope(notes, duration)).levels)

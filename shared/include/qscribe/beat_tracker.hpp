@@ -50,6 +50,9 @@ struct BeatTrackerOptions {
   bool choose_level = true;                // compare the path's level with 2x, 1/2x, 3/2x, 2/3x (BeatLevel)
   double level_prior_bpm = 160.0;          // their tempo prior: centre ...
   double level_prior_octaves = 0.9;        // ... and standard deviation in octaves
+  double swing_ratio = 2.0;                // beats with this much more onset strength at 1/3 of the beat than
+                                           // at 1/2 and 2/3 are swing tracked on its off-beat: they move by
+                                           // a third of a beat (0: never)
 };
 
 // One metrical level considered by track_beats.
@@ -67,6 +70,7 @@ struct BeatTrack {
   double hop_s = 1.0;
   double tempo_bpm = 0.0;         // median of 60 / beat interval (0 when fewer than 2 beats)
   std::vector<BeatLevel> levels;  // the metrical levels considered (the best score won)
+  bool swing_shifted = false;     // the beats were moved a third of a beat onto the swing's long notes
 };
 
 BeatTrack track_beats(const OnsetEnvelope& envelope, const BeatTrackerOptions& options = {});
