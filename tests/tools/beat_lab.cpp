@@ -12,7 +12,7 @@
 // FILE.json under DATA/est/SET/NAME.json (a `qscribe transcribe --format json`): its transcribed
 //   notes against DATA/ref/SET/NAME.beats.tsv; with --est-out the new analysis is written as
 //   DIR/SET/NAME.json for tests/tools/score_beats.py.
-// Prints per file: beat F (mir_eval's: +-70 ms after dropping the first 5 s), the F of the
+// Prints per file: beat F (mir_eval's: +-70 ms after dropping the first 5 s), the downbeat F, the F of the
 // same beats against the reference at double and half tempo and on the off-beat (what went
 // wrong), tempo estimated/reference, meter estimated/stated, whether the reference grid fits its
 // notes (score_beats.py's test); then the means (the error kinds over the pieces whose grid fits).
@@ -115,7 +115,7 @@ struct Warp {
 
 struct Sums {
   int n = 0, n_fit = 0, n_stated = 0, meter_ok = 0;
-  double f = 0, f_fit = 0, best_alt = 0;
+  double f = 0, f_fit = 0, best_alt = 0, fd_fit = 0;
   std::map<std::string, int> kinds;
 };
 
@@ -160,7 +160,7 @@ int main(int argc, char** argv) {
   Sums s;
   for (const std::string& path : files) {
     qs::NoteList notes;
-    Beats ref;
+    Beats ref, ref_down;
     double duration = 0;
     std::string stated;
     bool fits = true;
@@ -177,7 +177,7 @@ int main(int argc, char** argv) {
       const std::size_t e = path.rfind("/est/");
       const std::string data = path.substr(0, e), rest = path.substr(e + 5);
       const std::string stem = data + "/ref/" + rest.substr(0, rest.size() - 5);
-      ref = read_beats_tsv(stem + ".beats.tsv", nullptr);
+      ref = read_beats_tsv(stem + ".beats.tsv", &ref_down);
       std::ifstream mf(stem + ".meta.json");
       nlohmann::json m;
       mf >> m;
@@ -206,7 +206,9 @@ int main(int argc, char** argv) {
         continue;
       }
       if (c.notes.size() < 16) continue;
-      ref = qs::midi_beat_grid(c).beats;
+      const qs::MidiBeatGrid grid = qs::midi_beat_grid(c);
+      ref = grid.beats;
+      ref_down = grid.downbeats;
       fits = grid_fits(c.notes, ref);
       if (!c.time_signatures.empty()) {
         double best = -1;
@@ -239,6 +241,10 @@ int main(int argc, char** argv) {
       for (double t : ref)
         if (t < clip) r.push_back(w(t));
       ref = r;
+      r.clear();
+      for (double t : ref_down)
+        if (t < clip) r.push_back(w(t));
+      ref_down = r;
       duration = w(std::min(c.end_time, clip));
     }
     if (const char* dump = std::getenv("LAB_DUMP")) {  // notes and reference beats for offline analysis
@@ -263,7 +269,7 @@ int main(int argc, char** argv) {
         out << base_name(path) << '\t' << fits << '\t' << l.factor << '\t' << l.bpm << '\t' << l.strength << '\t'
             << f_measure(ref, l.beats) << '\n';
     }
-    const double f = f_measure(ref, an.beats);
+    const double f = f_measure(ref, an.beats), f_down = f_measure(ref_down, an.downbeats);
     // est at half the reference tempo: compare est with every other ref beat (either phase)
     const double fh = std::max(f_measure(every_other(ref, 0), an.beats), f_measure(every_other(ref, 1), an.beats));
     // est at double tempo: est's every other beat against ref
@@ -275,11 +281,11 @@ int main(int argc, char** argv) {
     const double rt = median_ibi(ref) > 0 ? 60 / median_ibi(ref) : 0;
     const std::string meter = an.meter.time_signature();
     const bool m_ok = !stated.empty() && meter == stated;
-    std::printf("%-40s F %.3f  half %.2f double %.2f off %.2f  %-7s tempo %6.1f/%6.1f  meter %s/%s %s\n",
-                base_name(path).c_str(), f, fh, fd, fo, kind.c_str(), an.tempo_bpm, rt, meter.c_str(),
+    std::printf("%-40s F %.3f  down %.2f  half %.2f double %.2f off %.2f  %-7s tempo %6.1f/%6.1f  meter %s/%s %s\n",
+                base_name(path).c_str(), f, f_down, fh, fd, fo, kind.c_str(), an.tempo_bpm, rt, meter.c_str(),
                 stated.empty() ? "-" : stated.c_str(), fits ? "" : "(grid does not fit)");
     s.n++, s.f += f;
-    if (fits) s.n_fit++, s.f_fit += f, s.kinds[kind]++;
+    if (fits) s.n_fit++, s.f_fit += f, s.fd_fit += f_down, s.kinds[kind]++;
     if (!stated.empty()) s.n_stated++, s.meter_ok += m_ok;
     if (!est_out.empty() && path.rfind("/est/") != std::string::npos) {
       const std::string rest = path.substr(path.rfind("/est/") + 5);
@@ -293,8 +299,8 @@ int main(int argc, char** argv) {
       std::ofstream(out) << nlohmann::json{{"metadata", md}}.dump();
     }
   }
-  std::printf("MEAN n %d F %.4f | grid fits n %d F %.4f | meter %d/%d = %.3f |", s.n, s.n ? s.f / s.n : 0, s.n_fit,
-              s.n_fit ? s.f_fit / s.n_fit : 0, s.meter_ok, s.n_stated, s.n_stated ? double(s.meter_ok) / s.n_stated : 0);
+  std::printf("MEAN n %d F %.4f | grid fits n %d F %.4f down %.3f | meter %d/%d = %.3f |", s.n, s.n ? s.f / s.n : 0, s.n_fit,
+              s.n_fit ? s.f_fit / s.n_fit : 0, s.n_fit ? s.fd_fit / s.n_fit : 0, s.meter_ok, s.n_stated, s.n_stated ? double(s.meter_ok) / s.n_stated : 0);
   for (const auto& [k, v] : s.kinds) std::printf(" %s %d", k.c_str(), v);
   std::printf("\n");
 }

@@ -24,6 +24,10 @@
 //    (160 bpm, 0.9 octave: strength alone favours the slowest level, which keeps only the
 //    strongest beats). Chosen on MIDI files read symbolically, half of them held out
 //    (docs/score.md): most of the tracker's errors were a level off by 2 or 3/2.
+// 6. Swing tracked on its off-beat (step 5's beats carry onsets at 1/3 of the beat, short-long,
+//    and hardly any at 1/2 or 2/3): swung eighths (long-short) that outnumber the notes on the beat
+//    pull the DP onto them, so the beats move a third of a beat later, onto the long note. A 6/8
+//    jig with eighth-quarter figures looks the same and is moved too (coleraine, docs/score.md).
 #pragma once
 #include <vector>
 
@@ -50,9 +54,9 @@ struct BeatTrackerOptions {
   bool choose_level = true;                // compare the path's level with 2x, 1/2x, 3/2x, 2/3x (BeatLevel)
   double level_prior_bpm = 160.0;          // their tempo prior: centre ...
   double level_prior_octaves = 0.9;        // ... and standard deviation in octaves
-  double swing_ratio = 2.0;                // beats with this much more onset strength at 1/3 of the beat than
+  double swing_ratio = 1.6;                // beats with this much more onset strength at 1/3 of the beat than
                                            // at 1/2 and 2/3 are swing tracked on its off-beat: they move by
-                                           // a third of a beat (0: never)
+                                           // a third of a beat (0: never; docs/score.md)
 };
 
 // One metrical level considered by track_beats.
