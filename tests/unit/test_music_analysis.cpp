@@ -65,6 +65,7 @@ TEST(BeatTracker, SteadyTempo) {
   EXPECT_GT(beat_hit_rate(ref, bt.beats), 0.9);
   EXPECT_NEAR(bt.tempo_bpm, 96.0, 3.0);
   EXPECT_LT(bt.beats.size(), ref.size() + 3);  // not the eighth-note level
+  EXPECT_FALSE(bt.swing_shifted);               // straight eighths are not swing
 }
 
 TEST(BeatTracker, ChoosesTheMetricalLevelAndSaysWhy) {
