@@ -6,7 +6,8 @@
 // * Beats per bar (2, 3 or 4) and the downbeat phase: each beat gets an accent (onset strength
 //   there, more for bass notes and for long notes, more where the harmony changes: the bar is
 //   where chords and bass notes change); the grouping and phase whose first beats are the most
-//   accented win, with a prior for 4 (2/4 and 4/4 are told apart only by how strong beat 3 is).
+//   accented win, with a prior for 4 (2/4 and 4/4 are told apart only by how strong beat 3 is)
+//   that is stronger against 3 in short pieces (3 must win by sqrt(3 / beats) more).
 // Simple meters map 2, 3, 4 beats to 2/4, 3/4, 4/4; compound ones to 6/8, 9/8, 12/8.
 #pragma once
 #include <string>
