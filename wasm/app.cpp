@@ -142,7 +142,7 @@ std::string set_decoding(const qs::DecoderParams& d) {
   App& a = app();
   a.decoder = d;
   a.doc.decoder = d;
-  if (!a.job && a.doc.act_frames > 0) a.doc.redecode();
+  if (!a.job && a.doc.probs.n_frames > 0) a.doc.redecode();
   return "";
 }
 

@@ -10,7 +10,6 @@
 #include "document.hpp"
 #include "file_job.hpp"
 #include "live_session.hpp"
-#include "model_request.hpp"
 #include "score_state.hpp"
 #include "qscribe/model_config.hpp"
 
@@ -47,7 +46,7 @@ struct App {
   Mode mode = Mode::kEmpty;
   std::unique_ptr<FileJob> job;
   std::unique_ptr<LiveSession> live;
-  ModelRequest live_request;  // owned here: a run in flight may outlive its session
+  qs::ModelRequest live_request;  // owned here: a run in flight may outlive its session
   int live_doc_id = -1;
   bool live_starting = false;
 

@@ -16,6 +16,8 @@ void Document::reset(const qs::ModelConfig& model, std::string new_name) {
   n_notes = model.n_notes;
   lowest_pitch = model.lowest_pitch;
   decoder = model.decoding;
+  probs.n_notes = model.n_notes;
+  probs.has_onsets = model.has_onset_output;
 }
 
 void Document::set_spectrogram(std::size_t first, const float* cqt, std::size_t n) {
@@ -53,23 +55,9 @@ double Document::spec_quantile_db(double q, double fallback, std::uint64_t min_v
   return kSpecFloorDb + 255 * kSpecStepDb;
 }
 
-void Document::ensure_activations(std::size_t frames) {
-  if (frames <= act_frames) return;
-  frame_prob.resize(frames * n_notes, 0.0f);
-  onset_prob.resize(frames * n_notes, 0.0f);
-  act_frames = frames;
-}
-
 void Document::redecode() {
-  qs::Activations act;
-  act.frames = frame_prob.data();
-  act.onsets = onset_prob.data();
-  act.n_frames = act_frames;
-  act.n_notes = n_notes;
-  act.lowest_pitch = lowest_pitch;
-  act.frame_rate = frame_rate;
-  if (act_frames == 0) notes.clear();
-  else qs::decode_notes(act, decoder, notes);
+  if (probs.n_frames == 0) notes.clear();
+  else qs::decode_notes(probs.view(lowest_pitch, frame_rate), decoder, notes);
   ++notes_revision;
 }
 

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "qscribe/model_config.hpp"
+#include "qscribe/model_windows.hpp"
 #include "qscribe/note.hpp"
 #include "qscribe/note_decoder.hpp"
 
@@ -34,8 +35,7 @@ struct Document {
   std::size_t spec_dirty_from = 0;  // first frame changed since the textures were updated
 
   int n_notes = 88, lowest_pitch = 21;
-  std::vector<float> frame_prob, onset_prob;  // [frames x n_notes] probabilities
-  std::size_t act_frames = 0;
+  qs::NoteProbabilities probs;  // the model's output, filled by the jobs (qscribe/model_windows.hpp)
 
   qs::NoteList notes;
   qs::DecoderParams decoder;
@@ -50,8 +50,6 @@ struct Document {
   // The level (dB) of the q-quantile of every value in `spec` (q in [0, 1]); `fallback` while
   // there are fewer than `min_values` values.
   double spec_quantile_db(double q, double fallback, std::uint64_t min_values = 1) const;
-  // Makes room for probabilities up to `frames` frames.
-  void ensure_activations(std::size_t frames);
   // Decodes `notes` again from the probabilities with `decoder` (instant: no model run).
   void redecode();
 };

@@ -5,7 +5,7 @@
 
 namespace qsweb {
 
-constexpr double kLiveContextSeconds = 0.5;  // model context per live step
+constexpr double kLiveContextSeconds = 0.5;  // model context per live run
 
 double LatencyStats::median() const {
   if (ms.empty()) return -1;
@@ -14,15 +14,11 @@ double LatencyStats::median() const {
   return v[v.size() / 2];
 }
 
-LiveSession::LiveSession(const qs::ModelConfig& model, Document& doc, ModelRequest& request)
-    : doc_(doc), cqt_(model.features),
-      // Half a second of context (kLiveContextSeconds, 22 frames at 43 frames/s, at most the
-      // model's segment): the model runs after every hop of new audio, so its cost sets the CPU
-      // load (a 2 s window doubled it for no visible gain in live notes).
-      window_(std::max(1, std::min(model.segment_frames,
-                                   static_cast<int>(std::lround(kLiveContextSeconds * model.features.frame_rate()))))),
-      bins_(model.features.n_bins), hop_(model.features.hop_length),
-      past_samples_(cqt_.frame_lookahead_samples()), request_(request) {}
+// Half a second of context (22 frames at 43 frames/s, at most the model's segment): the model
+// runs after every hop of new audio, so its cost sets the CPU load (a 2 s window doubled it for no
+// visible gain in live notes).
+LiveSession::LiveSession(const qs::ModelConfig& model, Document& doc, qs::ModelRequest& request)
+    : doc_(doc), window_(model, kLiveContextSeconds, request) {}
 
 void LiveSession::push(const float* samples, std::size_t n, double arrival_ms) {
   if (n == 0) return;
@@ -42,38 +38,14 @@ double LiveSession::capture_ms(std::size_t sample) const {
 }
 
 StepResult LiveSession::step() {
-  const std::size_t end = doc_.audio.size();
-  if (in_flight_ || end < last_end_ + hop_ || end < static_cast<std::size_t>(hop_)) return StepResult::kWorking;
-  last_end_ = end;
-  // Newest frame: the last whose centre has arrived. The window ends there.
-  const std::size_t newest = end / hop_;
-  const std::size_t first = newest + 1 > static_cast<std::size_t>(window_) ? newest + 1 - window_ : 0;
-  // CQT of [chunk_start, end) with silence after `end`; chunk_start is frame-aligned and early
-  // enough that the window's first frame sees all the past its longest kernel needs.
-  const std::size_t want = first * hop_ > past_samples_ ? first * hop_ - past_samples_ : 0;
-  const std::size_t chunk_start = want / hop_ * hop_;
-  const qs::Spectrogram spec = cqt_.transform(doc_.audio.data() + chunk_start, end - chunk_start);
-  const std::size_t offset = chunk_start / hop_;  // frame index of spec row 0
-  const std::size_t last = std::min<std::size_t>(newest, offset + spec.n_frames - 1);
-  frames_in_request_ = last + 1 - first;
-  frame_of_request_ = first;
-  request_.prepare(1, static_cast<int>(frames_in_request_), bins_, doc_.n_notes);
-  std::copy_n(spec.data.begin() + (first - offset) * bins_, frames_in_request_ * bins_, request_.input.begin());
-  doc_.set_spectrogram(first, request_.input.data(), frames_in_request_);
-  in_flight_ = true;
+  const qs::ModelRequest* r = window_.next_request(doc_.audio.data(), doc_.audio.size());
+  if (!r) return StepResult::kWorking;
+  doc_.set_spectrogram(window_.first_frame(), r->input.data(), window_.n_frames());
   return StepResult::kNeedModel;
 }
 
 void LiveSession::model_done() {
-  in_flight_ = false;
-  const std::size_t n = frames_in_request_ * doc_.n_notes;
-  doc_.ensure_activations(frame_of_request_ + frames_in_request_);
-  float* fp = doc_.frame_prob.data() + frame_of_request_ * doc_.n_notes;
-  float* op = doc_.onset_prob.data() + frame_of_request_ * doc_.n_notes;
-  std::copy_n(request_.frame_logits.begin(), n, fp);
-  std::copy_n(request_.onset_logits.begin(), n, op);
-  qs::sigmoid_inplace(fp, n);
-  qs::sigmoid_inplace(op, n);
+  window_.answer(doc_.probs);
   doc_.redecode();
   for (const qs::Note& note : doc_.notes) {
     const long onset_frame = std::lround(note.onset * doc_.frame_rate);

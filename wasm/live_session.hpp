@@ -1,9 +1,8 @@
-// Live transcription of microphone input. Every time the previous model run has finished and at
-// least one new hop of audio has arrived, the CQT of the last few seconds is computed with the
-// future treated as silence (the newest frames are provisional: high bins, whose kernels are
-// short, are already complete, low bins not yet), the model runs on the newest window of frames,
-// and the whole recording is decoded again. Latency is measured per note, from the moment its
-// onset sample reached the page to the moment the note is first drawn.
+// Live transcription of microphone input: the core's live window (qscribe/live_window.hpp: the
+// model on the newest half second after every hop, the future treated as silence, a provisional
+// tail corrected by the next run), then the whole recording decoded again. Latency is measured
+// per note, from the moment its onset sample reached the page to the moment the note is first
+// drawn.
 #pragma once
 
 #include <deque>
@@ -12,8 +11,8 @@
 #include <vector>
 
 #include "document.hpp"
-#include "model_request.hpp"
-#include "qscribe/cqt.hpp"
+#include "bridge.hpp"
+#include "qscribe/live_window.hpp"
 
 namespace qsweb {
 
@@ -28,33 +27,25 @@ class LiveSession {
  public:
   // `request` is owned by the caller so that a run still in flight when the session ends has
   // somewhere to write.
-  LiveSession(const qs::ModelConfig& model, Document& doc, ModelRequest& request);
+  LiveSession(const qs::ModelConfig& model, Document& doc, qs::ModelRequest& request);
   // Appends microphone samples (at the model's rate) that reached the page at `arrival_ms`
   // (performance.now() of the last sample).
   void push(const float* samples, std::size_t n, double arrival_ms);
   // kNeedModel: a request was prepared; kWorking: nothing to do yet.
   StepResult step();
-  ModelRequest& request() { return request_; }
   void model_done();
   // Called after a frame was rendered: notes decoded since the last call are now on screen.
   void notes_drawn(double now_ms);
   bool has_undrawn_notes() const { return !undrawn_.empty(); }
   double level_db() const { return level_db_; }  // RMS of the last ~100 ms, dBFS
   const LatencyStats& latency() const { return latency_; }
-  bool busy() const { return in_flight_; }
+  bool busy() const { return window_.busy(); }
 
  private:
   double capture_ms(std::size_t sample) const;
 
   Document& doc_;
-  qs::Cqt cqt_;
-  int window_, bins_, hop_;
-  std::size_t past_samples_;  // audio before a window's first frame that its CQT needs
-  std::size_t frame_of_request_ = 0;  // frame index of request row 0
-  std::size_t frames_in_request_ = 0;
-  std::size_t last_end_ = 0;          // audio length at the last request
-  bool in_flight_ = false;
-  ModelRequest& request_;
+  qs::LiveWindow window_;
   std::deque<std::pair<std::size_t, double>> arrivals_;  // (end sample, arrival ms) per push
   std::set<std::pair<int, long>> seen_;                  // (pitch, onset frame) of notes already drawn
   std::vector<double> undrawn_;                          // capture times of notes not drawn yet

@@ -104,7 +104,7 @@ void frame() {
 }
 
 // The request in `slot` (a RequestSlot), or nullptr: no file job, or not a slot.
-ModelRequest* request_of(int slot) {
+qs::ModelRequest* request_of(int slot) {
   App& a = app();
   switch (static_cast<RequestSlot>(slot)) {
     case RequestSlot::kFileJob: return a.job ? &a.job->request() : nullptr;
@@ -164,6 +164,19 @@ EMSCRIPTEN_KEEPALIVE int qs_set_model(const char* json_text) {
   }
 }
 
+// What JavaScript needs to run the model, from the sidecar qs_set_model() read (JS reads no
+// sidecar field itself): {"sampleRate", "bins", "notes", "input", "frameOutput", "onsetOutput"}
+// (tensor names; onsetOutput null for a frame-only model). "{}" before a model is set.
+EMSCRIPTEN_KEEPALIVE const char* qs_model_io_json() {
+  const App& a = app();
+  if (!a.model_loaded) return keep("{}");
+  const qs::ModelConfig& m = a.model;
+  nlohmann::json io = {{"sampleRate", m.features.sample_rate}, {"bins", m.features.n_bins}, {"notes", m.n_notes},
+                       {"input", m.input.name}, {"frameOutput", m.frame_output.name},
+                       {"onsetOutput", m.has_onset_output ? nlohmann::json(m.onset_output.name) : nlohmann::json()}};
+  return keep(io.dump());
+}
+
 EMSCRIPTEN_KEEPALIVE void qs_model_failed(const char* message) {
   App& a = app();
   a.model_loaded = false;
@@ -218,36 +231,41 @@ EMSCRIPTEN_KEEPALIVE int qs_job_step(double budget_ms) {
   }
 }
 EMSCRIPTEN_KEEPALIVE void qs_job_model_done() {
-  if (app().job) app().job->model_done();
+  if (!app().job) return;
+  try {
+    app().job->model_done();
+  } catch (const std::exception& e) {
+    fail_busy(std::string("Transcription failed: ") + e.what());
+  }
 }
 
 // The bridge's named codes (bridge.hpp) as JSON: {"Step": {...}, "Slot": {...}}.
 EMSCRIPTEN_KEEPALIVE const char* qs_bridge_json() { return keep(bridge_constants_json()); }
 
 // One size or the serial of the request in `slot`; 0 without a request there.
-int request_int(int slot, int ModelRequest::*field) {
-  const ModelRequest* r = request_of(slot);
+int request_int(int slot, int qs::ModelRequest::*field) {
+  const qs::ModelRequest* r = request_of(slot);
   return r ? r->*field : 0;
 }
 
 // Model requests by RequestSlot. Without a request there (no file job, not a slot) the sizes and
 // the serial are 0 and the buffers null.
-EMSCRIPTEN_KEEPALIVE int qs_request_serial(int slot) { return request_int(slot, &ModelRequest::serial); }
-EMSCRIPTEN_KEEPALIVE int qs_request_batch(int slot) { return request_int(slot, &ModelRequest::batch); }
-EMSCRIPTEN_KEEPALIVE int qs_request_frames(int slot) { return request_int(slot, &ModelRequest::frames); }
-EMSCRIPTEN_KEEPALIVE int qs_request_bins(int slot) { return request_int(slot, &ModelRequest::bins); }
-EMSCRIPTEN_KEEPALIVE int qs_request_notes(int slot) { return request_int(slot, &ModelRequest::notes); }
+EMSCRIPTEN_KEEPALIVE int qs_request_serial(int slot) { return request_int(slot, &qs::ModelRequest::serial); }
+EMSCRIPTEN_KEEPALIVE int qs_request_batch(int slot) { return request_int(slot, &qs::ModelRequest::batch); }
+EMSCRIPTEN_KEEPALIVE int qs_request_frames(int slot) { return request_int(slot, &qs::ModelRequest::frames); }
+EMSCRIPTEN_KEEPALIVE int qs_request_bins(int slot) { return request_int(slot, &qs::ModelRequest::bins); }
+EMSCRIPTEN_KEEPALIVE int qs_request_notes(int slot) { return request_int(slot, &qs::ModelRequest::notes); }
 EMSCRIPTEN_KEEPALIVE float* qs_request_input(int slot) {
-  ModelRequest* r = request_of(slot);
+  qs::ModelRequest* r = request_of(slot);
   return r ? r->input.data() : nullptr;
 }
-EMSCRIPTEN_KEEPALIVE float* qs_request_frame_logits(int slot) {
-  ModelRequest* r = request_of(slot);
-  return r ? r->frame_logits.data() : nullptr;
+EMSCRIPTEN_KEEPALIVE float* qs_request_frame_out(int slot) {
+  qs::ModelRequest* r = request_of(slot);
+  return r ? r->frame_out.data() : nullptr;
 }
-EMSCRIPTEN_KEEPALIVE float* qs_request_onset_logits(int slot) {
-  ModelRequest* r = request_of(slot);
-  return r ? r->onset_logits.data() : nullptr;
+EMSCRIPTEN_KEEPALIVE float* qs_request_onset_out(int slot) {
+  qs::ModelRequest* r = request_of(slot);
+  return r ? r->onset_out.empty() ? nullptr : r->onset_out.data() : nullptr;
 }
 
 // --- Live input ---------------------------------------------------------------------------------
@@ -277,7 +295,7 @@ EMSCRIPTEN_KEEPALIVE int qs_live_step() {
 }
 EMSCRIPTEN_KEEPALIVE void qs_live_model_done() {
   App& a = app();
-  if (a.live && a.live_doc_id == a.doc_id) a.live->model_done();
+  if (a.live && a.live_doc_id == a.doc_id && a.live->busy()) a.live->model_done();
 }
 
 // --- Queries (the page's window.qscribe API and the tests) --------------------------------------

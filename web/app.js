@@ -63,9 +63,9 @@ function bridgeConstants() {
 }
 
 // Runs the model request the C++ side left in `slot` (Slot.FILE_JOB or Slot.LIVE) and writes the
-// logits back into its buffers. Returns false, writing nothing, when no request waits there or it
-// was replaced during the run (a cancelled job, live input stopped and started again): its
-// *_model_done() must then not be called.
+// network's raw outputs back into its buffers (the core reads them as the sidecar says). Returns
+// false, writing nothing, when no request waits there or it was replaced during the run (a
+// cancelled job, live input stopped and started again): its *_model_done() must then not be called.
 async function runRequest(slot) {
   const serial = core._qs_request_serial(slot);
   if (!serial) return false;
@@ -75,10 +75,11 @@ async function runRequest(slot) {
   const input = core.HEAPF32.slice(p, p + b * f * bins);
   const out = await model.run(input, b, f, bins);
   if (core._qs_request_serial(slot) !== serial) return false;
-  if (out.frame.length !== want || out.onset.length !== want)
-    throw new Error(`it gave ${out.frame.length} and ${out.onset.length} values, not ${want}`);
-  core.HEAPF32.set(out.frame, core._qs_request_frame_logits(slot) >> 2);
-  core.HEAPF32.set(out.onset, core._qs_request_onset_logits(slot) >> 2);
+  const onsetPtr = core._qs_request_onset_out(slot);
+  if (out.frame.length !== want || (onsetPtr && out.onset.length !== want))
+    throw new Error(`it gave ${out.frame.length} and ${out.onset?.length ?? 0} values, not ${want}`);
+  core.HEAPF32.set(out.frame, core._qs_request_frame_out(slot) >> 2);
+  if (onsetPtr) core.HEAPF32.set(out.onset, onsetPtr >> 2);
   return true;
 }
 
@@ -99,7 +100,7 @@ async function transcribe(arrayBuffer, name = 'audio') {
     // The browser's decoder cannot be stopped: Cancel stops waiting for it (a long MP3 can take
     // half a minute) and its result is dropped.
     const cancelled = new Promise((_, reject) => { cancelDecode = () => reject(new Error('Cancelled.')); });
-    audio = await Promise.race([decodeAudioFile(arrayBuffer, model.config.features.sample_rate, name), cancelled]);
+    audio = await Promise.race([decodeAudioFile(arrayBuffer, model.io.sampleRate, name), cancelled]);
   } catch (e) {
     throw fail(e.message);
   } finally {
@@ -199,14 +200,12 @@ async function boot() {
   core = await createQscribe({ canvas, host, print: console.log, printErr: console.warn });
   ({ Step, Slot } = bridgeConstants());
   scoreView = new ScoreView(core, document.getElementById('score'));
-  let config;
   try {
     const res = await fetch(MODEL_JSON);
     if (!res.ok) throw new Error(`${MODEL_JSON}: HTTP ${res.status}`);
     const json = await res.text();
     if (!call('qs_set_model', json)) throw new Error(text(core._qs_error()));
-    config = JSON.parse(json);
-    model = await Model.load(MODEL_ONNX, config);
+    model = await Model.load(MODEL_ONNX, JSON.parse(text(core._qs_model_io_json())));
   } catch (e) {
     call('qs_model_failed', e.message || String(e));
     throw e;

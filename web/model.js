@@ -1,5 +1,5 @@
 // The transcription model in ONNX Runtime Web (single-threaded wasm backend): loads
-// models/NAME.onnx and runs [batch, frames, bins] CQT magnitudes -> frame and onset logits.
+// models/NAME.onnx and runs [batch, frames, bins] CQT magnitudes -> the frame and onset outputs.
 import * as ort from './ort/ort.wasm.min.mjs';
 
 // Both files by full name (not a folder prefix), so that scripts/build-site can point them at its
@@ -13,11 +13,12 @@ ort.env.wasm.numThreads = 1;
 const fileName = (url) => decodeURIComponent(new URL(url).pathname.split('/').pop());
 
 export class Model {
-  // config: the parsed sidecar JSON (names of the tensors). Throws a readable Error when the
-  // model cannot be fetched, is not an ONNX model, or does not match its sidecar.
-  static async load(url, config) {
+  // io: what the core read from the sidecar (qs_model_io_json: sample rate, bins, notes, tensor
+  // names; onsetOutput null for a frame-only model). Throws a readable Error when the model cannot
+  // be fetched, is not an ONNX model, or does not match its sidecar.
+  static async load(url, io) {
     const m = new Model();
-    m.config = config;
+    m.io = io;
     const name = fileName(url);
     // Fetched here rather than by ONNX Runtime, whose message for a missing file is "failed to
     // load external data file".
@@ -29,36 +30,32 @@ export class Model {
     } catch (e) {
       throw new Error(`${name} is not a usable ONNX model (${e.message || e})`);
     }
-    m.inputName = config.io?.input?.name ?? 'cqt';
-    m.frameName = config.io?.frame_output?.name ?? 'frame_logits';
-    m.onsetName = config.io?.onset_output?.name ?? 'onset_logits';
-    m.check(name, config);
+    m.check(name);
     return m;
   }
 
   // The sidecar must describe this model: tensor names, CQT bins in, notes out. A mismatch would
   // otherwise surface as an ONNX Runtime error on every transcription.
-  check(name, config) {
+  check(name) {
+    const io = this.io;
     const mismatch = (what) => new Error(`${name} does not match its sidecar: ${what}`);
     const meta = (list, n) => (list || []).find((v) => v.name === n);
-    if (!this.session.inputNames.includes(this.inputName))
-      throw mismatch(`it has no input '${this.inputName}' (its inputs: ${this.session.inputNames.join(', ')})`);
-    for (const out of [this.frameName, this.onsetName])
+    if (!this.session.inputNames.includes(io.input))
+      throw mismatch(`it has no input '${io.input}' (its inputs: ${this.session.inputNames.join(', ')})`);
+    for (const out of [io.frameOutput, io.onsetOutput].filter((n) => n !== null))
       if (!this.session.outputNames.includes(out))
         throw mismatch(`it has no output '${out}' (its outputs: ${this.session.outputNames.join(', ')})`);
     const last = (v) => (v && v.isTensor && Array.isArray(v.shape) && typeof v.shape.at(-1) === 'number' ? v.shape.at(-1) : null);
-    const bins = last(meta(this.session.inputMetadata, this.inputName));
-    if (bins !== null && config.features && bins !== config.features.n_bins)
-      throw mismatch(`it takes ${bins} CQT bins, the sidecar says ${config.features.n_bins}`);
-    const notes = last(meta(this.session.outputMetadata, this.frameName));
-    const want = config.io?.frame_output?.shape?.at(-1);
-    if (notes !== null && typeof want === 'number' && notes !== want)
-      throw mismatch(`it gives ${notes} notes per frame, the sidecar says ${want}`);
+    const bins = last(meta(this.session.inputMetadata, io.input));
+    if (bins !== null && bins !== io.bins) throw mismatch(`it takes ${bins} CQT bins, the sidecar says ${io.bins}`);
+    const notes = last(meta(this.session.outputMetadata, io.frameOutput));
+    if (notes !== null && notes !== io.notes) throw mismatch(`it gives ${notes} notes per frame, the sidecar says ${io.notes}`);
   }
 
+  // Raw outputs {frame, onset} ([batch, frames, notes] each; onset null for a frame-only model).
   async run(input, batch, frames, bins) {
-    const feeds = { [this.inputName]: new ort.Tensor('float32', input, [batch, frames, bins]) };
+    const feeds = { [this.io.input]: new ort.Tensor('float32', input, [batch, frames, bins]) };
     const out = await this.session.run(feeds);
-    return { frame: out[this.frameName].data, onset: out[this.onsetName].data };
+    return { frame: out[this.io.frameOutput].data, onset: this.io.onsetOutput === null ? null : out[this.io.onsetOutput].data };
   }
 }

@@ -8,6 +8,7 @@
 #include <map>
 #include <sstream>
 
+#include "onnx_export.hpp"
 #include "onnx_import.hpp"
 #include "qscribe/atomic_file.hpp"
 #include "qscribe/error.hpp"
@@ -74,20 +75,8 @@ CheckpointInfo CheckpointInfo::from_json(const nlohmann::json& j) {
 }
 
 ModelConfig CheckpointInfo::model_config() const {
-  ModelConfig m;
-  m.features = features;
-  m.lowest_pitch = lowest_pitch;
-  m.n_notes = n_notes;
-  m.only_note_names = only_note_names;
-  m.segment_frames = segment_frames;
-  m.context_frames = context_frames;
-  m.decoding = decoding;
-  m.input.shape = {TensorDim::dynamic("batch"), TensorDim::dynamic("frames"), TensorDim::fixed(features.n_bins)};
-  m.frame_output.shape = {TensorDim::dynamic("batch"), TensorDim::dynamic("frames"), TensorDim::fixed(n_notes)};
-  m.onset_output.shape = m.frame_output.shape;
-  m.architecture = hyper.to_json();
-  m.architecture["encoder"] = "cnn-transformer";
-  m.training = training;
+  ModelConfig m = *this;
+  describe_network(hyper, m);
   return m;
 }
 
@@ -98,14 +87,13 @@ CheckpointInfo CheckpointInfo::from_model_config(const ModelConfig& m) {
   } catch (const std::exception& e) {
     throw Error(std::string("\"architecture\" does not describe a qscribe model: ") + e.what());
   }
-  info.features = m.features;
-  info.lowest_pitch = m.lowest_pitch;
-  info.n_notes = m.n_notes;
-  info.only_note_names = m.only_note_names;
-  info.segment_frames = m.segment_frames;
-  info.context_frames = m.context_frames;
-  info.decoding = m.decoding;
-  info.training = m.training;
+  // A qscribe network always gives frame and onset logits: a sidecar that says otherwise does not
+  // describe one (a frame-only or probability-output model runs in the browser, not here).
+  if (!m.has_onset_output || !m.outputs_are_logits)
+    throw Error(std::string("a qscribe network gives frame and onset logits, but the sidecar says ") +
+                (m.has_onset_output ? "its outputs are probabilities (io.outputs_are_logits false)"
+                                    : "it has no onset output (io.onset_output null)"));
+  static_cast<ModelConfig&>(info) = m;
   if (info.hyper.n_notes != info.n_notes || info.hyper.n_bins != info.features.n_bins)
     throw Error("\"architecture\" disagrees with the note range or the feature bins");
   return info;
@@ -134,9 +122,7 @@ LoadedCheckpoint load_checkpoint(const std::string& path) {
       throw Error("not a qscribe checkpoint (no metadata)");
     out.meta = nlohmann::json::parse(meta_value.toStringRef());
     out.info = CheckpointInfo::from_json(out.meta);
-    out.hyper = out.info.hyper;
-    out.features = out.info.features;
-    out.model = Transcriber(out.hyper);
+    out.model = Transcriber(out.info.hyper);
     const auto expected = shapes_of(*out.model);
     torch::serialize::InputArchive weights;
     if (!archive.try_read("model", weights)) throw Error("no model weights in the file");

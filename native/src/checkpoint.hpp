@@ -39,21 +39,16 @@ namespace qs {
 
 constexpr int kCheckpointFormatVersion = 1;
 
-// What a checkpoint says about the model besides its weights.
-struct CheckpointInfo {
+// What a checkpoint says about the model besides its weights: the model's description (the same
+// ModelConfig a sidecar holds: features, notes, segment, decoding; `training` is the training
+// state and provenance) plus its hyper-parameters as typed values (the sidecar's "architecture").
+struct CheckpointInfo : ModelConfig {
   ModelHyper hyper;
-  CqtParams features;
-  int lowest_pitch = 21;
-  int n_notes = 88;
-  bool only_note_names = false;
-  int segment_frames = 43;  // the training context length (frames per model window)
-  int context_frames = 0;
-  DecoderParams decoding;
-  nlohmann::json training = nlohmann::json::object();
 
   nlohmann::json to_json() const;                          // the "meta" object
   static CheckpointInfo from_json(const nlohmann::json& j);  // throws qs::Error naming the field
-  // The ONNX/runtime sidecar view of this model (name and description left for the caller).
+  // The sidecar view of this model: the ModelConfig with "architecture" and the tensor shapes
+  // filled in (name and description left for the caller).
   ModelConfig model_config() const;
   // The inverse, for an exported model: everything but the weights from its sidecar. Throws
   // qs::Error when "architecture" is not a qscribe model or disagrees with the notes or features.
@@ -62,8 +57,6 @@ struct CheckpointInfo {
 
 struct LoadedCheckpoint {
   Transcriber model{nullptr};  // on CPU, in eval() mode
-  ModelHyper hyper;
-  CqtParams features;
   CheckpointInfo info;
   nlohmann::json meta;  // the raw meta object
 };

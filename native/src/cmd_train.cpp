@@ -75,7 +75,7 @@ void run(TrainArgs& a) {
   }
   if (a.context_seconds > 0) {
     const double rate = train->info().features.frame_rate();
-    opt.context_frames = std::max(1, static_cast<int>(std::lround(a.context_seconds * rate)));
+    opt.window_frames = std::max(1, static_cast<int>(std::lround(a.context_seconds * rate)));
   }
   opt.provenance = provenance;
   qs::install_interrupt_handler();

@@ -111,6 +111,16 @@ std::string notes_path(const std::string& dir, const std::string& name) {
 
 }  // namespace
 
+ModelConfig DatasetInfo::layout() const {
+  ModelConfig m;
+  m.features = features;
+  m.n_notes = n_notes;
+  m.lowest_pitch = lowest_pitch;
+  m.only_note_names = only_note_names;
+  m.segment_frames = segment_frames;
+  return m;
+}
+
 std::size_t DatasetInfo::total_frames() const {
   std::size_t end = 0;
   for (const auto& p : pieces) end = std::max(end, p.offset + p.n_frames);

@@ -7,6 +7,7 @@
 //   notes/NAME.tsv the reference notes of each piece (for note-level metrics)
 // Reads use pread, so a data set larger than RAM trains; Dataset is safe to read from many threads.
 #pragma once
+#include "qscribe/model_config.hpp"
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -38,6 +39,8 @@ struct DatasetInfo {
   // informative only: readers need none of them.
   std::map<std::string, std::size_t> counts;
   std::size_t total_frames() const;
+  // The model this data fits: its features, note layout and segment (for check_same_layout).
+  ModelConfig layout() const;
 };
 
 // dataset.json <-> DatasetInfo (the format of docs/data-format.md). Parsing throws qs::Error

@@ -315,14 +315,7 @@ void check_onnx_model(const onnx::ModelProto& m) {
 
 // -----------------------------------------------------------------------------------------------
 
-ModelConfig default_model_config(const ModelHyper& h, const CqtParams& features) {
-  ModelConfig c;
-  c.features = features;
-  c.features.bins_per_semitone = h.bins_per_note;
-  c.features.n_bins = h.n_bins;
-  c.n_notes = h.n_notes;
-  c.only_note_names = h.n_notes == 12;
-  c.lowest_pitch = c.only_note_names ? 60 : 21;
+void describe_network(const ModelHyper& h, ModelConfig& c) {
   c.input = {"cqt", {TensorDim::dynamic("batch"), TensorDim::dynamic("frames"), TensorDim::fixed(h.n_bins)}};
   c.frame_output = {"frame_logits",
                     {TensorDim::dynamic("batch"), TensorDim::dynamic("frames"), TensorDim::fixed(h.n_notes)}};
@@ -331,6 +324,18 @@ ModelConfig default_model_config(const ModelHyper& h, const CqtParams& features)
                     {TensorDim::dynamic("batch"), TensorDim::dynamic("frames"), TensorDim::fixed(h.n_notes)}};
   c.outputs_are_logits = true;
   c.architecture = h.to_json();
+  c.architecture["type"] = "cnn-transformer";
+}
+
+ModelConfig default_model_config(const ModelHyper& h, const CqtParams& features) {
+  ModelConfig c;
+  c.features = features;
+  c.features.bins_per_semitone = h.bins_per_note;
+  c.features.n_bins = h.n_bins;
+  c.n_notes = h.n_notes;
+  c.only_note_names = h.n_notes == 12;
+  c.lowest_pitch = c.only_note_names ? 60 : 21;
+  describe_network(h, c);
   return c;
 }
 
@@ -345,14 +350,7 @@ ModelConfig complete_model_config(const TranscriberImpl& model, ModelConfig c) {
   if (c.n_notes != h.n_notes)
     throw Error("model config: field \"notes.n_notes\": " + std::to_string(c.n_notes) +
                 " does not match the model's outputs " + std::to_string(h.n_notes));
-  const ModelConfig d = default_model_config(h, c.features);
-  c.input = d.input;
-  c.frame_output = d.frame_output;
-  c.has_onset_output = true;
-  c.onset_output = d.onset_output;
-  c.outputs_are_logits = true;
-  c.architecture = h.to_json();
-  c.architecture["type"] = "cnn-transformer";
+  describe_network(h, c);
   c.architecture["parameter_count"] = model.parameter_count();
   c.validate();
   return c;

@@ -28,6 +28,9 @@ inline constexpr int kOnnxOpset = 17;
 // h.n_bins, other fields from `features`), note range (88 keys from MIDI 21, or 12 pitch classes
 // reported at MIDI 60), tensor names and shapes, architecture = h.to_json(). Decoding and
 // training fields keep their defaults.
+// The sidecar's description of a qscribe network: io tensors (frame and onset logits) and
+// "architecture" (the hyper-parameters, type cnn-transformer). The one place that says it.
+void describe_network(const ModelHyper& h, ModelConfig& c);
 ModelConfig default_model_config(const ModelHyper& h, const CqtParams& features = {});
 
 // Fills the model-derived fields of `config` (io tensors, n_notes, architecture = hyper.to_json()

@@ -76,8 +76,6 @@ LoadedCheckpoint load_onnx_checkpoint(const std::string& path) {
     } catch (const Error& e) {
       throw Error(sidecar + ": " + e.what());
     }
-    out.hyper = info.hyper;
-    out.features = info.features;
     out.meta = info.to_json();
 
     onnx::ModelProto m;
@@ -89,7 +87,7 @@ LoadedCheckpoint load_onnx_checkpoint(const std::string& path) {
     std::map<std::string, const onnx::TensorProto*> inits;
     for (const auto& t : m.graph().initializer()) inits[t.name()] = &t;
 
-    out.model = Transcriber(out.hyper);
+    out.model = Transcriber(out.info.hyper);
     torch::NoGradGuard no_grad;
     for (auto& p : out.model->named_parameters(/*recurse=*/true)) {
       auto it = inits.find(p.key());

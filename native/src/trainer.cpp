@@ -195,16 +195,59 @@ NoteList fold_reference(NoteList notes, const CheckpointInfo& info) {
 }
 
 void check_source_fits_model(const DatasetInfo& di, const CheckpointInfo& info, const std::string& what) {
-  if (di.features.n_bins != info.features.n_bins || di.n_notes != info.n_notes)
-    throw Error(what + " (" + std::to_string(di.features.n_bins) + " bins, " + std::to_string(di.n_notes) +
-                " notes) does not fit the model (" + std::to_string(info.features.n_bins) + " bins, " +
-                std::to_string(info.n_notes) + " notes)");
-  try {
-    info.model_config().check_compatible(di.features);
-  } catch (const Error& e) {
-    throw Error(what + " was preprocessed with other features than the model's: " + e.what());
-  }
+  check_same_layout(info, di.layout(), "model", what, what + " does not fit the model");
 }
+
+namespace {
+
+// One piece through the model's windows (ModelWindows, as `qscribe transcribe` runs them), one
+// forward pass per request; with labels, also the summed loss of those windows.
+struct PieceRun {
+  NoteProbabilities act;
+  double loss_sum = 0.0;
+  std::size_t windows = 0;
+};
+
+PieceRun run_piece(Transcriber& model, const ModelConfig& config, const PieceSource& source, std::size_t p,
+                   const InferenceOptions& inf, double onset_pos_weight, bool with_loss) {
+  const std::size_t n = source.info().pieces[p].n_frames;
+  const auto bins = static_cast<std::size_t>(config.features.n_bins), notes = static_cast<std::size_t>(config.n_notes);
+  ModelWindows windows(config, inf);
+  const auto W = static_cast<std::size_t>(windows.window());
+  // Labels past the end are zero (read() pads), so every window's rows exist.
+  std::vector<float> cqt((n + W) * bins), fr, on;
+  if (with_loss) {
+    fr.resize((n + W) * notes);
+    on.resize((n + W) * notes);
+  }
+  source.read(p, 0, n + W, cqt.data(), with_loss ? fr.data() : nullptr, with_loss ? on.data() : nullptr);
+  windows.push(cqt.data(), n);
+  windows.finish();
+  PieceRun run;
+  while (ModelRequest* r = windows.next_request()) {
+    const ModelOutput out = forward_request(model, *r, inf.device);
+    if (with_loss) {
+      const auto B = static_cast<int64_t>(r->batch);
+      auto f = torch::empty({B, static_cast<int64_t>(W), static_cast<int64_t>(notes)});
+      auto o = torch::empty_like(f);
+      for (int64_t b = 0; b < B; ++b) {
+        const std::size_t row = r->window_start[static_cast<std::size_t>(b)] * notes;
+        std::copy_n(fr.data() + row, W * notes, f.data_ptr<float>() + static_cast<std::size_t>(b) * W * notes);
+        std::copy_n(on.data() + row, W * notes, o.data_ptr<float>() + static_cast<std::size_t>(b) * W * notes);
+      }
+      c10::InferenceMode guard;
+      run.loss_sum += transcription_loss(out, f.to(inf.device), o.to(inf.device), onset_pos_weight).item<double>() *
+                      static_cast<double>(B);
+      run.windows += static_cast<std::size_t>(B);
+    }
+    write_outputs(out, *r);
+    windows.answer();
+  }
+  run.act = std::move(windows.probabilities());
+  return run;
+}
+
+}  // namespace
 
 EvalResult evaluate_source(Transcriber& model, const CheckpointInfo& info, const PieceSource& source,
                            const DecoderParams& decoding, const InferenceOptions& inference, double onset_pos_weight,
@@ -213,40 +256,17 @@ EvalResult evaluate_source(Transcriber& model, const CheckpointInfo& info, const
   check_source_fits_model(di, info, "evaluation data");
   const bool was_training = model->is_training();
   model->eval();
-  InferenceOptions inf = inference;
-  if (inf.window_frames <= 0) inf.window_frames = info.segment_frames;
-  const auto bins = static_cast<std::size_t>(di.features.n_bins), notes = static_cast<std::size_t>(di.n_notes);
-  const auto T = static_cast<std::size_t>(info.segment_frames);
+  const ModelConfig config = info.model_config();
   EvalResult r;
   double loss_sum = 0.0;
   std::size_t loss_windows = 0;
   for (std::size_t p = 0; p < source.n_pieces(); ++p) {
     const std::size_t n = source.info().pieces[p].n_frames;
     if (n == 0) continue;
-    const std::size_t nw = (n + T - 1) / T;
-    std::vector<float> cqt(nw * T * bins), fr, on;
-    if (with_loss) {
-      fr.resize(nw * T * notes);
-      on.resize(nw * T * notes);
-    }
-    source.read(p, 0, nw * T, cqt.data(), with_loss ? fr.data() : nullptr, with_loss ? on.data() : nullptr);
-    Activations2 act = predict_cqt(model, cqt.data(), n, static_cast<int>(bins), static_cast<int>(notes), inf);
-    if (with_loss) {
-      c10::InferenceMode guard;
-      const auto W = static_cast<int64_t>(nw), Ti = static_cast<int64_t>(T);
-      auto x = torch::from_blob(cqt.data(), {W, Ti, static_cast<int64_t>(bins)}).to(inf.device);
-      auto f = torch::from_blob(fr.data(), {W, Ti, static_cast<int64_t>(notes)}).to(inf.device);
-      auto o = torch::from_blob(on.data(), {W, Ti, static_cast<int64_t>(notes)}).to(inf.device);
-      const int64_t chunk = 64;
-      for (int64_t s = 0; s < W; s += chunk) {
-        const int64_t e = std::min(W, s + chunk);
-        auto out = model->forward(x.slice(0, s, e));
-        loss_sum += transcription_loss(out, f.slice(0, s, e), o.slice(0, s, e), onset_pos_weight).item<double>() *
-                    static_cast<double>(e - s);
-      }
-      loss_windows += nw;
-    }
-    NoteList est = decode_activations(act, info, decoding);
+    PieceRun run = run_piece(model, config, source, p, inference, onset_pos_weight, with_loss);
+    loss_sum += run.loss_sum;
+    loss_windows += run.windows;
+    NoteList est = decode_probabilities(run.act, config, decoding);
     NoteList ref = fold_reference(source.notes(p), info);
     const double duration = static_cast<double>(n) / di.features.frame_rate();
     // Reference notes beyond the analysed audio cannot be found: clip like score.py does.
@@ -444,10 +464,8 @@ const PieceSource* check_training_inputs(const TrainOptions& opt, const PieceSou
   if (train.n_pieces() == 0 || train.total_frames() == 0) throw Error("train: the training data holds no frames");
   if (!val) return nullptr;
   const DatasetInfo &di = train.info(), &vi = val->info();
-  if (vi.features.n_bins != di.features.n_bins || vi.n_notes != di.n_notes ||
-      vi.features.hop_length != di.features.hop_length || vi.features.sample_rate != di.features.sample_rate ||
-      vi.features.fmin != di.features.fmin || vi.features.filter_scale != di.features.filter_scale)
-    throw Error("train: the validation data was preprocessed with other features or notes than the training data");
+  check_same_layout(di.layout(), vi.layout(), "training data", "validation data",
+                    "train: the validation data was preprocessed with other features or notes than the training data");
   return val->n_pieces() == 0 ? nullptr : val;
 }
 
@@ -492,7 +510,7 @@ CheckpointInfo model_from_data(const TrainOptions& opt, const DatasetInfo& di) {
   info.lowest_pitch = di.lowest_pitch;
   info.n_notes = di.n_notes;
   info.only_note_names = di.only_note_names;
-  info.segment_frames = opt.context_frames > 0 ? opt.context_frames : di.segment_frames;
+  info.segment_frames = opt.window_frames > 0 ? opt.window_frames : di.segment_frames;
   info.decoding = opt.decoding;
   return info;
 }
@@ -503,10 +521,9 @@ void restore_progress(const std::string& ckpt_path, const DatasetInfo& di, Check
   if (!fs::exists(ckpt_path))
     throw Error("train --resume: " + ckpt_path + " does not exist (nothing to resume; drop --resume to start)");
   LoadedCheckpoint ck = load_checkpoint(ckpt_path);
-  if (ck.features.n_bins != di.features.n_bins || ck.info.n_notes != di.n_notes ||
-      ck.features.hop_length != di.features.hop_length || ck.features.sample_rate != di.features.sample_rate)
-    throw Error("train --resume: " + ckpt_path + " was trained on other features or notes than this data");
-  info.hyper = ck.hyper;
+  check_same_layout(ck.info, di.layout(), "checkpoint", "data",
+                    "train --resume: " + ckpt_path + " was trained on other features or notes than this data");
+  info.hyper = ck.info.hyper;
   info.segment_frames = ck.info.segment_frames;
   info.decoding = ck.info.decoding;
   const nlohmann::json& meta = ck.info.training;
@@ -532,8 +549,8 @@ void load_starting_weights(Transcriber& model, const TrainOptions& opt, const Da
   }
   if (opt.init_weights.empty()) return;
   LoadedCheckpoint ck = load_checkpoint(opt.init_weights);
-  if (ck.features.n_bins != di.features.n_bins || ck.info.n_notes != di.n_notes)
-    throw Error("train --load-weights: " + opt.init_weights + " was trained on other features or notes than this data");
+  check_same_layout(ck.info, di.layout(), "checkpoint", "data",
+                    "train --load-weights: " + opt.init_weights + " was trained on other features or notes than this data");
   try {
     copy_weights(model, ck.model);
   } catch (const Error&) {
@@ -710,7 +727,7 @@ class Trainer {
                    {{"batch_size", opt_.batch_size}, {"lr", opt_.lr}, {"epochs", opt_.epochs},
                     {"lr_schedule", opt_.lr_schedule.kind}, {"lr_decay_start", opt_.lr_schedule.decay_start_epoch},
                     {"lr_final", opt_.lr_schedule.final_fraction},
-                    {"context_frames", T_}, {"onset_pos_weight", opt_.onset_pos_weight},
+                    {"window_frames", T_}, {"onset_pos_weight", opt_.onset_pos_weight},
                     {"grad_clip", opt_.grad_clip}, {"eq_augment_db", opt_.eq_augment_db}, {"init_weights", opt_.init_weights}, {"allowed_errors", acc}, {"world_size", dist_.world_size()}}},
                   {"history", hist},
                   {"best", {{"epoch", progress_.best_epoch}, {"score", progress_.best_score}}}};

@@ -1,6 +1,6 @@
 // Training and evaluation of the Transcriber on preprocessed pieces (docs/training.md).
 //
-// Examples are windows of `context_frames` CQT frames cut from the pieces on a fixed grid
+// Examples are windows of `window_frames` CQT frames cut from the pieces on a fixed grid
 // (frames [j*T, (j+1)*T), the last one zero-padded), shuffled each epoch with a generator seeded
 // from (seed, epoch), grouped into batches and assembled ahead of time by loader threads. Loss:
 // mean BCE-with-logits over frame labels + mean BCE-with-logits over onset labels, the onset term
@@ -88,7 +88,7 @@ struct TrainOptions {
   ModelHyper hyper;                    // n_bins, bins_per_note, n_notes are taken from the data
   std::string device = "cpu";          // cpu | cuda
   std::uint64_t seed = 1;
-  int context_frames = 0;              // 0: the data set's segment length
+  int window_frames = 0;               // training window (--context-seconds); 0: the data set's segment length
   double onset_pos_weight = 5.0;       // BCE pos_weight of the onset term
   double grad_clip = 1.0;              // global gradient-norm clip (0: off)
   double eq_augment_db = 0.0;          // random spectral EQ of training windows, +-dB (spectral_eq.hpp; 0: off)

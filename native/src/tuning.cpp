@@ -21,8 +21,7 @@ std::vector<TunePiece> predict_pieces(Transcriber& model, const CheckpointInfo& 
   check_source_fits_model(di, info, "tuning data");
   const bool was_training = model->is_training();
   model->eval();
-  InferenceOptions inf = inference;
-  if (inf.window_frames <= 0) inf.window_frames = info.segment_frames;
+  const ModelConfig config = info.model_config();
   const auto bins = static_cast<std::size_t>(di.features.n_bins);
   std::vector<TunePiece> out;
   for (std::size_t p = 0; p < source.n_pieces(); ++p) {
@@ -32,7 +31,7 @@ std::vector<TunePiece> predict_pieces(Transcriber& model, const CheckpointInfo& 
     source.read(p, 0, n, cqt.data(), nullptr, nullptr);
     TunePiece t;
     t.name = di.pieces[p].name;
-    t.act = predict_cqt(model, cqt.data(), n, static_cast<int>(bins), di.n_notes, inf);
+    t.act = predict_cqt(model, cqt.data(), n, config, inference);
     t.ref = fold_reference(source.notes(p), info);
     t.duration_s = static_cast<double>(n) / di.features.frame_rate();
     out.push_back(std::move(t));
@@ -152,7 +151,7 @@ void score_item(const TuneItem& it, const std::vector<TunePiece>& pieces, const 
       for (auto& c : counts) c += note_counts(p.ref, {}, NoteMatchParams::onset_only());
       continue;
     }
-    decode_notes(activations_view(p.act, info), d, decoded);
+    decode_notes(p.act.view(info.lowest_pitch, info.features.frame_rate()), d, decoded);
     for (std::size_t m = 0; m < it.min_s.size(); ++m) {
       // The decoder's own test: a note of L frames is dropped when L < min_frames.
       const double min_frames = it.min_s[m] * frame_rate - 1e-9;
@@ -245,7 +244,7 @@ PieceCounts evaluate_decoding(const std::vector<TunePiece>& pieces, const Checkp
   for (const TunePiece& p : pieces) {
     PieceNotes pn;
     pn.ref = p.ref;
-    if (p.act.n_frames) pn.est = decode_notes(activations_view(p.act, info), params);
+    if (p.act.n_frames) pn.est = decode_notes(p.act.view(info.lowest_pitch, info.features.frame_rate()), params);
     pn.duration_s = p.duration_s;
     notes.push_back(std::move(pn));
   }

@@ -19,7 +19,7 @@ namespace qs {
 // layout, see fold_reference).
 struct TunePiece {
   std::string name;
-  Activations2 act;
+  NoteProbabilities act;
   NoteList ref;
   double duration_s = 0.0;  // the audio's duration: estimates are clipped to it, as score.py does
 };

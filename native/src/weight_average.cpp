@@ -20,8 +20,7 @@ LoadedCheckpoint average_checkpoints(const std::vector<std::string>& paths, cons
   for (double& x : w) x /= total;
 
   LoadedCheckpoint out = load_checkpoint(paths[0]);
-  const nlohmann::json arch = out.hyper.to_json();
-  const nlohmann::json features = cqt_params_to_json(out.features);
+  const nlohmann::json arch = out.info.hyper.to_json();
   torch::NoGradGuard no_grad;
   // The running sum is kept in float64 so that the order of the models does not matter.
   std::vector<torch::Tensor> sums;
@@ -34,12 +33,10 @@ LoadedCheckpoint average_checkpoints(const std::vector<std::string>& paths, cons
   nlohmann::json sources = nlohmann::json::array({{{"path", paths[0]}, {"weight", w[0]}}});
   for (std::size_t i = 1; i < paths.size(); ++i) {
     LoadedCheckpoint ck = load_checkpoint(paths[i]);
-    if (ck.hyper.to_json() != arch)
-      throw Error(paths[i] + ": its architecture differs from " + paths[0] + "'s: " + ck.hyper.to_json().dump() +
+    if (ck.info.hyper.to_json() != arch)
+      throw Error(paths[i] + ": its architecture differs from " + paths[0] + "'s: " + ck.info.hyper.to_json().dump() +
                   " vs " + arch.dump());
-    if (cqt_params_to_json(ck.features) != features || ck.info.lowest_pitch != out.info.lowest_pitch ||
-        ck.info.n_notes != out.info.n_notes)
-      throw Error(paths[i] + ": its features or note range differ from " + paths[0] + "'s");
+    check_same_layout(out.info, ck.info, paths[0], paths[i], paths[i] + ": its features or note range differ from " + paths[0] + "'s");
     auto t = tensors(ck.model);
     for (std::size_t k = 0; k < sums.size(); ++k) sums[k] += t[k].to(torch::kFloat64) * w[i];
     sources.push_back({{"path", paths[i]}, {"weight", w[i]}});

@@ -157,20 +157,45 @@ void ModelConfig::validate() const {
   if (!training.is_object()) fail_field("training", "must be an object");
 }
 
-void ModelConfig::check_compatible(const CqtParams& rt) const {
+std::string feature_differences(const CqtParams& a, const CqtParams& b, const std::string& a_name,
+                                const std::string& b_name) {
   std::string diffs;
-  auto cmp = [&](const char* field, double model, double runtime) {
-    if (same(model, runtime)) return;
-    diffs += std::string(diffs.empty() ? "" : "; ") + field + " " + num(model) + " (model) vs " + num(runtime) +
-             " (runtime)";
+  auto cmp = [&](const char* field, double x, double y) {
+    if (same(x, y)) return;
+    diffs += std::string(diffs.empty() ? "" : "; ") + field + " " + num(x) + " (" + a_name + ") vs " + num(y) + " (" +
+             b_name + ")";
   };
-  const CqtParams& m = features;
-  cmp("sample_rate", m.sample_rate, rt.sample_rate);
-  cmp("hop_length", m.hop_length, rt.hop_length);
-  cmp("fmin", m.fmin, rt.fmin);
-  cmp("bins_per_semitone", m.bins_per_semitone, rt.bins_per_semitone);
-  cmp("n_bins", m.n_bins, rt.n_bins);
-  cmp("filter_scale", m.filter_scale, rt.filter_scale);
+  cmp("sample_rate", a.sample_rate, b.sample_rate);
+  cmp("hop_length", a.hop_length, b.hop_length);
+  cmp("fmin", a.fmin, b.fmin);
+  cmp("bins_per_semitone", a.bins_per_semitone, b.bins_per_semitone);
+  cmp("n_bins", a.n_bins, b.n_bins);
+  cmp("filter_scale", a.filter_scale, b.filter_scale);
+  return diffs;
+}
+
+std::string layout_differences(const ModelConfig& a, const ModelConfig& b, const std::string& a_name,
+                               const std::string& b_name) {
+  std::string diffs = feature_differences(a.features, b.features, a_name, b_name);
+  auto cmp = [&](const char* field, int x, int y) {
+    if (x == y) return;
+    diffs += std::string(diffs.empty() ? "" : "; ") + field + " " + std::to_string(x) + " (" + a_name + ") vs " +
+             std::to_string(y) + " (" + b_name + ")";
+  };
+  cmp("notes.n_notes", a.n_notes, b.n_notes);
+  cmp("notes.only_note_names", a.only_note_names, b.only_note_names);
+  if (!a.only_note_names) cmp("notes.lowest_pitch", a.lowest_pitch, b.lowest_pitch);
+  return diffs;
+}
+
+void check_same_layout(const ModelConfig& a, const ModelConfig& b, const std::string& a_name, const std::string& b_name,
+                       const std::string& context) {
+  const std::string diffs = layout_differences(a, b, a_name, b_name);
+  if (!diffs.empty()) throw Error(context + ": " + diffs);
+}
+
+void ModelConfig::check_compatible(const CqtParams& rt) const {
+  const std::string diffs = feature_differences(features, rt, "model", "runtime");
   if (!diffs.empty())
     throw Error("model " + (name.empty() ? std::string("config") : "\"" + name + "\"") +
                 " was trained on different CQT features than this runtime computes: " + diffs);

@@ -370,12 +370,12 @@ TEST(OnnxImport, Float32ExportLoadsBackExactly) {
   ASSERT_NO_THROW(qs::export_onnx(*model, config, dir + "/m.onnx"));
   qs::LoadedCheckpoint back;
   ASSERT_NO_THROW(back = qs::load_checkpoint(dir + "/m.onnx"));  // dispatches on the extension
-  EXPECT_EQ(back.hyper.to_json(), h.to_json());
+  EXPECT_EQ(back.info.hyper.to_json(), h.to_json());
   EXPECT_FLOAT_EQ(back.info.decoding.onset_threshold, 0.4f);
   EXPECT_FALSE(back.info.decoding.frame_fallback);
   EXPECT_EQ(back.info.segment_frames, 86);
   EXPECT_EQ(back.info.training.at("epochs"), 13);
-  EXPECT_EQ(back.features.n_bins, h.n_bins);
+  EXPECT_EQ(back.info.features.n_bins, h.n_bins);
   const auto a = model->named_parameters(), b = back.model->named_parameters();
   ASSERT_EQ(a.size(), b.size());
   for (const auto& item : a) EXPECT_TRUE(torch::equal(item.value(), b[item.key()])) << item.key();

@@ -205,7 +205,7 @@ TEST(Trainer, LearnsSynthesisedTones) {
   EXPECT_NE(svg.find("note F1"), std::string::npos);
   qs::LoadedCheckpoint ck = qs::load_checkpoint(out + "/checkpoint.pt");
   EXPECT_EQ(ck.info.training.value("epoch", 0), o.epochs);
-  EXPECT_EQ(ck.hyper.embed_dim, 48);
+  EXPECT_EQ(ck.info.hyper.embed_dim, 48);
   qs::LoadedCheckpoint best = qs::load_checkpoint(out + "/best.pt");
   // The best checkpoint transcribes held-out tones as well as training reported.
   qs::EvalResult ev = qs::evaluate_source(best.model, best.info, val, best.info.decoding, {}, 5.0, false);
@@ -365,9 +365,9 @@ std::string train_two_ranks(const std::string& tag, const char* backend) {
   // seed's, which two short epochs at --lr 2e-3 cannot undo.
   const auto seed = a.info.training.value("seed", std::uint64_t{0});
   torch::manual_seed(seed);
-  qs::Transcriber init(a.hyper);
+  qs::Transcriber init(a.info.hyper);
   torch::manual_seed(seed + 1);
-  qs::Transcriber other(a.hyper);
+  qs::Transcriber other(a.info.hyper);
   const WeightDiff moved = weight_diff(a.model, init), from_other = weight_diff(a.model, other);
   EXPECT_GT(moved.total, 0);
   EXPECT_EQ(moved.changed, moved.total) << moved.changed << " of " << moved.total << " parameters moved";

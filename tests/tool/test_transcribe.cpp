@@ -73,11 +73,15 @@ const std::string& trained_model() {
 
 }  // namespace
 
+// The LibTorch runtime answers the core's windows (qscribe/model_windows.hpp) exactly as a direct
+// forward pass over each window would; the windowing itself is tested in tests/unit.
 TEST(Inference, WindowsMatchDirectForwardForAnySlicing) {
   torch::manual_seed(3);
-  qs::ModelHyper h = qs::test::tiny_model_hyper();
-  qs::Transcriber model(h);
+  qs::CheckpointInfo info;
+  info.hyper = qs::test::tiny_model_hyper();
+  qs::Transcriber model(info.hyper);
   model->eval();
+  const qs::ModelConfig config = info.model_config();
   const std::size_t n = 157;
   std::vector<float> cqt(n * 352);
   std::mt19937 rng(1);
@@ -86,9 +90,10 @@ TEST(Inference, WindowsMatchDirectForwardForAnySlicing) {
   o.window_frames = 20;
   o.overlap_frames = 3;
   o.batch_windows = 4;
-  qs::Activations2 whole = qs::predict_cqt(model, cqt.data(), n, 352, 88, o);
+  qs::NoteProbabilities whole = qs::predict_cqt(model, cqt.data(), n, config, o);
   ASSERT_EQ(whole.n_frames, n);
   ASSERT_EQ(whole.frames.size(), n * 88);
+  ASSERT_EQ(whole.onsets.size(), n * 88);
   // Reference: frame t comes from the window that owns it, run alone and zero-padded.
   const int W = 20, O = 3, S = W - 2 * O;
   for (int w = 0; w * S < static_cast<int>(n); ++w) {
@@ -97,27 +102,24 @@ TEST(Inference, WindowsMatchDirectForwardForAnySlicing) {
     const int avail = std::min<int>(W, static_cast<int>(n) - start);
     std::memcpy(x.data_ptr<float>(), cqt.data() + static_cast<std::size_t>(start) * 352, avail * 352 * sizeof(float));
     torch::NoGradGuard ng;
-    auto f = torch::sigmoid(model->forward(x).frame_logits).contiguous();
+    const auto out = model->forward(x);
+    auto f = torch::sigmoid(out.frame_logits).contiguous();
+    auto on = torch::sigmoid(out.onset_logits).contiguous();
     const int keep_start = w == 0 ? 0 : start + O;
     const bool last = start + W >= static_cast<int>(n);
     const int keep_end = last ? static_cast<int>(n) : start + W - O;
     for (int t = keep_start; t < keep_end; ++t)
-      for (int k = 0; k < 88; k += 11)
+      for (int k = 0; k < 88; k += 11) {
         ASSERT_NEAR(whole.frames[t * 88 + k], f.data_ptr<float>()[(t - start) * 88 + k], 1e-5) << "frame " << t;
+        ASSERT_NEAR(whole.onsets[t * 88 + k], on.data_ptr<float>()[(t - start) * 88 + k], 1e-5) << "frame " << t;
+      }
     if (last) break;
   }
-  for (std::size_t slice : {1u, 7u, 64u}) {
-    qs::StreamingPredictor sp(model, 352, 88, o);
-    for (std::size_t i = 0; i < n; i += slice) sp.push(cqt.data() + i * 352, std::min(slice, n - i));
-    sp.finish();
-    ASSERT_EQ(sp.output().n_frames, n);
-    for (std::size_t i = 0; i < whole.frames.size(); ++i) ASSERT_NEAR(sp.output().frames[i], whole.frames[i], 1e-5);
-  }
   // Shorter than one window, and empty.
-  EXPECT_EQ(qs::predict_cqt(model, cqt.data(), 5, 352, 88, o).n_frames, 5u);
-  EXPECT_EQ(qs::predict_cqt(model, cqt.data(), 0, 352, 88, o).n_frames, 0u);
+  EXPECT_EQ(qs::predict_cqt(model, cqt.data(), 5, config, o).n_frames, 5u);
+  EXPECT_EQ(qs::predict_cqt(model, cqt.data(), 0, config, o).n_frames, 0u);
   o.overlap_frames = 10;
-  EXPECT_THROW(qs::StreamingPredictor(model, 352, 88, o), qs::Error);
+  EXPECT_THROW(qs::predict_cqt(model, cqt.data(), 5, config, o), qs::Error);
 }
 
 TEST(Inference, FileStreamingEqualsInMemory) {
@@ -205,12 +207,12 @@ TEST(Transcribe, SavedActivationsDecodeToTheSameNotes) {
   EXPECT_EQ(onsets.cols, frames.cols);
   for (float v : frames.data) ASSERT_TRUE(v >= 0.0f && v <= 1.0f) << "frame probability " << v;
   for (float v : onsets.data) ASSERT_TRUE(v >= 0.0f && v <= 1.0f) << "onset probability " << v;
-  qs::Activations2 act;
+  qs::NoteProbabilities act;
   act.n_frames = frames.rows;
   act.n_notes = static_cast<int>(frames.cols);
   act.frames = frames.data;
   act.onsets = onsets.data;
-  const qs::NoteList again = qs::decode_activations(act, info, info.decoding);
+  const qs::NoteList again = qs::decode_probabilities(act, info.model_config(), info.decoding);
   const qs::NoteList written = qs::read_notes(dir + "/a.tsv");
   ASSERT_FALSE(written.empty());
   ASSERT_EQ(again.size(), written.size());

@@ -123,7 +123,7 @@ TEST(Tune, ScoresWhatTheDecoderProducesAndNeverLosesToTheBase) {
   for (const auto& c : r.ranked) {
     qs::NoteCounts direct;
     for (const auto& p : pieces)
-      direct += qs::evaluate_piece(p.ref, qs::decode_activations(p.act, ck.info, c.params), p.duration_s).note;
+      direct += qs::evaluate_piece(p.ref, qs::decode_probabilities(p.act, ck.info.model_config(), c.params), p.duration_s).note;
     ASSERT_EQ(direct.n_est, c.note.n_est) << c.params.onset_threshold << " " << c.params.frame_threshold << " "
                                          << c.params.min_note_length_s;
     ASSERT_EQ(direct.n_matched, c.note.n_matched);

@@ -76,6 +76,19 @@ struct ModelConfig {
   void check_output_notes(std::int64_t notes, const std::string& tensor_name) const;
 };
 
+// The one test of "the same features" (runtime against model, data against model, validation
+// against training data): every CQT field where `b` differs from `a`, as
+// "hop_length 512 (A_NAME) vs 256 (B_NAME); ...", or "" when they agree. `sparsity` is not
+// compared (see check_compatible).
+std::string feature_differences(const CqtParams& a, const CqtParams& b, const std::string& a_name,
+                                const std::string& b_name);
+// The features and the note layout (n_notes, only_note_names, lowest_pitch).
+std::string layout_differences(const ModelConfig& a, const ModelConfig& b, const std::string& a_name,
+                               const std::string& b_name);
+// Throws qs::Error "CONTEXT: DIFFERENCES" when layout_differences is not empty.
+void check_same_layout(const ModelConfig& a, const ModelConfig& b, const std::string& a_name, const std::string& b_name,
+                       const std::string& context);
+
 // JSON object -> config; throws qs::Error with the offending field's path.
 ModelConfig model_config_from_json(const nlohmann::json& j);
 

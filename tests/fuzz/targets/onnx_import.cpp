@@ -56,7 +56,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   } catch (const qs::Error&) {
     return 0;
   }
-  QS_FUZZ_CHECK(ck.hyper.n_bins == 12 && ck.hyper.n_notes == 12);
+  QS_FUZZ_CHECK(ck.info.hyper.n_bins == 12 && ck.info.hyper.n_notes == 12);
   torch::NoGradGuard no_grad;
   const qs::ModelOutput out = ck.model->forward(torch::rand({1, 3, 12}));
   QS_FUZZ_CHECK(out.frame_logits.sizes() == torch::IntArrayRef({1, 3, 12}));

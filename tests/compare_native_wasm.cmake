@@ -1,0 +1,17 @@
+# Runs a dump tool natively and under Node (wasm) on the same input and fails unless the two
+# outputs are byte-identical. Variables: NODE NATIVE WASM INPUT BLOCK WORK WHAT (for messages).
+file(MAKE_DIRECTORY ${WORK})
+execute_process(COMMAND ${NATIVE} ${INPUT} ${WORK}/native.out ${BLOCK} RESULT_VARIABLE rc_native)
+execute_process(COMMAND ${NODE} --no-experimental-fetch ${WASM} ${INPUT} ${WORK}/wasm.out ${BLOCK} RESULT_VARIABLE rc_wasm)
+if(NOT rc_native EQUAL 0 OR NOT rc_wasm EQUAL 0)
+  message(FATAL_ERROR "${WHAT}: the dump failed: native ${rc_native}, wasm ${rc_wasm}")
+endif()
+file(SIZE ${WORK}/native.out size)
+if(size EQUAL 0)
+  message(FATAL_ERROR "${WHAT}: empty output")
+endif()
+execute_process(COMMAND ${CMAKE_COMMAND} -E compare_files ${WORK}/native.out ${WORK}/wasm.out RESULT_VARIABLE differ)
+if(NOT differ EQUAL 0)
+  message(FATAL_ERROR "${WHAT}: native and wasm outputs differ")
+endif()
+message(STATUS "${WHAT}: native and wasm outputs are identical (${size} bytes)")
