@@ -549,8 +549,15 @@ def row_train(ctx, ds):
           Err("not a readable qscribe checkpoint"))
     judge(ctx, "train", "load_weights_missing", base + ["-o", out, "--load-weights", ctx.path("nothing.pt")],
           Err("no such|does not exist|not found"))
-    judge(ctx, "train", "load_weights_other_arch", base + ["-o", out, "--load-weights", ctx.model],
+    # Same features and notes, other shape: the fixture's own checkpoint into a wider model.
+    wider = list(TINY)
+    wider[wider.index("--embed-dim") + 1] = "48"
+    judge(ctx, "train", "load_weights_other_arch",
+          [ctx.q, "train", ds] + wider + ["--epochs", "1", "-o", out, "--load-weights", ctx.ckpt],
           Err("other model hyper-parameters"))
+    # The shipped model reads a CQT with other filter lengths than this data's: named, not loaded.
+    judge(ctx, "train", "load_weights_other_features", base + ["-o", out, "--load-weights", ctx.model],
+          Err("other features or notes than this data: filter_scale"))
     resume = ctx.path("out", "train_resume_truncated")
     os.makedirs(resume, exist_ok=True)
     shutil.copy(ctx.truncated_ckpt, os.path.join(resume, "checkpoint.pt"))
