@@ -17,7 +17,7 @@ qs::WindowOptions per_request(int windows) {
 
 FileJob::FileJob(const qs::ModelConfig& model, Document& doc, int windows_per_request)
     : doc_(doc), pipe_(model, per_request(windows_per_request)),
-      total_frames_(qs::Cqt(model.features).n_frames(doc.audio.size())) {
+      total_frames_(pipe_.frames_for(doc.audio.size())) {
   doc_.spec.reserve(total_frames_ * static_cast<std::size_t>(model.features.n_bins));
 }
 

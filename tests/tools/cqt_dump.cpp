@@ -5,14 +5,13 @@
 #include <cstdio>
 #include <algorithm>
 #include <cstdlib>
-#include <cstring>
-#include <stdexcept>
-#include <string>
 #include <exception>
 #include <fstream>
-#include <iterator>
+#include <stdexcept>
+#include <string>
 #include <vector>
 
+#include "f32_file.hpp"
 #include "qscribe/cqt.hpp"
 
 int main(int argc, char** argv) {
@@ -21,11 +20,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   try {
-    std::ifstream in(argv[1], std::ios::binary);
-    if (!in) throw std::runtime_error(std::string("cannot read ") + argv[1]);
-    std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    std::vector<float> x(bytes.size() / sizeof(float));
-    std::memcpy(x.data(), bytes.data(), x.size() * sizeof(float));
+    const std::vector<float> x = qs::test::read_f32_file(argv[1]);
     const qs::Cqt cqt;
     std::vector<float> out;
     const long block = argc > 3 ? std::atol(argv[3]) : 0;

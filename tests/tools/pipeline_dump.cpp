@@ -8,16 +8,15 @@
 // Usage: qs_pipeline_dump IN.f32 OUT [block]   (block: samples per push, default 16384)
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <exception>
 #include <fstream>
-#include <iterator>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "qscribe/live_window.hpp"
 #include "qscribe/transcription.hpp"
+#include "f32_file.hpp"
 #include "stand_in_network.hpp"
 
 namespace {
@@ -43,11 +42,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   try {
-    std::ifstream in(argv[1], std::ios::binary);
-    if (!in) throw std::runtime_error(std::string("cannot read ") + argv[1]);
-    std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    std::vector<float> x(bytes.size() / sizeof(float));
-    std::memcpy(x.data(), bytes.data(), x.size() * sizeof(float));
+    const std::vector<float> x = qs::test::read_f32_file(argv[1]);
     const std::size_t block = argc > 3 ? std::strtoul(argv[3], nullptr, 10) : 16384;
     const qs::ModelConfig model;  // default features, 88 notes, 43-frame windows
     const auto run = [](qs::ModelRequest& r) { qs::test::stand_in_network(r); };
@@ -71,14 +66,15 @@ int main(int argc, char** argv) {
       }
     }
 
+    const qs::NoteList file_notes = file.decode(model.decoding);
     std::ofstream o(argv[2], std::ios::binary);
     write_probs(o, file.probabilities());
     write_probs(o, live_probs);
-    write_notes(o, file.decode(model.decoding));
+    write_notes(o, file_notes);
     write_notes(o, qs::decode_probabilities(live_probs, model, model.decoding));
     if (!o) throw std::runtime_error(std::string("cannot write ") + argv[2]);
     std::printf("%zu frames, %zu notes (file); %zu frames (live)\n", file.probabilities().n_frames,
-                file.decode(model.decoding).size(), live_probs.n_frames);
+                file_notes.size(), live_probs.n_frames);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "qs_pipeline_dump: %s\n", e.what());
     return 1;

@@ -44,6 +44,8 @@ class Transcription {
 
   bool done() const { return windows_.done(); }
   std::size_t samples_pushed() const { return samples_; }
+  // How many CQT frames (and so model frames) n samples make: a progress bar's total.
+  std::size_t frames_for(std::size_t n_samples) const { return cqt_.n_frames(n_samples); }
   std::size_t frames_made() const { return windows_.frames_pushed(); }
   std::size_t frames_answered() const { return windows_.frames_answered(); }
   const NoteProbabilities& probabilities() const { return windows_.probabilities(); }
