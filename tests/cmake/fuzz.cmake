@@ -7,8 +7,8 @@ if(NOT EMSCRIPTEN)
   include(${CMAKE_SOURCE_DIR}/tests/fuzz/targets.cmake)
   set(QS_FUZZ_DIR ${CMAKE_SOURCE_DIR}/tests/fuzz)
 
-  add_library(qs_fuzz_replay_dataio STATIC ${CMAKE_SOURCE_DIR}/native/src/npy.cpp
-              ${CMAKE_SOURCE_DIR}/native/src/dataset.cpp)
+  add_library(qs_fuzz_replay_dataio STATIC ${CMAKE_SOURCE_DIR}/native/src/data/npy.cpp
+              ${CMAKE_SOURCE_DIR}/native/src/data/dataset.cpp)
   target_include_directories(qs_fuzz_replay_dataio PUBLIC ${CMAKE_SOURCE_DIR}/native/src)
   target_link_libraries(qs_fuzz_replay_dataio PUBLIC qscribe_core)
 

@@ -2,8 +2,8 @@
 # and the replay tests of the normal trees (tests/cmake/fuzz.cmake).
 #   core    qscribe_core
 #   audio   qscribe_audio_io (libsndfile + soxr)
-#   dataio  native/src/npy.cpp + native/src/dataset.cpp (no LibTorch)
-#   torch   LibTorch + ONNX: native/src/onnx_import.cpp and what it needs
+#   dataio  native/src/data/npy.cpp + native/src/data/dataset.cpp (no LibTorch)
+#   torch   LibTorch + ONNX: native/src/export/onnx_import.cpp and what it needs
 #   +torch  optional: without LibTorch the target builds without its LibTorch part
 set(QS_FUZZ_TARGETS midi notes_csv notes_tsv notes_json model_sidecar npy dataset_index dataset_shards
     audio_file onnx_import)

@@ -3,11 +3,11 @@
 
 #include <string>
 
-#include "checkpoint.hpp"
+#include "model/checkpoint.hpp"
 #include "qscribe/error.hpp"
 #include "test_support.hpp"
 #include "tool_helpers.hpp"
-#include "weight_average.hpp"
+#include "model/weight_average.hpp"
 
 namespace {
 

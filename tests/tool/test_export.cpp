@@ -1,4 +1,4 @@
-// ONNX export (native/src/onnx_export.*, `qscribe export`): the exported graph passes the ONNX
+// ONNX export (native/src/export/onnx_export.*, `qscribe export`): the exported graph passes the ONNX
 // checker, its sidecar loads, and ONNX Runtime (npm onnxruntime-node, and onnxruntime-web's wasm
 // backend that the browser uses, both run under Node by tests/tool/onnx_parity.mjs) gives the
 // same outputs as LibTorch on the same inputs (max abs difference <= 1e-4) for several lengths
@@ -18,9 +18,9 @@
 #include <string>
 #include <vector>
 
-#include "checkpoint.hpp"
-#include "onnx_export.hpp"
-#include "onnx_import.hpp"
+#include "model/checkpoint.hpp"
+#include "export/onnx_export.hpp"
+#include "export/onnx_import.hpp"
 #include "qscribe/error.hpp"
 #include "qscribe/model_config.hpp"
 #include "test_support.hpp"

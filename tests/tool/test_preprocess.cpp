@@ -15,9 +15,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "dataset.hpp"
-#include "npy.hpp"
-#include "preprocess.hpp"
+#include "data/dataset.hpp"
+#include "data/npy.hpp"
+#include "data/preprocess.hpp"
 #include "qscribe/audio_file.hpp"
 #include "qscribe/cqt.hpp"
 #include "qscribe/error.hpp"

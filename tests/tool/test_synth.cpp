@@ -12,11 +12,11 @@
 
 #include <nlohmann/json.hpp>
 
-#include "procedural.hpp"
+#include "synth/procedural.hpp"
 #include "qscribe/audio_file.hpp"
 #include "qscribe/error.hpp"
 #include "qscribe/midi_file.hpp"
-#include "synth.hpp"
+#include "synth/synth.hpp"
 #include "test_support.hpp"
 #include "tool_helpers.hpp"
 

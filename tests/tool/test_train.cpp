@@ -14,17 +14,17 @@
 #include <sstream>
 #include <thread>
 
-#include "checkpoint.hpp"
-#include "dataset.hpp"
-#include "lr_schedule.hpp"
+#include "model/checkpoint.hpp"
+#include "data/dataset.hpp"
+#include "train/lr_schedule.hpp"
 #include "qscribe/cqt.hpp"
 #include "qscribe/error.hpp"
 #include "qscribe/piano_roll.hpp"
-#include "spectral_eq.hpp"
-#include "svg_chart.hpp"
+#include "train/spectral_eq.hpp"
+#include "train/svg_chart.hpp"
 #include "test_support.hpp"
 #include "tone_pieces.hpp"
-#include "trainer.hpp"
+#include "train/trainer.hpp"
 
 namespace fs = std::filesystem;
 

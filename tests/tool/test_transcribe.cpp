@@ -9,9 +9,9 @@
 #include <random>
 #include <sstream>
 
-#include "checkpoint.hpp"
-#include "inference.hpp"
-#include "npy.hpp"
+#include "model/checkpoint.hpp"
+#include "inference/inference.hpp"
+#include "data/npy.hpp"
 #include "qscribe/audio_file.hpp"
 #include "qscribe/cqt.hpp"
 #include "qscribe/error.hpp"
@@ -20,7 +20,7 @@
 #include "test_support.hpp"
 #include "tone_pieces.hpp"
 #include "tool_helpers.hpp"
-#include "trainer.hpp"
+#include "train/trainer.hpp"
 
 namespace fs = std::filesystem;
 

@@ -1,4 +1,4 @@
-// Decoding-threshold tuning (`qscribe evaluate --tune`, native/src/tuning.hpp) with a briefly
+// Decoding-threshold tuning (`qscribe evaluate --tune`, native/src/inference/tuning.hpp) with a briefly
 // trained tiny model on synthetic tones: the search scores what the decoder really produces, never
 // ends below the model's own thresholds, and the tool's answer beats the defaults when run
 // through plain `qscribe evaluate`.
@@ -8,8 +8,8 @@
 #include <set>
 #include <sstream>
 
-#include "checkpoint.hpp"
-#include "inference.hpp"
+#include "model/checkpoint.hpp"
+#include "inference/inference.hpp"
 #include "qscribe/audio_file.hpp"
 #include "qscribe/cqt.hpp"
 #include "qscribe/error.hpp"
@@ -18,8 +18,8 @@
 #include "test_support.hpp"
 #include "tone_pieces.hpp"
 #include "tool_helpers.hpp"
-#include "trainer.hpp"
-#include "tuning.hpp"
+#include "train/trainer.hpp"
+#include "inference/tuning.hpp"
 
 namespace {
 

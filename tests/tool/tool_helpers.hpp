@@ -6,7 +6,7 @@
 #include <cstdio>
 #include <string>
 
-#include "model.hpp"
+#include "model/model.hpp"
 
 namespace qs::test {
 

@@ -4,7 +4,7 @@
 //                                                          -> NoteProbabilities -> decode_notes
 //
 // The front ends only feed audio and answer requests: `qscribe transcribe` with LibTorch
-// (native/src/inference.cpp), the browser's file job with ONNX Runtime Web (wasm/file_job.cpp).
+// (native/src/inference/inference.cpp), the browser's file job with ONNX Runtime Web (wasm/file_job.cpp).
 // The CQT frames are handed back as they are made, for a display; they are not kept.
 //
 //   qs::Transcription t(config);

@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <string>
 
-#include "dataset.hpp"
+#include "data/dataset.hpp"
 #include "fuzz_support.hpp"
 #include "qscribe/error.hpp"
 

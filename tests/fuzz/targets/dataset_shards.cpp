@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "dataset.hpp"
+#include "data/dataset.hpp"
 #include "fuzz_support.hpp"
 #include "qscribe/error.hpp"
 

@@ -10,7 +10,7 @@
 #include "qscribe/error.hpp"
 #include "qscribe/model_config.hpp"
 #ifdef QS_FUZZ_WITH_TORCH
-#include "checkpoint.hpp"
+#include "model/checkpoint.hpp"
 #endif
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

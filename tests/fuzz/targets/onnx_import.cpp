@@ -9,7 +9,7 @@
 #include <string>
 
 #include "fuzz_support.hpp"
-#include "onnx_import.hpp"
+#include "export/onnx_import.hpp"
 #include "qscribe/error.hpp"
 
 namespace {

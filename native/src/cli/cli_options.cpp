@@ -1,0 +1,55 @@
+#include "cli/cli_options.hpp"
+
+#include <string>
+
+namespace qs::cli {
+
+void add_cqt_options(CLI::App& sub, int& bins_per_note, double& sample_rate, int& hop_length, double& fmin,
+                     double& filter_scale) {
+  sub.add_option("--bins-per-note", bins_per_note, "CQT bins per semitone (n_bins = 88 * this)")
+      ->check(CLI::Range(1, 8))
+      ->capture_default_str();
+  sub.add_option("--sr", sample_rate, "Sample rate in Hz the audio is resampled to before the CQT")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  sub.add_option("--hop-length", hop_length, "CQT hop in samples (frame rate = sr / hop)")
+      ->check(CLI::Range(1, 1 << 20))
+      ->capture_default_str();
+  sub.add_option("--fmin", fmin, "Frequency of CQT bin 0 in Hz (27.5 = A0)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  sub.add_option("--filter-scale", filter_scale, "CQT kernel length factor (<1: shorter kernels, less latency)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+}
+
+CLI::Option* add_min_note_length(CLI::App& sub, double& seconds, const std::string& help) {
+  CLI::Option* opt = sub.add_option("--min-note-length", seconds, help)->check(CLI::Range(0.0, 60.0));
+  // Callbacks run once the whole line is parsed, so opt->count() is known here. (excludes() would
+  // print the hidden name in the visible option's help.)
+  sub.add_option_function<double>(
+         "--min-note-ms",
+         [&seconds, opt](double ms) {
+           if (opt->count() > 0) throw CLI::ExcludesError("--min-note-ms", "--min-note-length");
+           seconds = ms / 1000.0;
+         },
+         "Deprecated spelling of --min-note-length, in milliseconds")
+      ->check(CLI::Range(0.0, 60000.0))
+      ->group("");
+  return opt;
+}
+
+CLI::Option* add_frame_fallback(CLI::App& sub, std::string& on_off, const std::string& help) {
+  CLI::Option* opt = sub.add_option("--frame-fallback", on_off, help)->check(CLI::IsMember({"on", "off"}));
+  sub.add_flag_callback(
+         "--no-frame-fallback",
+         [&on_off, opt] {
+           if (opt->count() > 0) throw CLI::ExcludesError("--no-frame-fallback", "--frame-fallback");
+           on_off = "off";
+         },
+         "Deprecated spelling of --frame-fallback off")
+      ->group("");
+  return opt;
+}
+
+}  // namespace qs::cli

@@ -1,0 +1,181 @@
+// `qscribe export`: a trained checkpoint (or random weights, for tests) -> PREFIX.onnx + PREFIX.json.
+#include <cstdio>
+#include <filesystem>
+#include <string>
+
+#include "cli/cli_options.hpp"
+#include "cli/command.hpp"
+#include "export/onnx_export.hpp"
+#include "qscribe/error.hpp"
+
+namespace {
+
+std::string human_bytes(std::int64_t n) {
+  char buf[64];
+  if (n >= 1024 * 1024)
+    std::snprintf(buf, sizeof buf, "%.2f MiB", static_cast<double>(n) / (1024.0 * 1024.0));
+  else if (n >= 1024)
+    std::snprintf(buf, sizeof buf, "%.1f KiB", static_cast<double>(n) / 1024.0);
+  else
+    std::snprintf(buf, sizeof buf, "%lld bytes", static_cast<long long>(n));
+  return buf;
+}
+
+struct ExportArgs {
+  std::string checkpoint;
+  bool random_init = false;
+  std::uint64_t seed = 1;
+  std::string hyper_json;
+  std::string out;
+  std::string name;
+  std::string description;
+  double onset_threshold = 0.5, frame_threshold = 0.3;
+  double min_note_length = -1;  // seconds; < 0: the checkpoint's
+  std::string frame_fallback;
+  std::string weights = "float32";
+  CLI::Option *onset_opt = nullptr, *frame_opt = nullptr, *name_opt = nullptr,
+              *description_opt = nullptr;
+};
+
+void run_export(const ExportArgs& a) {
+  namespace fs = std::filesystem;
+  qs::Transcriber model{nullptr};
+  qs::ModelConfig config;
+  std::string source;
+  if (a.random_init) {
+    qs::ModelHyper hyper;
+    if (!a.hyper_json.empty()) {
+      nlohmann::json j;
+      try {
+        j = nlohmann::json::parse(a.hyper_json);
+      } catch (const nlohmann::json::exception& e) {
+        throw qs::Error(std::string("--hyper: invalid JSON: ") + e.what());
+      }
+      if (!j.is_object()) throw qs::Error("--hyper: must be a JSON object, e.g. '{\"n_layers\": 2}'");
+      nlohmann::json merged = hyper.to_json();
+      merged.merge_patch(j);
+      try {
+        hyper = qs::ModelHyper::from_json(merged);
+      } catch (const nlohmann::json::exception& e) {
+        throw qs::Error(std::string("--hyper: ") + e.what());
+      }
+    }
+    torch::manual_seed(a.seed);
+    model = qs::Transcriber(hyper);
+    model->eval();
+    config = qs::default_model_config(hyper);
+    config.training = {{"random_init", true}, {"seed", a.seed}, {"note", "untrained: random weights, for tests"}};
+    source = "random weights (seed " + std::to_string(a.seed) + ")";
+  } else {
+    auto ck = qs::load_model_for_export(a.checkpoint);
+    model = ck.model;
+    config = ck.config;
+    source = ck.path;
+  }
+
+  std::string prefix = a.out;
+  if (fs::path(prefix).extension() == ".onnx" || fs::path(prefix).extension() == ".json")
+    prefix = fs::path(prefix).replace_extension().string();
+  if (prefix.empty() || fs::path(prefix).filename().empty())
+    throw qs::Error("--out: needs a file name prefix, e.g. models/base (writes models/base.onnx + models/base.json)");
+  const std::string onnx_path = prefix + ".onnx";
+
+  if (*a.name_opt) config.name = a.name;
+  if (config.name.empty()) config.name = fs::path(prefix).filename().string();
+  if (*a.description_opt) config.description = a.description;
+  if (config.description.empty()) {
+    const auto& h = model->hyper();
+    config.description = "CNN over frequency + Transformer over time (" + std::to_string(h.n_layers) + " layers, d=" +
+                         std::to_string(h.embed_dim) + "), " +
+                         (h.n_notes == 12 ? std::string("12 pitch classes") : std::to_string(h.n_notes) + " keys");
+  }
+  if (*a.onset_opt) config.decoding.onset_threshold = static_cast<float>(a.onset_threshold);
+  if (*a.frame_opt) config.decoding.frame_threshold = static_cast<float>(a.frame_threshold);
+  if (a.min_note_length >= 0) config.decoding.min_note_length_s = a.min_note_length;
+  if (!a.frame_fallback.empty()) config.decoding.frame_fallback = a.frame_fallback == "on";
+  try {
+    config.decoding.validate();
+  } catch (const qs::Error& e) {
+    throw qs::Error(std::string("decoding thresholds: ") + e.what());
+  }
+
+  const auto r = qs::export_onnx(*model, config, onnx_path,
+                                 a.weights == "float16" ? qs::WeightType::float16 : qs::WeightType::float32);
+  std::printf("exported %s\n", source.c_str());
+  std::printf("  %s  %s (%d nodes, IR %d, opset %d, %s weights, checked)\n", r.onnx_path.c_str(),
+              human_bytes(r.onnx_bytes).c_str(), r.node_count, qs::kOnnxIrVersion, qs::kOnnxOpset, a.weights.c_str());
+  std::printf("  %s  %s\n", r.json_path.c_str(), human_bytes(r.json_bytes).c_str());
+  std::printf("  parameters: %lld; input %s [batch, frames, %d] -> %s, %s [batch, frames, %d]\n",
+              static_cast<long long>(r.parameter_count), r.config.input.name.c_str(), r.config.features.n_bins,
+              r.config.frame_output.name.c_str(), r.config.onset_output.name.c_str(), r.config.n_notes);
+  std::printf("  decoding defaults: onset %.3g, frame %.3g, min note %.0f ms, frame fallback %s\n",
+              r.config.decoding.onset_threshold, r.config.decoding.frame_threshold,
+              r.config.decoding.min_note_length_s * 1000.0, r.config.decoding.frame_fallback ? "on" : "off");
+}
+
+}  // namespace
+
+QS_COMMAND("export", "Export a model for the browser: NAME.onnx (ONNX opset 17) + NAME.json (sidecar)", 60,
+           [](CLI::App& sub) {
+             auto a = std::make_shared<ExportArgs>();
+             sub.footer(
+                 "Writes PREFIX.onnx (input \"cqt\" [batch, frames, bins] float32 CQT magnitudes; outputs "
+                 "\"frame_logits\",\n\"onset_logits\" [batch, frames, notes]; IR 8, opset 17, standard ai.onnx ops only, "
+                 "checked with the ONNX\nchecker) and PREFIX.json (features, note range, decoding defaults, tensor names, "
+                 "architecture,\ntraining provenance: docs/model-format.md). See docs/export.md.\n"
+                 "Examples:\n  qscribe export --checkpoint runs/base/best.pt --out models/base\n"
+                 "  qscribe export --random-init --seed 7 --hyper '{\"n_layers\": 2}' --out /tmp/rnd");
+             auto* ck = sub.add_option("--checkpoint", a->checkpoint,
+                                       "Trained model to export: a checkpoint file written by `qscribe train` "
+                                       "(e.g. runs/base/best.pt), its run directory (best.pt, else "
+                                       "checkpoint.pt), or an exported .onnx (to re-export it, e.g. with other "
+                                       "thresholds or --weights float16). Features, note range and decoding "
+                                       "defaults come from it");
+             auto* rnd = sub.add_flag("--random-init", a->random_init,
+                                      "Export an untrained model with random weights instead of a checkpoint (for tests "
+                                      "and for trying the browser pipeline)");
+             ck->excludes(rnd);
+             rnd->excludes(ck);
+             sub.add_option("--seed", a->seed, "Random seed for --random-init")->capture_default_str();
+             sub.add_option("--hyper", a->hyper_json,
+                            "With --random-init: hyper-parameters as a JSON object over the defaults, e.g. "
+                            "'{\"n_layers\": 2, \"n_notes\": 12, \"embed_dim\": 64}' (keys: bins_per_note, n_bins, "
+                            "n_notes, c, embed_dim, n_layers, n_heads, head_dim, mlp_hidden, dropout, freq_layers, freq_dim, freq_heads)")
+                 ->needs(rnd);
+             sub.add_option("--out", a->out,
+                            "Output path prefix: writes PREFIX.onnx and PREFIX.json (a trailing .onnx is dropped); "
+                            "directories are created")
+                 ->required();
+             a->name_opt = sub.add_option("--name", a->name,
+                                          "Model name stored in the JSON (default: the checkpoint's, else the file name "
+                                          "of --out)");
+             a->description_opt = sub.add_option("--description", a->description,
+                                                 "One-line description stored in the JSON (default: the checkpoint's, "
+                                                 "else a summary of the architecture)");
+             a->onset_opt = sub.add_option("--onset-threshold", a->onset_threshold,
+                                           "Default onset probability threshold of the note decoder, in [0, 1] "
+                                           "(default: the checkpoint's, else 0.5)")
+                                ->check(CLI::Range(0.0, 1.0));
+             a->frame_opt = sub.add_option("--frame-threshold", a->frame_threshold,
+                                           "Default frame probability threshold (a note lasts while its frames exceed "
+                                           "it), in [0, 1] (default: the checkpoint's, else 0.3)")
+                                ->check(CLI::Range(0.0, 1.0));
+             qs::cli::add_min_note_length(sub, a->min_note_length,
+                                          "Default shortest note kept by the decoder, in seconds (default: the "
+                                          "checkpoint's, else 0.058 = 2.5 frames)");
+             qs::cli::add_frame_fallback(sub, a->frame_fallback,
+                                         "Default of the decoder's frame fallback: on = notes also start where a frame "
+                                         "probability rises without an onset peak, off = only onset peaks start notes "
+                                         "(default: the checkpoint's, else on)");
+             sub.add_option("--weights", a->weights,
+                            "How the weights are stored: float32, or float16 (half the file; each weight is cast to "
+                            "float32 when the model loads, so inference stays float32 and only the weights are "
+                            "rounded, by at most 1 part in 2048)")
+                 ->check(CLI::IsMember({"float32", "float16"}))
+                 ->capture_default_str();
+             sub.callback([a] {
+               if (a->checkpoint.empty() && !a->random_init)
+                 throw CLI::RequiredError("--checkpoint or --random-init");
+               run_export(*a);
+             });
+           });
