@@ -135,6 +135,29 @@ double grouping_score(const BeatEvidence& e, int m, int p) {
   return contrast(e.bass, m, p) + 0.5 * contrast(e.onset, m, p) + 4.0 * (harmonic_change(e, m, p) - mean_change);
 }
 
+// Index of the beat nearest the first onset.
+std::size_t first_onset_beat(const NoteList& notes, const std::vector<double>& beats) {
+  double t0 = notes.front().onset;
+  for (const Note& n : notes) t0 = std::min(t0, n.onset);
+  const auto it = std::min_element(beats.begin(), beats.end(),
+                                   [t0](double a, double b) { return std::abs(a - t0) < std::abs(b - t0); });
+  return static_cast<std::size_t>(it - beats.begin());
+}
+
+// The downbeat phase for bars of m beats: the best grouping score, the beat of the first onset
+// getting `prior` more. Most pieces start on a bar line (a pickup is the exception), and where
+// two phases of 4/4 carry the same bass and harmony (beats 1 and 3, or a chord held across
+// the bar), the accent evidence alone tips either way between two renders of the same notes.
+int downbeat_phase(const BeatEvidence& e, int m, std::size_t first_beat, double prior) {
+  int best_p = 0;
+  double best = -1e300;
+  for (int p = 0; p < m; ++p) {
+    const double s = grouping_score(e, m, p) + (first_beat % static_cast<std::size_t>(m) == static_cast<std::size_t>(p) ? prior : 0.0);
+    if (s > best) best = s, best_p = p;
+  }
+  return best_p;
+}
+
 }  // namespace
 
 Meter estimate_meter(const NoteList& notes, const std::vector<double>& beats, const MeterOptions& options) {
@@ -168,6 +191,9 @@ Meter estimate_meter(const NoteList& notes, const std::vector<double>& beats, co
     m.first_downbeat = best_p;
     return m;
   }
+  // The number of beats per bar is chosen without the prior on the phase (with it, the meter was
+  // worse: docs/score.md); then the phase for that number with it.
+  best_p = downbeat_phase(acc, best_m, first_onset_beat(notes, beats), options.first_onset_prior);
   if (!given) {
     m.beats_per_bar = best_m;
     m.compound = compound;

@@ -49,7 +49,7 @@ struct BeatTrackerOptions {
   double prior_octaves = 0.9;              // its standard deviation, in octaves
   double window_s = 8.0, hop_s = 1.0;      // local tempo analysis
   double tempo_change_penalty = 6.0;       // Viterbi cost per (log period ratio)^2
-  double tightness = 80.0;                 // DP penalty on beat intervals off the local period
+  double tightness = 150.0;                // DP penalty on beat intervals off the local period (docs/score.md)
   double fixed_bpm = 0.0;                  // > 0: a strictly steady grid at this tempo (only its phase is found)
   bool choose_level = true;                // compare the path's level with 2x, 1/2x, 3/2x, 2/3x (BeatLevel)
   double level_prior_bpm = 160.0;          // their tempo prior: centre ...

@@ -7,7 +7,8 @@
 //   there, more for bass notes and for long notes, more where the harmony changes: the bar is
 //   where chords and bass notes change); the grouping and phase whose first beats are the most
 //   accented win, with a prior for 4 (2/4 and 4/4 are told apart only by how strong beat 3 is)
-//   that is stronger against 3 in short pieces (3 must win by sqrt(3 / beats) more).
+//   that is stronger against 3 in short pieces (3 must win by sqrt(3 / beats) more). The phase
+//   also leans to a bar line at the first onset (first_onset_prior): pieces mostly start on one.
 // Simple meters map 2, 3, 4 beats to 2/4, 3/4, 4/4; compound ones to 6/8, 9/8, 12/8.
 #pragma once
 #include <string>
@@ -34,6 +35,7 @@ Meter parse_time_signature(const std::string& text);
 
 struct MeterOptions {
   std::string time_signature;  // non-empty: use it (parse_time_signature) and find only the downbeat
+  double first_onset_prior = 0.8;  // grouping-score bonus for the phase whose bar starts at the first onset's beat
 };
 
 Meter estimate_meter(const NoteList& notes, const std::vector<double>& beats, const MeterOptions& options = {});
