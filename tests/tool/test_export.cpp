@@ -154,8 +154,8 @@ ParityStats check_parity(qs::TranscriberImpl& model, const std::string& onnx_pat
 
 const std::set<std::string> kAllowedOps = {"Add",   "Cast",  "Concat",    "Conv",   "Cos",  "Div",
                                            "Equal", "Gather", "LayerNormalization", "Log", "MatMul", "Mul",
-                                           "Range", "Relu",  "Reshape",   "Shape",  "Sin",  "Softmax",
-                                           "Sub",   "Transpose", "Unsqueeze", "Where"};
+                                           "Pad",   "Range", "Relu",  "Reshape",   "Shape",  "Sin",  "Slice",
+                                           "Softmax", "Sub",   "Transpose", "Unsqueeze", "Where"};  // Pad, Slice: --harmonics
 
 void expect_well_formed(const std::string& onnx_path, const qs::ModelHyper& h) {
   qs::OnnxSummary s;
@@ -250,6 +250,55 @@ TEST(OnnxExport, NoteAttentionModelMatchesLibTorchInOnnxRuntime) {
   ASSERT_EQ(h.to_json().at("freq_layers"), 2);
   EXPECT_FALSE(qs::ModelHyper{}.to_json().contains("freq_layers")) << "the original model's JSON stays as it was";
   export_and_compare(h, "notes_attention");
+}
+
+// Harmonic stacking (--harmonics): six shifted copies of the spectrum as conv1's channels,
+// including a sub-harmonic (a negative shift) and shifts past the top of the spectrum.
+TEST(OnnxExport, HarmonicStackingModelMatchesLibTorchInOnnxRuntime) {
+  qs::ModelHyper h = small_hyper();
+  h.harmonics = {0.5, 1, 2, 3, 4, 5};
+  EXPECT_EQ(h.harmonic_shifts(), (std::vector<int64_t>{-24, 0, 24, 38, 48, 56}));  // 2 bins per note
+  ASSERT_EQ(qs::ModelHyper::from_json(h.to_json()).harmonics, h.harmonics);
+  EXPECT_FALSE(qs::ModelHyper{}.to_json().contains("harmonics")) << "the original model's JSON stays as it was";
+  qs::ModelHyper bad = h;
+  bad.harmonics = {1, 1};
+  EXPECT_THROW(bad.validate(), qs::Error);
+  bad.harmonics = {0.01};
+  EXPECT_THROW(bad.validate(), qs::Error);
+  export_and_compare(h, "harmonics");
+}
+
+// Channel h, bin i of the stack is bin i + shift_h of the spectrum, zero outside it.
+TEST(HarmonicStacking, ChannelsAreTheSpectrumShifted) {
+  const torch::Tensor x = torch::arange(1, 11, torch::kFloat).reshape({1, 1, 10});
+  const torch::Tensor s = qs::stack_harmonics(x, {-2, 0, 3});
+  ASSERT_EQ(s.sizes(), (std::vector<int64_t>{1, 3, 10}));
+  EXPECT_TRUE(torch::equal(s[0][0], torch::tensor({0.f, 0.f, 1.f, 2.f, 3.f, 4.f, 5.f, 6.f, 7.f, 8.f})));
+  EXPECT_TRUE(torch::equal(s[0][1], x[0][0]));
+  EXPECT_TRUE(torch::equal(s[0][2], torch::tensor({4.f, 5.f, 6.f, 7.f, 8.f, 9.f, 10.f, 0.f, 0.f, 0.f})));
+}
+
+// --load-weights of a plain model into a stacked one: the outputs are the plain model's exactly
+// (the new channels start at zero), and anything else that differs is refused.
+TEST(HarmonicStacking, LoadingAPlainModelStartsFromItsOutputs) {
+  const qs::ModelHyper plain = small_hyper();
+  qs::ModelHyper stacked = plain;
+  stacked.harmonics = {1, 2, 3};
+  auto a = make_model(plain, 3), b = make_model(stacked, 4);
+  a->eval();
+  b->eval();
+  ASSERT_TRUE(qs::copy_weights_adding_harmonics(b, a));
+  torch::NoGradGuard no_grad;
+  const torch::Tensor cqt = torch::rand({2, 9, plain.n_bins});
+  EXPECT_TRUE(torch::allclose(a->forward(cqt).frame_logits, b->forward(cqt).frame_logits, 1e-5, 1e-6));
+  EXPECT_TRUE(torch::allclose(a->forward(cqt).onset_logits, b->forward(cqt).onset_logits, 1e-5, 1e-6));
+  stacked.harmonics = {2, 3};  // no plain channel to put the old weights in
+  auto c = make_model(stacked, 5);
+  EXPECT_FALSE(qs::copy_weights_adding_harmonics(c, a));
+  stacked.harmonics = {1, 2};
+  stacked.embed_dim = 32;
+  auto d = make_model(stacked, 6);
+  EXPECT_FALSE(qs::copy_weights_adding_harmonics(d, a));
 }
 
 TEST(OnnxExport, RefusesAConfigThatContradictsTheModel) {

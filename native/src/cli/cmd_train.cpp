@@ -20,6 +20,7 @@ struct TrainArgs {
   double context_seconds = 0.0;
   int n_layers = 4, n_heads = 4, head_dim = 32, c = 3, embed_dim = 192, mlp_hidden = 192;
   int freq_layers = 0, freq_dim = 16, freq_heads = 2;
+  std::vector<double> harmonics;
   double dropout = 0.1;
   qs::TrainOptions opt;
   bool no_progress = false;
@@ -47,6 +48,7 @@ void run(TrainArgs& a) {
   opt.hyper.freq_layers = a.freq_layers;
   opt.hyper.freq_dim = a.freq_dim;
   opt.hyper.freq_heads = a.freq_heads;
+  opt.hyper.harmonics = a.harmonics;
   opt.hyper.dropout = a.dropout;
   opt.progress = !a.no_progress;
   if (!a.load_weights.empty()) opt.init_weights = resolve_weights(a.load_weights);
@@ -136,6 +138,11 @@ QS_COMMAND("train", "Train a transcription model on a preprocessed data set", 40
       ->capture_default_str()->check(CLI::Range(0, 8));
   sub.add_option("--freq-dim", a->freq_dim, "Width of a note token of the note attention")->capture_default_str();
   sub.add_option("--freq-heads", a->freq_heads, "Heads of the note attention")->capture_default_str();
+  sub.add_option("--harmonics", a->harmonics,
+                 "Harmonic stacking: the CQT shifted by these multiples of each pitch becomes input channels "
+                 "of the convolutions, e.g. 0.5,1,2,3,4,5 (default: none, the original model). With "
+                 "--load-weights of a model without it (and 1 listed), the new channels start at zero")
+      ->delimiter(',');
   sub.add_option("--load-weights", a->load_weights,
                  "Start from existing weights: main (the shipped model, models/qscribe-default.onnx), "
                  "a checkpoint (.pt) or an exported model (.onnx + its .json); the model options must match it");

@@ -6,6 +6,7 @@
 #include <onnx/onnx_pb.h>
 #include <onnx/shape_inference/implementation.h>
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstring>
@@ -221,13 +222,31 @@ struct Exporter {
     return layer_norm(x, "input_norm");
   }
 
-  // The frequency stage: per-frame convolutions over frequency ([B*T, 1, F] -> [B*T, c, F]), the
+  // model.cpp's stack_harmonics, [B*T, 1, F] -> [B*T, H, F]: one zero Pad of the bins, a Slice
+  // per channel (bin i + shift), a Concat over channels.
+  std::string harmonic_stack(const std::string& x, const std::vector<std::int64_t>& shifts, std::int64_t F) {
+    std::int64_t lo = 0, hi = 0;
+    for (auto s : shifts) lo = std::max(lo, -s), hi = std::max(hi, s);
+    auto padded = g.op("Pad", {x, g.ints_const("const.harmonic_pads", {0, 0, lo, 0, 0, hi})}, "harmonics.padded");
+    const auto axis = g.ints_const("const.harmonic_axis", {2});
+    std::vector<std::string> channels;
+    for (std::size_t i = 0; i < shifts.size(); ++i) {
+      const std::string n = std::to_string(i);
+      auto start = g.ints_const("const.harmonic_start." + n, {lo + shifts[i]});
+      auto end = g.ints_const("const.harmonic_end." + n, {lo + shifts[i] + F});
+      channels.push_back(g.op("Slice", {padded, start, end, axis}, "harmonics." + n));
+    }
+    return g.op("Concat", channels, "harmonics", {GraphBuilder::i("axis", 1)});
+  }
+
+  // The frequency stage: per-frame convolutions over frequency ([B*T, H, F] -> [B*T, c, F]), the
   // note attention when the model has one, and freq_fc: -> [B, T, E].
   std::string frequency_stage(const ModelHyper& h, std::string x, const std::string& in) {
     using GB = GraphBuilder;
     const std::int64_t F = h.n_bins, C = h.c;
     const int k = h.conv_kernel();
     x = g.op("Reshape", {x, g.ints_const("const.shape_frames_1_bins", {-1, 1, F})}, "frames_as_batch");
+    if (!h.harmonics.empty()) x = harmonic_stack(x, h.harmonic_shifts(), F);
     auto conv = [&](const std::string& xin, const std::string& name) {
       auto w = g.weight(name + ".weight", p.take(name + ".weight"));
       auto b = g.weight(name + ".bias", p.take(name + ".bias"));

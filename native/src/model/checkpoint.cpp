@@ -1,5 +1,7 @@
 #include "model/checkpoint.hpp"
 
+#include <algorithm>
+
 #include <ATen/CPUGeneratorImpl.h>
 
 #include <cmath>
@@ -194,6 +196,30 @@ void copy_weights(Transcriber& dst, Transcriber& src) {
   for (auto& p : dst->named_parameters()) p.value().copy_(sp[p.key()]);
   auto sb = src->named_buffers();
   for (auto& b : dst->named_buffers()) b.value().copy_(sb[b.key()]);
+}
+
+bool copy_weights_adding_harmonics(Transcriber& dst, Transcriber& src) {
+  const ModelHyper& to = dst->hyper();
+  if (!src->hyper().harmonics.empty()) return false;
+  const auto one = std::find(to.harmonics.begin(), to.harmonics.end(), 1.0);
+  if (one == to.harmonics.end()) return false;
+  nlohmann::json a = to.to_json(), b = src->hyper().to_json();
+  a.erase("harmonics");
+  if (a != b) return false;
+  const int64_t channel = one - to.harmonics.begin();
+  torch::NoGradGuard no_grad;
+  auto sp = src->named_parameters();
+  for (auto& p : dst->named_parameters()) {
+    if (p.key() != "conv1.weight") {
+      p.value().copy_(sp[p.key()]);
+      continue;
+    }
+    p.value().zero_();
+    p.value().narrow(1, channel, 1).copy_(sp[p.key()]);
+  }
+  auto sb = src->named_buffers();
+  for (auto& b : dst->named_buffers()) b.value().copy_(sb[b.key()]);
+  return true;
 }
 
 }  // namespace qs

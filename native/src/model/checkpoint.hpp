@@ -79,6 +79,11 @@ bool load_training_state(const std::string& path, torch::optim::Optimizer& optim
 
 // Copies the weights of `src` into `dst` (same hyper-parameters required; qs::Error otherwise).
 void copy_weights(Transcriber& dst, Transcriber& src);
+// --load-weights from a model without harmonic stacking into the same model with it (its
+// harmonics include 1): conv1's plain channel takes the old weights and the others start at
+// zero, so training starts from exactly the old model's outputs. False (nothing copied) when the
+// two differ in anything else.
+bool copy_weights_adding_harmonics(Transcriber& dst, Transcriber& src);
 
 // CqtParams <-> JSON: qs::cqt_params_to_json / cqt_params_from_json (qscribe/model_config.hpp).
 

@@ -1,6 +1,7 @@
 #include "model/model.hpp"
 
 #include <cmath>
+#include <algorithm>
 #include <cstdint>
 #include <limits>
 #include <type_traits>
@@ -30,6 +31,11 @@ void ModelHyper::validate() const {
   need(mlp_hidden >= 1, "mlp_hidden", "must be positive");
   need(dropout >= 0.0 && dropout < 1.0, "dropout", "must be in [0, 1)");
   need(freq_layers >= 0 && freq_layers <= 8, "freq_layers", "must be 0..8");
+  need(harmonics.size() <= 8, "harmonics", "must list at most 8 multiples");
+  for (std::size_t i = 0; i < harmonics.size(); ++i) {
+    need(harmonics[i] > 1.0 / 16 && harmonics[i] <= 16, "harmonics", "must be multiples in (1/16, 16]");
+    for (std::size_t j = 0; j < i; ++j) need(harmonics[j] != harmonics[i], "harmonics", "must be distinct");
+  }
   if (freq_layers > 0) {
     need(n_bins % bins_per_note == 0, "n_bins", "must be a whole number of notes with freq_layers");
     need(freq_heads >= 1 && freq_dim >= freq_heads && freq_dim % freq_heads == 0, "freq_dim",
@@ -46,7 +52,15 @@ nlohmann::json ModelHyper::to_json() const {
     j["freq_dim"] = freq_dim;
     j["freq_heads"] = freq_heads;
   }
+  if (!harmonics.empty()) j["harmonics"] = harmonics;
   return j;
+}
+
+std::vector<int64_t> ModelHyper::harmonic_shifts() const {
+  if (harmonics.empty()) return {0};
+  std::vector<int64_t> s;
+  for (double h : harmonics) s.push_back(std::llround(12.0 * std::log2(h) * bins_per_note));
+  return s;
 }
 
 ModelHyper ModelHyper::from_json(const nlohmann::json& j) {
@@ -73,6 +87,12 @@ ModelHyper ModelHyper::from_json(const nlohmann::json& j) {
   get("freq_layers", h.freq_layers);
   get("freq_dim", h.freq_dim);
   get("freq_heads", h.freq_heads);
+  if (const nlohmann::json* hs = f.array("harmonics", false)) {
+    for (const nlohmann::json& v : *hs) {
+      if (!v.is_number() || !std::isfinite(v.get<double>())) f.fail_got("harmonics", "must be an array of numbers", *hs);
+      h.harmonics.push_back(v.get<double>());  // validate() checks the range
+    }
+  }
   h.validate();
   return h;
 }
@@ -109,11 +129,22 @@ torch::Tensor TransformerBlockImpl::forward(const torch::Tensor& x) {
   return y + drop(ff2(torch::relu(ff1(norm2(y)))));
 }
 
+torch::Tensor stack_harmonics(const torch::Tensor& x, const std::vector<int64_t>& shifts) {
+  const int64_t f = x.size(2);
+  int64_t lo = 0, hi = 0;
+  for (int64_t s : shifts) lo = std::max(lo, -s), hi = std::max(hi, s);
+  // One zero-padded copy, then a window of it per channel: channel h, bin i = x[i + shift_h].
+  const torch::Tensor padded = torch::constant_pad_nd(x, {lo, hi});
+  std::vector<torch::Tensor> channels;
+  for (int64_t s : shifts) channels.push_back(padded.narrow(2, lo + s, f));
+  return torch::cat(channels, 1);
+}
+
 TranscriberImpl::TranscriberImpl(const ModelHyper& h) : hyper_(h) {
   h.validate();
   const int k = h.conv_kernel();
   input_norm = register_module("input_norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({h.n_bins})));
-  conv1 = register_module("conv1", torch::nn::Conv1d(torch::nn::Conv1dOptions(1, h.c, k).padding(k / 2)));
+  conv1 = register_module("conv1", torch::nn::Conv1d(torch::nn::Conv1dOptions(h.input_channels(), h.c, k).padding(k / 2)));
   conv2 = register_module("conv2", torch::nn::Conv1d(torch::nn::Conv1dOptions(h.c, h.c, k).padding(k / 2)));
   int64_t summary_in = static_cast<int64_t>(h.c) * h.n_bins;
   if (h.freq_layers > 0) {
@@ -147,6 +178,7 @@ ModelOutput TranscriberImpl::forward(const torch::Tensor& cqt) {
   const int64_t b = cqt.size(0), t = cqt.size(1), f = cqt.size(2);
   auto x = input_norm(torch::log1p(torch::relu(cqt)));              // [B, T, F]
   x = x.reshape({b * t, 1, f});                                      // frames are independent here
+  if (!hyper_.harmonics.empty()) x = stack_harmonics(x, hyper_.harmonic_shifts());  // [B*T, H, F]
   x = torch::relu(conv2(torch::relu(conv1(x))));                     // [B*T, c, F]
   if (hyper_.freq_layers > 0) {
     const int64_t notes = f / hyper_.bins_per_note;

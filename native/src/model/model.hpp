@@ -2,7 +2,11 @@
 //
 //   cqt [B, T, F] (CQT magnitudes, F = 88 * bins_per_note)
 //   -> log1p -> LayerNorm over F                                   ("input_norm")
-//   -> per frame: Conv1d(1->c, k) ReLU Conv1d(c->c, k) ReLU over F  ("conv1", "conv2"), k <= 1.5 notes
+//   -> optional harmonic stacking: H channels, channel h the spectrum shifted down by
+//      12 log2(harmonics[h]) notes, so bin f of channel h holds the h-th harmonic of f's pitch
+//      (zeros past the top): the convolutions then see a note's partials in one place, at every
+//      pitch alike, which is what lets a timbre learned at one pitch carry to the others
+//   -> per frame: Conv1d(H->c, k) ReLU Conv1d(c->c, k) ReLU over F  ("conv1", "conv2"), k <= 1.5 notes
 //   -> optional (freq_layers > 0): the c x bins_per_note values of each note become one of 88 note
 //      tokens -> Linear -> freq_dim + learned pitch embedding ("note_in", "note_pos") -> freq_layers
 //      pre-norm Transformer blocks over the notes of the frame ("freq_blocks.i"), so every key
@@ -23,6 +27,7 @@
 #include <nlohmann/json.hpp>
 
 #include <string>
+#include <vector>
 
 namespace qs {
 
@@ -41,6 +46,14 @@ struct ModelHyper {
   int freq_layers = 0;
   int freq_dim = 16;    // width of a note token
   int freq_heads = 2;   // heads of the note attention (head size freq_dim / freq_heads)
+  // Harmonic stacking (empty: none, the original model's one input channel). E.g. {0.5, 1, 2, 3,
+  // 4, 5}: each a multiple of the fundamental in (1/16, 16], distinct; 1 keeps the plain CQT.
+  std::vector<double> harmonics;
+
+  // conv1's input channels: one per harmonic (1 without stacking).
+  int input_channels() const { return harmonics.empty() ? 1 : static_cast<int>(harmonics.size()); }
+  // The bin shift of each channel: round(12 log2(harmonic) * bins_per_note); {0} without stacking.
+  std::vector<int64_t> harmonic_shifts() const;
 
   // Conv kernel over frequency: the largest odd width <= 1.5 notes (5 bins at 4 bins/note);
   // the original found wider kernels hurt.
@@ -57,6 +70,10 @@ struct ModelOutput {
 
 // Sinusoidal position table [T, dim]: pe[t, 2i] = sin(t / 10000^(2i/dim)), pe[t, 2i+1] = cos(...).
 torch::Tensor sinusoidal_positions(int64_t t, int64_t dim, const torch::TensorOptions& opts);
+
+// Harmonic stacking of [N, 1, F] into [N, shifts, F]: channel h, bin i holds bin i + shifts[h]
+// (zero outside the spectrum).
+torch::Tensor stack_harmonics(const torch::Tensor& x, const std::vector<int64_t>& shifts);
 
 class TransformerBlockImpl : public torch::nn::Module {
  public:

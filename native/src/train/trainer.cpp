@@ -574,8 +574,13 @@ void load_starting_weights(Transcriber& model, const TrainOptions& opt, const Da
   try {
     copy_weights(model, ck.model);
   } catch (const Error&) {
+    if (copy_weights_adding_harmonics(model, ck.model)) {
+      std::fprintf(stderr, "train --load-weights: %s has no harmonic stacking: the new channels start at zero\n",
+                   opt.init_weights.c_str());
+      return;
+    }
     throw Error("train --load-weights: " + opt.init_weights +
-                " has other model hyper-parameters (--n-layers, --embed-dim, ...) than requested");
+                " has other model hyper-parameters (--n-layers, --embed-dim, --harmonics, ...) than requested");
   }
 }
 
