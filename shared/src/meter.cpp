@@ -149,10 +149,11 @@ std::size_t first_onset_beat(const NoteList& notes, const std::vector<double>& b
 // two phases of 4/4 carry the same bass and harmony (beats 1 and 3, or a chord held across
 // the bar), the accent evidence alone tips either way between two renders of the same notes.
 int downbeat_phase(const BeatEvidence& e, int m, std::size_t first_beat, double prior) {
+  const int first_phase = static_cast<int>(first_beat % static_cast<std::size_t>(m));
   int best_p = 0;
   double best = -1e300;
   for (int p = 0; p < m; ++p) {
-    const double s = grouping_score(e, m, p) + (first_beat % static_cast<std::size_t>(m) == static_cast<std::size_t>(p) ? prior : 0.0);
+    const double s = grouping_score(e, m, p) + (p == first_phase ? prior : 0.0);
     if (s > best) best = s, best_p = p;
   }
   return best_p;
