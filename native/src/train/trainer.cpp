@@ -771,6 +771,12 @@ class Trainer {
         h.freq_layers > 0 ? ", note attention " + std::to_string(h.freq_layers) + " layers x " +
                                 std::to_string(h.freq_heads) + " heads, d " + std::to_string(h.freq_dim)
                           : std::string();
+    std::string harmonics;
+    for (double x : h.harmonics) {
+      char v[32];
+      std::snprintf(v, sizeof v, "%g", x);
+      harmonics += (harmonics.empty() ? ", harmonics " : "/") + std::string(v);
+    }
     const std::string ranks =
         dist_.active() ? ", " + std::to_string(dist_.world_size()) + " ranks (" + dist_.backend() + ")" : "";
     const std::string resuming =
@@ -780,7 +786,7 @@ class Trainer {
     std::printf("model: %lld parameters (embed %d, %d layers x %d heads x %d, c %d%s); context %d frames (%.2f s); "
                 "%zu training windows, %zu steps/epoch, %d threads%s%s\n",
                 static_cast<long long>(model->parameter_count()), h.embed_dim, h.n_layers, h.n_heads, h.head_dim, h.c,
-                notes_attention.c_str(), T_, T_ / train_.info().features.frame_rate(), windows_.size(),
+                (notes_attention + harmonics).c_str(), T_, T_ / train_.info().features.frame_rate(), windows_.size(),
                 steps_per_epoch_, torch::get_num_threads(), ranks.c_str(), resuming.c_str());
     std::fflush(stdout);
   }
