@@ -189,13 +189,21 @@ bool load_training_state(const std::string& path, torch::optim::Optimizer& optim
   return true;
 }
 
-void copy_weights(Transcriber& dst, Transcriber& src) {
-  if (shapes_of(*dst) != shapes_of(*src)) throw Error("the weights to load have other hyper-parameters than the model");
+namespace {
+// Copies src's parameters and buffers into dst's of the same names, all but `skip`.
+void copy_by_name(Transcriber& dst, Transcriber& src, const std::string& skip = {}) {
   torch::NoGradGuard no_grad;
   auto sp = src->named_parameters();
-  for (auto& p : dst->named_parameters()) p.value().copy_(sp[p.key()]);
+  for (auto& p : dst->named_parameters())
+    if (p.key() != skip) p.value().copy_(sp[p.key()]);
   auto sb = src->named_buffers();
   for (auto& b : dst->named_buffers()) b.value().copy_(sb[b.key()]);
+}
+}  // namespace
+
+void copy_weights(Transcriber& dst, Transcriber& src) {
+  if (shapes_of(*dst) != shapes_of(*src)) throw Error("the weights to load have other hyper-parameters than the model");
+  copy_by_name(dst, src);
 }
 
 bool copy_weights_adding_harmonics(Transcriber& dst, Transcriber& src) {
@@ -206,19 +214,11 @@ bool copy_weights_adding_harmonics(Transcriber& dst, Transcriber& src) {
   nlohmann::json a = to.to_json(), b = src->hyper().to_json();
   a.erase("harmonics");
   if (a != b) return false;
-  const int64_t channel = one - to.harmonics.begin();
+  copy_by_name(dst, src, "conv1.weight");
   torch::NoGradGuard no_grad;
-  auto sp = src->named_parameters();
-  for (auto& p : dst->named_parameters()) {
-    if (p.key() != "conv1.weight") {
-      p.value().copy_(sp[p.key()]);
-      continue;
-    }
-    p.value().zero_();
-    p.value().narrow(1, channel, 1).copy_(sp[p.key()]);
-  }
-  auto sb = src->named_buffers();
-  for (auto& b : dst->named_buffers()) b.value().copy_(sb[b.key()]);
+  torch::Tensor conv1 = dst->conv1->weight;  // [c, harmonics, k]: the plain channel, zeros beside it
+  conv1.zero_();
+  conv1.narrow(1, one - to.harmonics.begin(), 1).copy_(src->conv1->weight);
   return true;
 }
 

@@ -57,7 +57,6 @@ nlohmann::json ModelHyper::to_json() const {
 }
 
 std::vector<int64_t> ModelHyper::harmonic_shifts() const {
-  if (harmonics.empty()) return {0};
   std::vector<int64_t> s;
   for (double h : harmonics) s.push_back(std::llround(12.0 * std::log2(h) * bins_per_note));
   return s;

@@ -52,7 +52,7 @@ struct ModelHyper {
 
   // conv1's input channels: one per harmonic (1 without stacking).
   int input_channels() const { return harmonics.empty() ? 1 : static_cast<int>(harmonics.size()); }
-  // The bin shift of each channel: round(12 log2(harmonic) * bins_per_note); {0} without stacking.
+  // The bin shift of each stacked channel: round(12 log2(harmonic) * bins_per_note).
   std::vector<int64_t> harmonic_shifts() const;
 
   // Conv kernel over frequency: the largest odd width <= 1.5 notes (5 bins at 4 bins/note);

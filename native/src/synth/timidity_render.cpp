@@ -130,11 +130,13 @@ TimidityRenderer::TimidityRenderer(const std::string& config, double rate) : con
   const std::vector<bool> has = bank0_programs(config);
   if (std::none_of(has.begin(), has.end(), [](bool b) { return b; }))
     throw Error(config + ": no melodic program in its bank 0");
+  std::string failure;
   try {
-    if (!run({"timidity", "--version"}).empty()) throw Error("");
-  } catch (const Error&) {
-    throw Error("timidity not found or not working (apt-get install timidity)");
+    failure = run({"timidity", "--version"});
+  } catch (const Error& e) {  // not installed: it cannot be started
+    failure = e.what();
   }
+  if (!failure.empty()) throw Error("timidity not found or not working (apt-get install timidity)");
   map_.resize(128);
   for (int p = 0; p < 128; ++p) {
     int best = -1;
