@@ -47,6 +47,9 @@ void DecoderParams::validate() const {
   if (!(frame_threshold >= 0.0f && frame_threshold <= 1.0f)) fail("frame_threshold", "must be between 0 and 1");
   if (!(min_note_length_s >= 0.0 && min_note_length_s <= 60.0))
     fail("min_note_length_s", "must be between 0 and 60 seconds");
+  if (!(restrike_threshold >= 0.0f && restrike_threshold <= 1.0f)) fail("restrike_threshold", "must be between 0 and 1");
+  if (!(min_restrike_gap_s >= 0.0 && min_restrike_gap_s <= 60.0))
+    fail("min_restrike_gap_s", "must be between 0 and 60 seconds");
 }
 
 void decode_notes(const Activations& act, const DecoderParams& params, NoteList& out) {
@@ -61,6 +64,8 @@ void decode_notes(const Activations& act, const DecoderParams& params, NoteList&
   const bool rise_starts = params.frame_fallback || act.onsets == nullptr;
   // Minimum length in frames; the epsilon keeps "exactly 2.5 frames" stable under rounding.
   const double min_frames = params.min_note_length_s * act.frame_rate - 1e-9;
+  const float restrike_thr = std::max(on_thr, params.restrike_threshold);
+  const double restrike_gap = params.min_restrike_gap_s * act.frame_rate - 1e-9;  // frames
   const double hop_s = 1.0 / act.frame_rate;
 
   Voices v;
@@ -98,14 +103,16 @@ void decode_notes(const Activations& act, const DecoderParams& params, NoteList&
         }
       }
       if (v.start[k] >= 0) {
-        if (peak) {
-          close(k, j);  // re-strike
+        const bool restrike = peak && o[k] > restrike_thr &&
+                              static_cast<double>(j - static_cast<std::size_t>(v.start[k])) >= restrike_gap;
+        if (restrike) {
+          close(k, j);
         } else if (fv > fr_thr) {
-          v.sum[k] += fv;
+          v.sum[k] += fv;  // a peak too weak or too soon to re-strike: the note sounds on
           continue;
         } else {
           close(k, j);
-          continue;
+          if (!peak) continue;  // a peak where the note ends starts the next one
         }
       } else if (!peak && !(rise_starts && fv > fr_thr)) {
         continue;

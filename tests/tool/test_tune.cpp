@@ -5,7 +5,10 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <array>
+#include <map>
 #include <set>
+#include <tuple>
 #include <sstream>
 
 #include "model/checkpoint.hpp"
@@ -96,7 +99,7 @@ TEST(Tune, GridAxes) {
   EXPECT_THROW(qs::parse_grid_axis("0.2:0.8:0", "x"), qs::Error);
   EXPECT_THROW(qs::parse_grid_axis("a,b", "x"), qs::Error);
   const qs::TuneGrid g = qs::TuneGrid::defaults();
-  EXPECT_EQ(g.size(), 13u * 11u * 5u);
+  EXPECT_EQ(g.size(), 13u * 11u * 4u * 5u);  // onset, frame, re-strike, shortest note
 }
 
 TEST(Tune, ScoresWhatTheDecoderProducesAndNeverLosesToTheBase) {
@@ -106,6 +109,7 @@ TEST(Tune, ScoresWhatTheDecoderProducesAndNeverLosesToTheBase) {
   grid.onset_thresholds = {0.3f, 0.5f, 0.7f};
   grid.frame_thresholds = {0.2f, 0.4f};
   grid.min_note_ms = {0.0, 30.0, 58.0, 116.0, 300.0};
+  grid.restrike_thresholds = {0.0f, 0.9f};
   // A deliberately poor base, off the grid: it is scored too, and the search beats it.
   qs::DecoderParams base;
   base.onset_threshold = 0.97f;
@@ -125,7 +129,7 @@ TEST(Tune, ScoresWhatTheDecoderProducesAndNeverLosesToTheBase) {
     for (const auto& p : pieces)
       direct += qs::evaluate_piece(p.ref, qs::decode_probabilities(p.act, ck.info.model_config(), c.params), p.duration_s).note;
     ASSERT_EQ(direct.n_est, c.note.n_est) << c.params.onset_threshold << " " << c.params.frame_threshold << " "
-                                         << c.params.min_note_length_s;
+                                         << c.params.min_note_length_s << " " << c.params.restrike_threshold;
     ASSERT_EQ(direct.n_matched, c.note.n_matched);
     ASSERT_EQ(direct.n_ref, c.note.n_ref);
   }
@@ -134,6 +138,13 @@ TEST(Tune, ScoresWhatTheDecoderProducesAndNeverLosesToTheBase) {
   for (const auto& c : r.ranked)
     if (c.params.onset_threshold == 0.5f && c.params.frame_threshold == 0.2f) n_est.insert(c.note.n_est);
   EXPECT_GE(n_est.size(), 3u);
+  // A higher re-strike threshold re-strikes less: never more notes.
+  std::map<std::tuple<float, float, double>, std::array<std::size_t, 2>> n_by_restrike;
+  for (const auto& c : r.ranked)
+    if (c.grid_index < grid.size())
+      n_by_restrike[{c.params.onset_threshold, c.params.frame_threshold, c.params.min_note_length_s}]
+                   [c.params.restrike_threshold > 0.0f] = c.note.n_est;
+  for (const auto& [key, n] : n_by_restrike) EXPECT_LE(n[1], n[0]);
   // A base on the grid is not scored twice.
   qs::DecoderParams on_grid;
   on_grid.onset_threshold = 0.5f;
@@ -146,19 +157,54 @@ TEST(Tune, ScoresWhatTheDecoderProducesAndNeverLosesToTheBase) {
   EXPECT_THROW(qs::tune_decoder(pieces, ck.info, qs::TuneGrid{}, on_grid, 1), qs::Error);
 }
 
+TEST(Tune, RestrikeAxisFindsTheHeldNote) {
+  // One held note (C4, 2 s) whose onset probability wavers to 0.5 twice while it sounds: at
+  // re-strike threshold 0 the decoder chops it in three (precision 1/3), at 0.6 it is one note.
+  qs::LoadedCheckpoint ck = qs::load_checkpoint(fixture().model);
+  const double fr = ck.info.features.frame_rate();
+  qs::TunePiece p;
+  p.name = "held";
+  p.act.n_notes = ck.info.n_notes;
+  p.act.ensure_frames(static_cast<std::size_t>(3 * fr));
+  const int k = 60 - ck.info.lowest_pitch;
+  const auto n = static_cast<std::size_t>(p.act.n_notes);
+  for (std::size_t j = 4; j < static_cast<std::size_t>(4 + 2 * fr); ++j) p.act.frames[j * n + k] = 0.9f;
+  p.act.onsets[4 * n + k] = 0.9f;
+  p.act.onsets[30 * n + k] = 0.5f;
+  p.act.onsets[60 * n + k] = 0.5f;
+  p.ref = {qs::Note{4 / fr, (4 + 2 * fr) / fr, 60, 100}};
+  p.duration_s = 3.0;
+  qs::TuneGrid grid;
+  grid.onset_thresholds = {0.4f};
+  grid.frame_thresholds = {0.3f};
+  grid.min_note_ms = {58.0};
+  grid.restrike_thresholds = {0.0f, 0.6f};
+  qs::DecoderParams base;  // on the grid: re-strike at every peak
+  base.onset_threshold = 0.4f;
+  base.frame_fallback = false;
+  const qs::TuneResult r = qs::tune_decoder({p}, ck.info, grid, base, 1);
+  ASSERT_EQ(r.ranked.size(), 2u);
+  EXPECT_EQ(r.ranked.front().params.restrike_threshold, 0.6f);
+  EXPECT_EQ(r.ranked.front().note.n_est, 1u);
+  EXPECT_DOUBLE_EQ(r.ranked.front().f1(), 1.0);
+  EXPECT_EQ(r.ranked.back().note.n_est, 3u);
+  EXPECT_EQ(r.base_rank, 1u);
+}
+
 TEST(Tune, EvaluateTuneFindsThresholdsAtLeastAsGoodAsTheDefaults) {
   const Fixture& fx = fixture();
   const std::string pairs = "--audio " + fx.dir + "/h0.wav " + fx.dir + "/h1.wav --ref " + fx.dir + "/h0.tsv " +
                             fx.dir + "/h1.tsv";
   std::string out;
   ASSERT_EQ(qs::test::run_qscribe("evaluate -m " + fx.model + " " + pairs + " --tune --threads 1 --top 3", &out, qs::test::Stderr::drop), 0) << out;
-  // The last line: ONSET FRAME MIN_NOTE_MS FRAME_FALLBACK.
+  // The last line: ONSET FRAME MIN_NOTE_MS FRAME_FALLBACK RESTRIKE.
   std::string last = out.substr(0, out.find_last_not_of('\n') + 1);
   last = last.substr(last.find_last_of('\n') + 1);
   std::istringstream ls(last);
-  double on = -1, fr = -1, ms = -1;
+  double on = -1, fr = -1, ms = -1, re = -1;
   std::string fallback;
-  ASSERT_TRUE(ls >> on >> fr >> ms >> fallback) << out;
+  ASSERT_TRUE(ls >> on >> fr >> ms >> fallback >> re) << out;
+  EXPECT_TRUE(re == 0 || re == 0.5 || re == 0.6 || re == 0.7) << last;
   EXPECT_TRUE(fallback == "on" || fallback == "off") << last;
   EXPECT_TRUE(on >= 0.2 && on <= 0.8 && fr >= 0.1 && fr <= 0.6) << last;
   EXPECT_TRUE(ms == 30 || ms == 46 || ms == 58 || ms == 80 || ms == 116) << last;
@@ -169,9 +215,10 @@ TEST(Tune, EvaluateTuneFindsThresholdsAtLeastAsGoodAsTheDefaults) {
     EXPECT_EQ(qs::test::run_qscribe("evaluate -m " + fx.model + " " + pairs + " --json --threads 1 " + extra, &o, qs::test::Stderr::drop), 0) << o;
     return nlohmann::json::parse(o)["pooled"]["note"]["f1"].get<double>();
   };
-  char tuned[160];
-  std::snprintf(tuned, sizeof tuned, "--onset-threshold %g --frame-threshold %g --min-note-length %g --frame-fallback %s",
-                on, fr, ms / 1000.0, fallback.c_str());
+  char tuned[200];
+  std::snprintf(tuned, sizeof tuned,
+                "--onset-threshold %g --frame-threshold %g --min-note-length %g --frame-fallback %s --restrike-threshold %g",
+                on, fr, ms / 1000.0, fallback.c_str(), re);
   const double f_tuned = note_f1(tuned), f_default = note_f1("");
   EXPECT_GE(f_tuned, f_default) << "tuned " << tuned;
 
@@ -184,7 +231,8 @@ TEST(Tune, EvaluateTuneFindsThresholdsAtLeastAsGoodAsTheDefaults) {
   EXPECT_EQ(j["best"]["frame_fallback"].get<bool>(), fallback == "on");
   EXPECT_NEAR(j["best"]["note"]["f1"].get<double>(), f_tuned, 1e-3);
   EXPECT_NEAR(j["model_decoding"]["note"]["f1"].get<double>(), f_default, 1e-3);
-  EXPECT_EQ(j["evaluated"].get<int>(), 715);
+  EXPECT_EQ(j["evaluated"].get<int>(), 2860);
+  EXPECT_NEAR(j["best"]["restrike_threshold"].get<double>(), re, 1e-6);
   EXPECT_EQ(j["top"].size(), 10u);
   EXPECT_EQ(j["chosen"]["rank"], 1);  // no margin: the best note F1
 
@@ -201,7 +249,11 @@ TEST(Tune, EvaluateTuneFindsThresholdsAtLeastAsGoodAsTheDefaults) {
   // A fixed threshold stays out of the search.
   ASSERT_EQ(qs::test::run_qscribe("evaluate -m " + fx.model + " " + pairs + " --tune --json --onset-threshold 0.6", &out, qs::test::Stderr::drop), 0) << out;
   EXPECT_NEAR(nlohmann::json::parse(out)["best"]["onset_threshold"].get<double>(), 0.6, 1e-6);
-  EXPECT_EQ(nlohmann::json::parse(out)["evaluated"].get<int>(), 11 * 5);  // the base (0.6 0.3 58) is on it
+  EXPECT_EQ(nlohmann::json::parse(out)["evaluated"].get<int>(), 11 * 4 * 5);  // the base (0.6 0.3 58 0) is on it
+  ASSERT_EQ(qs::test::run_qscribe("evaluate -m " + fx.model + " " + pairs + " --tune --json --onset-threshold 0.6 "
+                                  "--restrike-threshold 0.65", &out, qs::test::Stderr::drop), 0) << out;
+  EXPECT_NEAR(nlohmann::json::parse(out)["best"]["restrike_threshold"].get<double>(), 0.65, 1e-6);
+  EXPECT_EQ(nlohmann::json::parse(out)["evaluated"].get<int>(), 11 * 5);  // the override is the base too
   // Bad grids are usage errors with a message (exit 1 from qs::Error).
   EXPECT_EQ(qs::test::run_qscribe("evaluate -m " + fx.model + " " + pairs + " --tune --tune-onset 0.8:0.2:0.1", &out, qs::test::Stderr::drop), 1);
 }

@@ -53,6 +53,9 @@ TEST(ModelConfig, MinimalFileGetsDefaults) {
   EXPECT_DOUBLE_EQ(c.features.sparsity, 0.01);
   EXPECT_EQ(c.segment_frames, 43);
   EXPECT_FLOAT_EQ(c.decoding.onset_threshold, 0.5f);
+  // A sidecar from before the re-strike rule: every onset peak re-strikes, as it did then.
+  EXPECT_EQ(c.decoding.restrike_threshold, 0.0f);
+  EXPECT_EQ(c.decoding.min_restrike_gap_s, 0.0);
   EXPECT_TRUE(c.has_onset_output);
   EXPECT_TRUE(c.outputs_are_logits);
   EXPECT_EQ(c.input.shape[2], qs::TensorDim::fixed(352));
@@ -69,6 +72,8 @@ TEST(ModelConfig, RoundTripKeepsEverything) {
   c.decoding.frame_threshold = 0.123456789f;
   c.decoding.min_note_length_s = 0.1;
   c.decoding.frame_fallback = false;
+  c.decoding.restrike_threshold = 0.55f;
+  c.decoding.min_restrike_gap_s = 0.116;
   c.segment_frames = 86;
   c.context_frames = 4;
   c.architecture = {{"d_model", 128}, {"layers", 4}};
@@ -80,7 +85,9 @@ TEST(ModelConfig, RoundTripKeepsEverything) {
   EXPECT_EQ(qs::model_config_to_json(back), qs::model_config_to_json(c));
   EXPECT_EQ(back.decoding.frame_threshold, c.decoding.frame_threshold);
   EXPECT_EQ(back.decoding.onset_threshold, 0.35f);
-  EXPECT_NE(text.find("\"onset_threshold\": 0.35\n"), std::string::npos) << text;  // written as typed, not 0.3499999940
+  EXPECT_EQ(back.decoding.restrike_threshold, 0.55f);
+  EXPECT_EQ(back.decoding.min_restrike_gap_s, 0.116);
+  EXPECT_NE(text.find("\"onset_threshold\": 0.35,\n"), std::string::npos) << text;  // written as typed, not 0.3499999940
   EXPECT_FALSE(back.has_onset_output);
   EXPECT_EQ(back.training["metrics"]["note_f1"], 0.71);
   // nlohmann ADL hooks
@@ -152,6 +159,9 @@ TEST(ModelConfig, FieldTypeErrorsNameThePath) {
   expect_error(with(minimal(), "/decoding"_json_pointer, json{{"frame_threshold", "0.3"}}), {"decoding.frame_threshold"});
   expect_error(with(minimal(), "/decoding"_json_pointer, json{{"min_note_length_s", -1}}), {"decoding.min_note_length_s"});
   expect_error(with(minimal(), "/decoding"_json_pointer, json{{"frame_fallback", 1}}), {"decoding.frame_fallback"});
+  expect_error(with(minimal(), "/decoding"_json_pointer, json{{"restrike_threshold", 2}}), {"decoding.restrike_threshold"});
+  expect_error(with(minimal(), "/decoding"_json_pointer, json{{"min_restrike_gap_s", -0.5}}),
+               {"decoding.min_restrike_gap_s"});
   expect_error(with(minimal(), "/name"_json_pointer, 3), {"\"name\"", "string"});
   expect_error(with(minimal(), "/architecture"_json_pointer, "big"), {"\"architecture\"", "object"});
   expect_error(with(minimal(), "/training"_json_pointer, 1), {"\"training\"", "object"});

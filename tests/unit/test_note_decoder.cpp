@@ -241,3 +241,81 @@ TEST(NoteDecoder, SigmoidMapsLogits) {
   EXPECT_FLOAT_EQ(v[1], 1.0f);
   EXPECT_NEAR(v[2], 0.0f, 1e-30);
 }
+
+TEST(NoteDecoder, WeakPeakOnSoundingNoteDoesNotRestrike) {
+  // A held note whose onset probability wavers (0.45 at frame 12, a vibrato's swell): with a
+  // re-strike threshold of 0.6 it stays one note; a fresh note with the same peak still starts.
+  Grid g(40, 88);
+  g.frame(0, 25, 10, 0.9f);
+  g.onset(0, 10, 0.8f);
+  g.onset(12, 10, 0.45f);
+  g.frame(30, 38, 20, 0.9f);
+  g.onset(30, 20, 0.45f);
+  qs::DecoderParams p;
+  p.onset_threshold = 0.4f;
+  EXPECT_EQ(qs::decode_notes(g.act(), p).size(), 3u);  // default: every peak re-strikes
+  p.restrike_threshold = 0.6f;
+  const qs::NoteList notes = qs::decode_notes(g.act(), p);
+  ASSERT_EQ(notes.size(), 2u);
+  EXPECT_EQ(notes[0].pitch, 31);
+  EXPECT_DOUBLE_EQ(notes[0].onset, 0.0);
+  EXPECT_DOUBLE_EQ(notes[0].offset, 25 * kHop);
+  EXPECT_EQ(notes[1].pitch, 41);
+  EXPECT_DOUBLE_EQ(notes[1].onset, 30 * kHop);
+  g.onset(12, 10, 0.7f);  // a strong peak re-strikes
+  EXPECT_EQ(qs::decode_notes(g.act(), p).size(), 3u);
+  p.restrike_threshold = 0.2f;  // below the onset threshold: the onset threshold rules
+  g.onset(12, 10, 0.35f);
+  EXPECT_EQ(qs::decode_notes(g.act(), p).size(), 2u);
+}
+
+TEST(NoteDecoder, RestrikeNeedsTheMinimumGap) {
+  // Peaks 3 and 8 frames after the start; a gap of 5 frames (0.116 s) lets only the second re-strike.
+  Grid g(30, 88);
+  g.frame(0, 25, 10, 0.9f);
+  g.onset(0, 10, 0.8f);
+  g.onset(3, 10, 0.8f);
+  g.onset(11, 10, 0.8f);
+  qs::DecoderParams p;
+  p.min_note_length_s = 0.0;
+  EXPECT_EQ(qs::decode_notes(g.act(), p).size(), 3u);
+  p.min_restrike_gap_s = 5 * kHop;
+  const qs::NoteList notes = qs::decode_notes(g.act(), p);
+  ASSERT_EQ(notes.size(), 2u);
+  EXPECT_DOUBLE_EQ(notes[0].offset, 11 * kHop);
+  EXPECT_DOUBLE_EQ(notes[1].onset, 11 * kHop);
+  EXPECT_DOUBLE_EQ(notes[1].offset, 25 * kHop);
+}
+
+TEST(NoteDecoder, PeakTooWeakToRestrikeWhereTheNoteEndsStartsTheNext) {
+  // The note's frames fall below the threshold at frame 10, where a peak too weak to re-strike a
+  // sounding note sits: the note ends there and the peak starts the next one.
+  Grid g(30, 88);
+  g.frame(0, 10, 10, 0.9f);
+  g.frame(11, 20, 10, 0.9f);
+  g.onset(0, 10, 0.8f);
+  g.onset(10, 10, 0.6f);
+  qs::DecoderParams p;
+  p.restrike_threshold = 0.9f;
+  p.frame_fallback = false;  // only the peak may start the second note
+  const qs::NoteList notes = qs::decode_notes(g.act(), p);
+  ASSERT_EQ(notes.size(), 2u);
+  EXPECT_DOUBLE_EQ(notes[0].offset, 10 * kHop);
+  EXPECT_DOUBLE_EQ(notes[1].onset, 10 * kHop);
+  EXPECT_DOUBLE_EQ(notes[1].offset, 20 * kHop);
+}
+
+TEST(NoteDecoder, RejectsBadRestrikeParameters) {
+  Grid g(4, 4);
+  qs::DecoderParams p;
+  p.restrike_threshold = 1.5f;
+  EXPECT_THROW(qs::decode_notes(g.act(), p), qs::Error);
+  p = {};
+  p.min_restrike_gap_s = -0.1;
+  try {
+    qs::decode_notes(g.act(), p);
+    FAIL() << "expected qs::Error";
+  } catch (const qs::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("min_restrike_gap_s"), std::string::npos);
+  }
+}

@@ -52,4 +52,14 @@ CLI::Option* add_frame_fallback(CLI::App& sub, std::string& on_off, const std::s
   return opt;
 }
 
+void add_restrike_options(CLI::App& sub, RestrikeOverrides& r) {
+  sub.add_option("--restrike-threshold", r.threshold,
+                 "Onset probability a peak must exceed to re-strike a note that is still sounding; weaker peaks "
+                 "(a held note's vibrato or swell) leave it sounding (0: the onset threshold alone; default: the model's)")
+      ->check(CLI::Range(0.0, 1.0));
+  sub.add_option("--min-restrike-gap", r.min_gap_s,
+                 "Shortest time, seconds, from a note's start to a re-strike of it (default: the model's)")
+      ->check(CLI::Range(0.0, 60.0));
+}
+
 }  // namespace qs::cli

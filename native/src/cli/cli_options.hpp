@@ -19,4 +19,13 @@ CLI::Option* add_min_note_length(CLI::App& sub, double& seconds, const std::stri
 // --no-frame-fallback flag (transcribe's old spelling) stores "off".
 CLI::Option* add_frame_fallback(CLI::App& sub, std::string& on_off, const std::string& help);
 
+// Re-striking a sounding note (qs::DecoderParams::restrike_threshold, min_restrike_gap_s); a
+// negative value keeps the model's.
+struct RestrikeOverrides {
+  float threshold = -1;
+  double min_gap_s = -1;
+};
+// --restrike-threshold P (0..1) and --min-restrike-gap SECONDS (0..60).
+void add_restrike_options(CLI::App& sub, RestrikeOverrides& r);
+
 }  // namespace qs::cli

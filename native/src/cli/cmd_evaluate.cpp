@@ -31,9 +31,11 @@ struct EvaluateArgs {
   // --tune
   bool tune = false;
   std::string tune_onset = "0.2:0.8:0.05", tune_frame = "0.1:0.6:0.05", tune_min_note_ms = "30,46,58,80,116";
+  std::string tune_restrike = "0,0.5,0.6,0.7";
   std::string tune_fallback = "both";
   double tune_margin = 0.0;
   std::string frame_fallback;  // "on" / "off" overrides the model's
+  qs::cli::RestrikeOverrides restrike;
   int top = 10;
 };
 
@@ -56,7 +58,9 @@ nlohmann::json decoding_json(const qs::DecoderParams& d) {
   return {{"onset_threshold", std::round(d.onset_threshold * 1e6) / 1e6},
           {"frame_threshold", std::round(d.frame_threshold * 1e6) / 1e6},
           {"min_note_ms", std::round(d.min_note_length_s * 1e9) / 1e6},
-          {"frame_fallback", d.frame_fallback}};
+          {"frame_fallback", d.frame_fallback},
+          {"restrike_threshold", std::round(d.restrike_threshold * 1e6) / 1e6},
+          {"min_restrike_gap_s", d.min_restrike_gap_s}};
 }
 
 // The --tune grid: an axis fixed by its option (--onset-threshold, ...) or searched.
@@ -74,6 +78,12 @@ qs::TuneGrid tune_grid(const EvaluateArgs& a) {
   }
   grid.min_note_ms = a.min_note_length >= 0 ? std::vector<double>{a.min_note_length * 1000.0}
                                             : qs::parse_grid_axis(a.tune_min_note_ms, "--tune-min-note-ms");
+  if (a.restrike.threshold >= 0) {
+    grid.restrike_thresholds = {a.restrike.threshold};
+  } else {
+    for (double v : qs::parse_grid_axis(a.tune_restrike, "--tune-restrike"))
+      grid.restrike_thresholds.push_back(static_cast<float>(v));
+  }
   return grid;
 }
 
@@ -160,7 +170,8 @@ void print_tune_json(const EvaluateArgs& a, const std::string& model_path, const
                       {"grid",
                        {{"onset_threshold", grid.onset_thresholds},
                         {"frame_threshold", grid.frame_thresholds},
-                        {"min_note_ms", grid.min_note_ms}}},
+                        {"min_note_ms", grid.min_note_ms},
+                        {"restrike_threshold", grid.restrike_thresholds}}},
                       {"evaluated", ranked.size()},
                       {"best", entry(ranked.front().params, t.scores.front(), 0)},
                       {"chosen", entry(ranked[t.chosen].params, t.scores[t.chosen], t.chosen)},
@@ -171,18 +182,18 @@ void print_tune_json(const EvaluateArgs& a, const std::string& model_path, const
   std::printf("%s\n", j.dump(2).c_str());
 }
 
-// The table; its last line, ONSET FRAME MIN_NOTE_MS FALLBACK, is what scripts read.
+// The table; its last line, ONSET FRAME MIN_NOTE_MS FALLBACK RESTRIKE, is what scripts read.
 void print_tune_table(const EvaluateArgs& a, const std::string& model_path, const qs::DecoderParams& base,
                       const TuneReport& t) {
   const auto& ranked = t.r.ranked;
   std::printf("model %s, %zu pieces, %.1f s of audio; %zu decoder settings by pooled onset-only note F1\n",
               model_path.c_str(), t.n_pieces, t.audio_s, ranked.size());
-  std::printf("%4s %6s %6s %7s %8s %8s %8s %11s %8s %8s\n", "rank", "onset", "frame", "min ms", "note P", "note R",
-              "note F1", "note+off F1", "frame F1", "exact k0");
+  std::printf("%4s %6s %6s %7s %8s %8s %8s %8s %11s %8s %8s\n", "rank", "onset", "frame", "min ms", "restrike",
+              "note P", "note R", "note F1", "note+off F1", "frame F1", "exact k0");
   auto line = [](const char* rank, const qs::DecoderParams& d, const qs::Scores& s) {
-    std::printf("%4s %6.3g %6.3g %7.4g %8.4f %8.4f %8.4f %11.4f %8.4f %8.4f\n", rank, d.onset_threshold,
-                d.frame_threshold, d.min_note_length_s * 1000.0, s.note.precision, s.note.recall, s.note.f1,
-                s.note_offset.f1, s.frame.f1, s.exact_accuracy[0]);
+    std::printf("%4s %6.3g %6.3g %7.4g %8.3g %8.4f %8.4f %8.4f %11.4f %8.4f %8.4f\n", rank, d.onset_threshold,
+                d.frame_threshold, d.min_note_length_s * 1000.0, d.restrike_threshold, s.note.precision, s.note.recall,
+                s.note.f1, s.note_offset.f1, s.frame.f1, s.exact_accuracy[0]);
   };
   for (std::size_t i = 0; i < t.scores.size(); ++i) line(std::to_string(i + 1).c_str(), ranked[i].params, t.scores[i]);
   std::printf("model's decoding (rank %zu):\n", t.r.base_rank + 1);
@@ -192,8 +203,9 @@ void print_tune_table(const EvaluateArgs& a, const std::string& model_path, cons
                 "rank 1\n", t.chosen + 1, t.scores[t.chosen].exact_accuracy[0], t.scores.front().exact_accuracy[0], a.tune_margin);
   const qs::DecoderParams& best = ranked[t.chosen].params;
   std::printf("frame fallback: %s\n", best.frame_fallback ? "on" : "off");
-  std::printf("%.6g %.6g %.6g %s\n", best.onset_threshold, best.frame_threshold,
-              std::round(best.min_note_length_s * 1e9) / 1e6, best.frame_fallback ? "on" : "off");
+  std::printf("%.6g %.6g %.6g %s %.6g\n", best.onset_threshold, best.frame_threshold,
+              std::round(best.min_note_length_s * 1e9) / 1e6, best.frame_fallback ? "on" : "off",
+              best.restrike_threshold);
 }
 
 // --tune: the model runs once over the data; the decoder is re-run on the kept probabilities for
@@ -236,7 +248,8 @@ void run(EvaluateArgs& a) {
   qs::LoadedModel m = qs::load_model_for_inference(model_path);
   const auto& info = m.checkpoint.info;
   qs::DecoderParams dec =
-      qs::decoder_with_overrides(info.decoding, a.onset_threshold, a.frame_threshold, a.min_note_length, a.frame_fallback);
+      qs::decoder_with_overrides(info.decoding, a.onset_threshold, a.frame_threshold, a.min_note_length, a.frame_fallback,
+                                 a.restrike.threshold, a.restrike.min_gap_s);
   if (a.tune) {
     run_tune(a, m, model_path, dec);
     return;
@@ -275,7 +288,9 @@ void run(EvaluateArgs& a) {
                          {{"onset_threshold", std::round(dec.onset_threshold * 1e6) / 1e6},
                           {"frame_threshold", std::round(dec.frame_threshold * 1e6) / 1e6},
                           {"min_note_length_s", dec.min_note_length_s},
-                          {"frame_fallback", dec.frame_fallback}}}};
+                          {"frame_fallback", dec.frame_fallback},
+                          {"restrike_threshold", std::round(dec.restrike_threshold * 1e6) / 1e6},
+                          {"min_restrike_gap_s", dec.min_restrike_gap_s}}}};
     if (loss_frames) j["loss"] = loss_sum / loss_frames;
     if (a.per_piece) {
       j["per_piece"] = nlohmann::json::array();
@@ -326,6 +341,7 @@ QS_COMMAND("evaluate", "Score a model on a preprocessed split or on audio + refe
       sub, a->frame_fallback,
       "on: notes also start at frame rises without an onset peak; off: only at onset peaks (default: the model's)");
   qs::cli::add_min_note_length(sub, a->min_note_length, "Shortest decoded note, seconds (default: the model's)");
+  qs::cli::add_restrike_options(sub, a->restrike);
   sub.add_option("--threads", a->threads, "LibTorch threads, and --tune's grid-search threads (0: all cores)")
       ->capture_default_str();
   sub.add_flag("--json", a->json, "Print the metrics as JSON instead of a table");
@@ -341,6 +357,10 @@ QS_COMMAND("evaluate", "Score a model on a preprocessed split or on audio + refe
       ->capture_default_str();
   sub.add_option("--tune-min-note-ms", a->tune_min_note_ms,
                  "Shortest-note lengths to try, milliseconds: LO:HI:STEP or a comma-separated list")
+      ->capture_default_str();
+  sub.add_option("--tune-restrike", a->tune_restrike,
+                 "Re-strike thresholds to try (0: the onset threshold's), with --min-restrike-gap fixed: LO:HI:STEP "
+                 "or a comma-separated list")
       ->capture_default_str();
   sub.add_option("--tune-fallback", a->tune_fallback,
                  "Frame fallback (notes also start at frame rises without an onset peak) to try: both, on or off")

@@ -29,6 +29,7 @@ struct TranscribeArgs {
   float onset_threshold = -1, frame_threshold = -1;
   double min_note_length = -1;
   std::string frame_fallback;  // "on" / "off" overrides the model's
+  qs::cli::RestrikeOverrides restrike;
   int threads = 0, overlap = 0, batch_windows = 16;
   double window_seconds = 0;
   bool quiet = false;
@@ -48,7 +49,9 @@ void transcribe_one(const std::string& in, const std::string& dst, const Transcr
                                 {{"onset_threshold", std::round(dec.onset_threshold * 1e6) / 1e6},
                                  {"frame_threshold", std::round(dec.frame_threshold * 1e6) / 1e6},
                                  {"min_note_length_s", dec.min_note_length_s},
-                                 {"frame_fallback", dec.frame_fallback}}}};
+                                 {"frame_fallback", dec.frame_fallback},
+                                 {"restrike_threshold", std::round(dec.restrike_threshold * 1e6) / 1e6},
+                                 {"min_restrike_gap_s", dec.min_restrike_gap_s}}}};
   qs::MusicOutputOptions mo = a.music;
   mo.title = fs::path(in).stem().string();
   qs::write_music(dst, r.notes, r.duration_s, mo, meta);
@@ -103,7 +106,8 @@ void run(TranscribeArgs& a) {
   qs::LoadedModel m = qs::load_model_for_inference(model_path);
   const auto& info = m.checkpoint.info;
   qs::DecoderParams dec =
-      qs::decoder_with_overrides(info.decoding, a.onset_threshold, a.frame_threshold, a.min_note_length, a.frame_fallback);
+      qs::decoder_with_overrides(info.decoding, a.onset_threshold, a.frame_threshold, a.min_note_length, a.frame_fallback,
+                                 a.restrike.threshold, a.restrike.min_gap_s);
   qs::InferenceOptions inf;
   if (a.window_seconds > 0)
     inf.window_frames = std::max(1, static_cast<int>(std::lround(a.window_seconds * info.features.frame_rate())));
@@ -155,6 +159,7 @@ QS_COMMAND("transcribe", "Transcribe audio files to MIDI, TSV or JSON notes", 60
   qs::cli::add_frame_fallback(sub, a->frame_fallback,
                               "on: notes also start at frame rises without an onset peak; off: only at onset peaks "
                               "(default: the model's, on)");
+  qs::cli::add_restrike_options(sub, a->restrike);
   sub.add_option("--threads", a->threads, "LibTorch threads (0: all cores)")->capture_default_str()
       ->check(CLI::NonNegativeNumber);
   sub.add_option("--window-seconds", a->window_seconds,

@@ -62,6 +62,7 @@ std::string default_model_path();
 // The model's decoding thresholds with the command line's overrides applied (a negative value,
 // or an empty frame_fallback, keeps the model's; frame_fallback is "on" or "off"); validated.
 DecoderParams decoder_with_overrides(DecoderParams model_defaults, float onset_threshold, float frame_threshold,
-                                     double min_note_length_s, const std::string& frame_fallback = "");
+                                     double min_note_length_s, const std::string& frame_fallback = "",
+                                     float restrike_threshold = -1, double min_restrike_gap_s = -1);
 
 }  // namespace qs

@@ -45,6 +45,7 @@ TuneGrid TuneGrid::defaults() {
   for (int i = 4; i <= 16; ++i) g.onset_thresholds.push_back(static_cast<float>(i * 5) / 100.0f);
   for (int i = 2; i <= 12; ++i) g.frame_thresholds.push_back(static_cast<float>(i * 5) / 100.0f);
   g.min_note_ms = {30.0, 46.0, 58.0, 80.0, 116.0};
+  g.restrike_thresholds = {0.0f, 0.5f, 0.6f, 0.7f};
   return g;
 }
 
@@ -97,7 +98,7 @@ bool same(double a, double b) { return std::fabs(a - b) < 1e-9; }
 
 bool same_params(const DecoderParams& a, const DecoderParams& b) {
   return same(a.onset_threshold, b.onset_threshold) && same(a.frame_threshold, b.frame_threshold) &&
-         same(a.min_note_length_s, b.min_note_length_s);
+         same(a.min_note_length_s, b.min_note_length_s) && same(a.restrike_threshold, b.restrike_threshold);
 }
 
 void check_grid_values(const TuneGrid& grid) {
@@ -107,32 +108,40 @@ void check_grid_values(const TuneGrid& grid) {
     if (!(v >= 0.0f && v <= 1.0f)) throw Error("tuning: frame thresholds must be between 0 and 1");
   for (double v : grid.min_note_ms)
     if (!(v >= 0.0 && v <= 60000.0)) throw Error("tuning: shortest-note lengths must be between 0 and 60000 ms");
+  for (float v : grid.restrike_thresholds)
+    if (!(v >= 0.0f && v <= 1.0f)) throw Error("tuning: re-strike thresholds must be between 0 and 1");
 }
 
-// One decoder run: an (onset, frame) pair, scored at each shortest-note length. Its candidates
-// are cands[first_index + m], m indexing min_s.
+// One decoder run: an (onset, frame, re-strike) triple, scored at each shortest-note length. Its
+// candidates are cands[first_index + m], m indexing min_s.
 struct TuneItem {
-  float onset, frame;
+  float onset, frame, restrike;
   std::vector<double> min_s;
   std::size_t first_index;
 };
 
-// The (onset, frame) pairs of the grid, then `base` alone when it is not on the grid.
+// The (onset, frame, re-strike) triples of the grid, then `base` alone when it is not on the grid.
 std::vector<TuneItem> tune_items(const TuneGrid& grid, const DecoderParams& base) {
   const std::size_t nF = grid.frame_thresholds.size(), nM = grid.min_note_ms.size();
+  const std::vector<float> restrikes =
+      grid.restrike_thresholds.empty() ? std::vector<float>{base.restrike_threshold} : grid.restrike_thresholds;
+  const std::size_t nR = restrikes.size();
   std::vector<double> grid_min_s;
   for (double ms : grid.min_note_ms) grid_min_s.push_back(ms / 1000.0);
   std::vector<TuneItem> items;
   for (std::size_t i = 0; i < grid.onset_thresholds.size(); ++i)
     for (std::size_t j = 0; j < nF; ++j)
-      items.push_back({grid.onset_thresholds[i], grid.frame_thresholds[j], grid_min_s, (i * nF + j) * nM});
+      for (std::size_t r = 0; r < nR; ++r)
+        items.push_back({grid.onset_thresholds[i], grid.frame_thresholds[j], restrikes[r], grid_min_s,
+                         ((i * nF + j) * nR + r) * nM});
   bool base_on_grid = false;
-  for (float o : grid.onset_thresholds)
-    for (float f : grid.frame_thresholds)
-      for (double m : grid_min_s)
-        base_on_grid = base_on_grid ||
-                       (same(o, base.onset_threshold) && same(f, base.frame_threshold) && same(m, base.min_note_length_s));
-  if (!base_on_grid) items.push_back({base.onset_threshold, base.frame_threshold, {base.min_note_length_s}, grid.size()});
+  for (const TuneItem& it : items)
+    for (double m : it.min_s)
+      base_on_grid = base_on_grid || (same(it.onset, base.onset_threshold) && same(it.frame, base.frame_threshold) &&
+                                       same(it.restrike, base.restrike_threshold) && same(m, base.min_note_length_s));
+  if (!base_on_grid)
+    items.push_back({base.onset_threshold, base.frame_threshold, base.restrike_threshold, {base.min_note_length_s},
+                     grid.size()});
   return items;
 }
 
@@ -144,6 +153,7 @@ void score_item(const TuneItem& it, const std::vector<TunePiece>& pieces, const 
   DecoderParams d = base;
   d.onset_threshold = it.onset;
   d.frame_threshold = it.frame;
+  d.restrike_threshold = it.restrike;
   d.min_note_length_s = 0.0;  // the length filter is applied below, once per min_s
   std::vector<NoteCounts> counts(it.min_s.size());
   for (const TunePiece& p : pieces) {
@@ -167,6 +177,7 @@ void score_item(const TuneItem& it, const std::vector<TunePiece>& pieces, const 
     c.params = base;
     c.params.onset_threshold = it.onset;
     c.params.frame_threshold = it.frame;
+    c.params.restrike_threshold = it.restrike;
     c.params.min_note_length_s = it.min_s[m];
     c.note = counts[m];
     c.grid_index = it.first_index + m;
@@ -203,7 +214,8 @@ TuneResult rank_candidates(std::vector<TuneCandidate> cands, const DecoderParams
   auto distance = [&](const DecoderParams& p) {
     return std::make_tuple(std::fabs(p.onset_threshold - base.onset_threshold),
                            std::fabs(p.frame_threshold - base.frame_threshold),
-                           std::fabs(p.min_note_length_s - base.min_note_length_s));
+                           std::fabs(p.min_note_length_s - base.min_note_length_s),
+                           std::fabs(p.restrike_threshold - base.restrike_threshold));
   };
   TuneResult r;
   r.ranked = std::move(cands);

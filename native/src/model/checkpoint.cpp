@@ -32,7 +32,9 @@ nlohmann::json CheckpointInfo::to_json() const {
            {{"onset_threshold", std::round(decoding.onset_threshold * 1e6) / 1e6},  // float -> short decimal
             {"frame_threshold", std::round(decoding.frame_threshold * 1e6) / 1e6},
             {"min_note_length_s", decoding.min_note_length_s},
-            {"frame_fallback", decoding.frame_fallback}}},
+            {"frame_fallback", decoding.frame_fallback},
+            {"restrike_threshold", std::round(decoding.restrike_threshold * 1e6) / 1e6},
+            {"min_restrike_gap_s", decoding.min_restrike_gap_s}}},
           {"training", training}};
 }
 
@@ -65,6 +67,8 @@ CheckpointInfo CheckpointInfo::from_json(const nlohmann::json& j) {
       d.number("frame_threshold", c.decoding.frame_threshold, false, 0.0, 1.0, "from 0 to 1");
       d.number("min_note_length_s", c.decoding.min_note_length_s, false, 0.0, 60.0, "from 0 to 60 seconds");
       d.boolean("frame_fallback", c.decoding.frame_fallback);
+      d.number("restrike_threshold", c.decoding.restrike_threshold, false, 0.0, 1.0, "from 0 to 1");
+      d.number("min_restrike_gap_s", c.decoding.min_restrike_gap_s, false, 0.0, 60.0, "from 0 to 60 seconds");
     }
     if (j.contains("training")) c.training = j["training"];
   } catch (const nlohmann::json::exception& e) {

@@ -14,8 +14,11 @@
 //    pitch is sounding (a rise without an onset peak).
 //  - The note lasts while the frame probability stays above `frame_threshold`; it ends at the
 //    first frame at or below it. The onset frame itself always belongs to the note.
-//  - An onset peak on a pitch that is already sounding re-strikes it: the old note ends at that
-//    frame and a new one starts there.
+//  - An onset peak on a pitch that is already sounding re-strikes it (the old note ends at that
+//    frame and a new one starts there) when the peak is also above `restrike_threshold` and the
+//    sounding note has lasted at least `min_restrike_gap_s`; other peaks leave it sounding. A
+//    held note's onset probability wavers (vibrato, bowing, a pad's swell) and would otherwise
+//    chop it into a chain of short notes, where a fresh note needs less evidence (docs/training.md).
 //  - Notes shorter than `min_note_length_s` are dropped.
 //  - Times: frame j is centred at t = j / frame_rate. A note covering frames [s, e) has
 //    onset = s / frame_rate and offset = e / frame_rate (so a 1-frame note lasts one hop).
@@ -40,9 +43,14 @@ struct DecoderParams {
   // Start notes at frame rises that have no onset peak (ignored, i.e. always on, when the
   // activations carry no onsets).
   bool frame_fallback = true;
+  // Onset probability a peak must exceed to re-strike a pitch that is still sounding (on top of
+  // onset_threshold; 0: onset_threshold alone, every peak re-strikes).
+  float restrike_threshold = 0.0f;
+  // Shortest time from a sounding note's start to a re-strike of it, in seconds (0: any time).
+  double min_restrike_gap_s = 0.0;
 
   // Throws qs::Error naming the field when a value is out of range (thresholds in [0, 1],
-  // min_note_length_s in [0, 60]).
+  // min_note_length_s and min_restrike_gap_s in [0, 60]).
   void validate() const;
 };
 
