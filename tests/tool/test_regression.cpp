@@ -22,16 +22,18 @@
 
 namespace {
 
-// Where the floor comes from: the shipped model (release 7: scripts/train-default's 16 epochs,
+// Where the floor comes from: the shipped model (release 8: release 7's weights with the re-strike
+// rule, decoding 0.25 / 0.2 / 80 ms, frame fallback off, re-strike above 0.5 after 0.1 s) scores
+// 0.5530 pooled note F1 here (146 reference notes). Release 7 (scripts/train-default's 16 epochs,
 // weight average and multi-source fine-tune, then 26 rounds of rolling fine-tuning on a freshly
 // rendered corpus each, rounds 6-26 averaged; float16 weights; decoding 0.4 / 0.2 / 58 ms, frame
-// fallback off) scores 0.5303 pooled note F1 here (146 reference notes), though it is better than
+// fallback off) scored 0.5303, though it is better than
 // release 6 (0.5462 here) on every full dev set. Release 5 scored 0.5176, the weight average before
 // it 0.5077, the single fine-tune before that 0.4848, the one before that 0.4981 although it is
 // 0.02 note F1 worse on the full dev sets (146 notes are few: this test guards against a broken or
 // much worse model, it does not rank close ones), the first model 0.4186.
 // Floor = a little under the shipped score. Raise it whenever a better model ships.
-constexpr double kNoteF1Floor = 0.52;
+constexpr double kNoteF1Floor = 0.54;
 
 }  // namespace
 
