@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <string>
 
 #include "qscribe/error.hpp"
@@ -35,6 +36,8 @@ void check_shape(const Activations& act) {
 struct Voices {
   int start[kMaxNotes];     // first frame of the sounding note, -1 when silent
   double sum[kMaxNotes];    // sum of its frame probabilities (for the velocity)
+  int rise[kMaxNotes];      // while silent: first frame of the current run above the frame threshold, -1: none
+  double rise_sum[kMaxNotes];  // sum of that run's frame probabilities
 };
 
 }  // namespace
@@ -50,6 +53,7 @@ void DecoderParams::validate() const {
   if (!(restrike_threshold >= 0.0f && restrike_threshold <= 1.0f)) fail("restrike_threshold", "must be between 0 and 1");
   if (!(min_restrike_gap_s >= 0.0 && min_restrike_gap_s <= 60.0))
     fail("min_restrike_gap_s", "must be between 0 and 60 seconds");
+  if (!(rise_threshold >= 0.0f && rise_threshold <= 1.0f)) fail("rise_threshold", "must be between 0 and 1");
 }
 
 void decode_notes(const Activations& act, const DecoderParams& params, NoteList& out) {
@@ -61,7 +65,11 @@ void decode_notes(const Activations& act, const DecoderParams& params, NoteList&
   const int notes = act.n_notes;
   const float on_thr = params.onset_threshold;
   const float fr_thr = params.frame_threshold;
-  const bool rise_starts = params.frame_fallback || act.onsets == nullptr;
+  // A rise without an onset peak starts a note once above rise_thr (infinite: never).
+  const bool any_rise = params.frame_fallback || act.onsets == nullptr;
+  const float rise_thr = any_rise ? fr_thr
+                         : params.rise_threshold > 0.0f ? std::max(fr_thr, params.rise_threshold)
+                                                        : std::numeric_limits<float>::infinity();
   // Minimum length in frames; the epsilon keeps "exactly 2.5 frames" stable under rounding.
   const double min_frames = params.min_note_length_s * act.frame_rate - 1e-9;
   const float restrike_thr = std::max(on_thr, params.restrike_threshold);
@@ -70,6 +78,7 @@ void decode_notes(const Activations& act, const DecoderParams& params, NoteList&
 
   Voices v;
   std::fill(v.start, v.start + notes, -1);
+  std::fill(v.rise, v.rise + notes, -1);
 
   auto close = [&](int k, std::size_t end) {
     const int s = v.start[k];
@@ -114,11 +123,28 @@ void decode_notes(const Activations& act, const DecoderParams& params, NoteList&
           close(k, j);
           if (!peak) continue;  // a peak where the note ends starts the next one
         }
-      } else if (!peak && !(rise_starts && fv > fr_thr)) {
+      } else if (!peak) {
+        // Silent and no peak: follow the run above the frame threshold; it becomes a note,
+        // from its first frame, once it exceeds the rise threshold.
+        if (!(fv > fr_thr)) {
+          v.rise[k] = -1;
+          continue;
+        }
+        if (v.rise[k] < 0) {
+          v.rise[k] = static_cast<int>(j);
+          v.rise_sum[k] = 0.0;
+        }
+        v.rise_sum[k] += fv;
+        if (fv > rise_thr) {
+          v.start[k] = v.rise[k];
+          v.sum[k] = v.rise_sum[k];
+          v.rise[k] = -1;
+        }
         continue;
       }
       v.start[k] = static_cast<int>(j);
       v.sum[k] = clean(fv);
+      v.rise[k] = -1;
     }
   }
   for (int k = 0; k < notes; ++k)

@@ -56,10 +56,10 @@ for f in best.pt checkpoint.pt log.jsonl curves.svg; do
   [ -s "$W/run-multi/$f" ] || fail "run-multi: $f missing or empty"
 done
 grep -aq 'soup.pt' "$W/run-multi/best.pt" || fail "run-multi did not start from the soup"
-read -r ON FR ML FB RS rest < "$W/thresholds.txt" || fail "tune: no thresholds.txt"
-for v in "$ON" "$FR" "$ML" "$RS"; do
+read -r ON FR ML FB RS RISE rest < "$W/thresholds.txt" || fail "tune: no thresholds.txt"
+for v in "$ON" "$FR" "$ML" "$RS" "$RISE"; do
   [[ "$v" =~ ^[0-9.]+$ ]] ||
-    fail "tune: thresholds.txt is not 'ONSET FRAME MIN_NOTE_MS FALLBACK RESTRIKE': $(cat "$W/thresholds.txt")"
+    fail "tune: thresholds.txt is not 'ONSET FRAME MIN_NOTE_MS FALLBACK RESTRIKE RISE': $(cat "$W/thresholds.txt")"
 done
 [[ "$FB" = on || "$FB" = off ]] || fail "tune: frame fallback is not on/off: $(cat "$W/thresholds.txt")"
 [ -z "${rest:-}" ] || fail "tune: extra fields in thresholds.txt"
@@ -70,8 +70,9 @@ for run in run-ft run-ft-eq run-rf-a run-rf-b run-rf-c run-rf-d run-rf-e run-rf-
 done
 "$Q" evaluate -m "$W/soup.pt" --data "$W/pre/dev-unseen" --json --threads 1 --onset-threshold "$ON" \
   --frame-threshold "$FR" --frame-fallback "$FB" --min-note-length "$(awk -v ms="$ML" 'BEGIN { print ms / 1000 }')" \
-  --restrike-threshold "$RS" --min-restrike-gap 0.1 > "$OUT/eval.json" ||
+  --restrike-threshold "$RS" --min-restrike-gap 0.1 --rise-threshold "$RISE" > "$OUT/eval.json" ||
   fail "evaluate with the tuned thresholds failed"
 grep -q '"note"' "$OUT/eval.json" || fail "evaluate printed no note metrics"
 grep -q '"restrike_threshold"' "$OUT/eval.json" || fail "evaluate did not report the re-strike threshold it decoded with"
-echo "ok: checkpoints, 1-epoch logs (train, fine-tune, refine), their average, thresholds $ON $FR $ML $FB $RS, models/ untouched"
+grep -q "\"rise_threshold\": $RISE" "$OUT/eval.json" || fail "evaluate did not report the rise threshold it decoded with"
+echo "ok: checkpoints, 1-epoch logs (train, fine-tune, refine), their average, thresholds $ON $FR $ML $FB $RS $RISE, models/ untouched"

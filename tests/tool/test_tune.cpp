@@ -99,7 +99,7 @@ TEST(Tune, GridAxes) {
   EXPECT_THROW(qs::parse_grid_axis("0.2:0.8:0", "x"), qs::Error);
   EXPECT_THROW(qs::parse_grid_axis("a,b", "x"), qs::Error);
   const qs::TuneGrid g = qs::TuneGrid::defaults();
-  EXPECT_EQ(g.size(), 13u * 11u * 4u * 5u);  // onset, frame, re-strike, shortest note
+  EXPECT_EQ(g.size(), 13u * 11u * 4u * 2u * 5u);  // onset, frame, re-strike, rise, shortest note
 }
 
 TEST(Tune, ScoresWhatTheDecoderProducesAndNeverLosesToTheBase) {
@@ -191,20 +191,57 @@ TEST(Tune, RestrikeAxisFindsTheHeldNote) {
   EXPECT_EQ(r.base_rank, 1u);
 }
 
+TEST(Tune, RiseAxisFindsTheSlurredNote) {
+  // A slur from C4 to D4: D4's frame probability rises to 0.95 with no onset peak. With onset
+  // peaks alone D4 is missed (recall 1/2); a rise threshold of 0.9 finds it, from its first frame.
+  qs::LoadedCheckpoint ck = qs::load_checkpoint(fixture().model);
+  const double fr = ck.info.features.frame_rate();
+  qs::TunePiece p;
+  p.name = "slur";
+  p.act.n_notes = ck.info.n_notes;
+  p.act.ensure_frames(static_cast<std::size_t>(3 * fr));
+  const auto n = static_cast<std::size_t>(p.act.n_notes);
+  const int c4 = 60 - ck.info.lowest_pitch, d4 = 62 - ck.info.lowest_pitch;
+  for (std::size_t j = 4; j < 40; ++j) p.act.frames[j * n + c4] = 0.9f;
+  p.act.onsets[4 * n + c4] = 0.9f;
+  p.act.frames[40 * n + d4] = 0.4f;
+  for (std::size_t j = 41; j < 80; ++j) p.act.frames[j * n + d4] = 0.95f;
+  p.ref = {qs::Note{4 / fr, 40 / fr, 60, 100}, qs::Note{40 / fr, 80 / fr, 62, 100}};
+  p.duration_s = 3.0;
+  qs::TuneGrid grid;
+  grid.onset_thresholds = {0.4f};
+  grid.frame_thresholds = {0.3f};
+  grid.min_note_ms = {58.0};
+  grid.rise_thresholds = {0.0f, 0.9f};
+  qs::DecoderParams base;
+  base.onset_threshold = 0.4f;
+  base.frame_threshold = 0.3f;
+  base.min_note_length_s = 0.058;
+  base.frame_fallback = false;
+  const qs::TuneResult r = qs::tune_decoder({p}, ck.info, grid, base, 1);
+  ASSERT_EQ(r.ranked.size(), 2u);
+  EXPECT_EQ(r.ranked.front().params.rise_threshold, 0.9f);
+  EXPECT_EQ(r.ranked.front().note.n_matched, 2u);
+  EXPECT_DOUBLE_EQ(r.ranked.front().f1(), 1.0);
+  EXPECT_EQ(r.ranked.back().note.n_matched, 1u);
+  EXPECT_EQ(r.base_rank, 1u);
+}
+
 TEST(Tune, EvaluateTuneFindsThresholdsAtLeastAsGoodAsTheDefaults) {
   const Fixture& fx = fixture();
   const std::string pairs = "--audio " + fx.dir + "/h0.wav " + fx.dir + "/h1.wav --ref " + fx.dir + "/h0.tsv " +
                             fx.dir + "/h1.tsv";
   std::string out;
   ASSERT_EQ(qs::test::run_qscribe("evaluate -m " + fx.model + " " + pairs + " --tune --threads 1 --top 3", &out, qs::test::Stderr::drop), 0) << out;
-  // The last line: ONSET FRAME MIN_NOTE_MS FRAME_FALLBACK RESTRIKE.
+  // The last line: ONSET FRAME MIN_NOTE_MS FRAME_FALLBACK RESTRIKE RISE.
   std::string last = out.substr(0, out.find_last_not_of('\n') + 1);
   last = last.substr(last.find_last_of('\n') + 1);
   std::istringstream ls(last);
-  double on = -1, fr = -1, ms = -1, re = -1;
+  double on = -1, fr = -1, ms = -1, re = -1, rise = -1;
   std::string fallback;
-  ASSERT_TRUE(ls >> on >> fr >> ms >> fallback >> re) << out;
+  ASSERT_TRUE(ls >> on >> fr >> ms >> fallback >> re >> rise) << out;
   EXPECT_TRUE(re == 0 || re == 0.5 || re == 0.6 || re == 0.7) << last;
+  EXPECT_TRUE(rise == 0 || rise == 0.9) << last;
   EXPECT_TRUE(fallback == "on" || fallback == "off") << last;
   EXPECT_TRUE(on >= 0.2 && on <= 0.8 && fr >= 0.1 && fr <= 0.6) << last;
   EXPECT_TRUE(ms == 30 || ms == 46 || ms == 58 || ms == 80 || ms == 116) << last;
@@ -217,8 +254,9 @@ TEST(Tune, EvaluateTuneFindsThresholdsAtLeastAsGoodAsTheDefaults) {
   };
   char tuned[200];
   std::snprintf(tuned, sizeof tuned,
-                "--onset-threshold %g --frame-threshold %g --min-note-length %g --frame-fallback %s --restrike-threshold %g",
-                on, fr, ms / 1000.0, fallback.c_str(), re);
+                "--onset-threshold %g --frame-threshold %g --min-note-length %g --frame-fallback %s --restrike-threshold %g "
+                "--rise-threshold %g",
+                on, fr, ms / 1000.0, fallback.c_str(), re, rise);
   const double f_tuned = note_f1(tuned), f_default = note_f1("");
   EXPECT_GE(f_tuned, f_default) << "tuned " << tuned;
 
@@ -231,8 +269,9 @@ TEST(Tune, EvaluateTuneFindsThresholdsAtLeastAsGoodAsTheDefaults) {
   EXPECT_EQ(j["best"]["frame_fallback"].get<bool>(), fallback == "on");
   EXPECT_NEAR(j["best"]["note"]["f1"].get<double>(), f_tuned, 1e-3);
   EXPECT_NEAR(j["model_decoding"]["note"]["f1"].get<double>(), f_default, 1e-3);
-  EXPECT_EQ(j["evaluated"].get<int>(), 2860);
+  EXPECT_EQ(j["evaluated"].get<int>(), 5720);
   EXPECT_NEAR(j["best"]["restrike_threshold"].get<double>(), re, 1e-6);
+  EXPECT_NEAR(j["best"]["rise_threshold"].get<double>(), rise, 1e-6);
   EXPECT_EQ(j["top"].size(), 10u);
   EXPECT_EQ(j["chosen"]["rank"], 1);  // no margin: the best note F1
 
@@ -245,15 +284,24 @@ TEST(Tune, EvaluateTuneFindsThresholdsAtLeastAsGoodAsTheDefaults) {
   for (const auto& e : m["top"]) best_k0 = std::max(best_k0, e["exact_accuracy"]["0"].get<double>());
   EXPECT_DOUBLE_EQ(m["chosen"]["exact_accuracy"]["0"].get<double>(), best_k0);
   EXPECT_GE(m["chosen"]["exact_accuracy"]["0"].get<double>(), m["best"]["exact_accuracy"]["0"].get<double>());
+  // --tune-k0-gain: no k=0 is higher than another by more than 1, so the best note F1 stays.
+  ASSERT_EQ(qs::test::run_qscribe("evaluate -m " + fx.model + " " + pairs +
+                                      " --tune --json --threads 2 --tune-margin 1 --tune-k0-gain 1",
+                                  &out, qs::test::Stderr::drop), 0) << out;
+  EXPECT_EQ(nlohmann::json::parse(out)["chosen"]["rank"], 1);
 
   // A fixed threshold stays out of the search.
   ASSERT_EQ(qs::test::run_qscribe("evaluate -m " + fx.model + " " + pairs + " --tune --json --onset-threshold 0.6", &out, qs::test::Stderr::drop), 0) << out;
   EXPECT_NEAR(nlohmann::json::parse(out)["best"]["onset_threshold"].get<double>(), 0.6, 1e-6);
-  EXPECT_EQ(nlohmann::json::parse(out)["evaluated"].get<int>(), 11 * 4 * 5);  // the base (0.6 0.3 58 0) is on it
+  EXPECT_EQ(nlohmann::json::parse(out)["evaluated"].get<int>(), 11 * 4 * 2 * 5);  // the base (0.6 0.3 58 0 0) is on it
   ASSERT_EQ(qs::test::run_qscribe("evaluate -m " + fx.model + " " + pairs + " --tune --json --onset-threshold 0.6 "
                                   "--restrike-threshold 0.65", &out, qs::test::Stderr::drop), 0) << out;
   EXPECT_NEAR(nlohmann::json::parse(out)["best"]["restrike_threshold"].get<double>(), 0.65, 1e-6);
-  EXPECT_EQ(nlohmann::json::parse(out)["evaluated"].get<int>(), 11 * 5);  // the override is the base too
+  EXPECT_EQ(nlohmann::json::parse(out)["evaluated"].get<int>(), 11 * 2 * 5);  // the override is the base too
+  ASSERT_EQ(qs::test::run_qscribe("evaluate -m " + fx.model + " " + pairs + " --tune --json --onset-threshold 0.6 "
+                                  "--restrike-threshold 0.65 --rise-threshold 0.8", &out, qs::test::Stderr::drop), 0) << out;
+  EXPECT_NEAR(nlohmann::json::parse(out)["best"]["rise_threshold"].get<double>(), 0.8, 1e-6);
+  EXPECT_EQ(nlohmann::json::parse(out)["evaluated"].get<int>(), 11 * 5);
   // Bad grids are usage errors with a message (exit 1 from qs::Error).
   EXPECT_EQ(qs::test::run_qscribe("evaluate -m " + fx.model + " " + pairs + " --tune --tune-onset 0.8:0.2:0.1", &out, qs::test::Stderr::drop), 1);
 }

@@ -56,6 +56,7 @@ TEST(ModelConfig, MinimalFileGetsDefaults) {
   // A sidecar from before the re-strike rule: every onset peak re-strikes, as it did then.
   EXPECT_EQ(c.decoding.restrike_threshold, 0.0f);
   EXPECT_EQ(c.decoding.min_restrike_gap_s, 0.0);
+  EXPECT_EQ(c.decoding.rise_threshold, 0.0f);  // and only onset peaks start notes
   EXPECT_TRUE(c.has_onset_output);
   EXPECT_TRUE(c.outputs_are_logits);
   EXPECT_EQ(c.input.shape[2], qs::TensorDim::fixed(352));
@@ -74,6 +75,7 @@ TEST(ModelConfig, RoundTripKeepsEverything) {
   c.decoding.frame_fallback = false;
   c.decoding.restrike_threshold = 0.55f;
   c.decoding.min_restrike_gap_s = 0.116;
+  c.decoding.rise_threshold = 0.85f;
   c.segment_frames = 86;
   c.context_frames = 4;
   c.architecture = {{"d_model", 128}, {"layers", 4}};
@@ -87,6 +89,8 @@ TEST(ModelConfig, RoundTripKeepsEverything) {
   EXPECT_EQ(back.decoding.onset_threshold, 0.35f);
   EXPECT_EQ(back.decoding.restrike_threshold, 0.55f);
   EXPECT_EQ(back.decoding.min_restrike_gap_s, 0.116);
+  EXPECT_EQ(back.decoding.rise_threshold, 0.85f);
+  EXPECT_NE(text.find("\"rise_threshold\": 0.85"), std::string::npos) << text;
   EXPECT_NE(text.find("\"onset_threshold\": 0.35,\n"), std::string::npos) << text;  // written as typed, not 0.3499999940
   EXPECT_FALSE(back.has_onset_output);
   EXPECT_EQ(back.training["metrics"]["note_f1"], 0.71);
@@ -162,6 +166,7 @@ TEST(ModelConfig, FieldTypeErrorsNameThePath) {
   expect_error(with(minimal(), "/decoding"_json_pointer, json{{"restrike_threshold", 2}}), {"decoding.restrike_threshold"});
   expect_error(with(minimal(), "/decoding"_json_pointer, json{{"min_restrike_gap_s", -0.5}}),
                {"decoding.min_restrike_gap_s"});
+  expect_error(with(minimal(), "/decoding"_json_pointer, json{{"rise_threshold", 1.5}}), {"decoding.rise_threshold"});
   expect_error(with(minimal(), "/name"_json_pointer, 3), {"\"name\"", "string"});
   expect_error(with(minimal(), "/architecture"_json_pointer, "big"), {"\"architecture\"", "object"});
   expect_error(with(minimal(), "/training"_json_pointer, 1), {"\"training\"", "object"});

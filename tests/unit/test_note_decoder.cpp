@@ -319,3 +319,83 @@ TEST(NoteDecoder, RejectsBadRestrikeParameters) {
     EXPECT_NE(std::string(e.what()).find("min_restrike_gap_s"), std::string::npos);
   }
 }
+
+TEST(NoteDecoder, ConfidentRiseWithoutPeakStartsANoteFromItsFirstFrame) {
+  // A slur: pitch 40 takes over from pitch 39 with no onset peak. Its frame probability climbs
+  // 0.3, 0.6, 0.95 from frame 10 and holds; a weaker hump on pitch 50 never passes 0.6.
+  Grid g(30, 88);
+  g.onset(0, 39, 0.9f);
+  g.frame(0, 10, 39, 0.9f);
+  g.frame(10, 11, 40, 0.3f);
+  g.frame(11, 12, 40, 0.6f);
+  g.frame(12, 25, 40, 0.95f);
+  g.frame(5, 20, 50, 0.6f);
+  qs::DecoderParams p;
+  p.frame_threshold = 0.2f;
+  p.frame_fallback = false;
+  EXPECT_EQ(qs::decode_notes(g.act(), p).size(), 1u);  // rise threshold 0: onset peaks alone
+  p.rise_threshold = 0.9f;
+  const qs::NoteList notes = qs::decode_notes(g.act(), p);
+  ASSERT_EQ(notes.size(), 2u);
+  EXPECT_EQ(notes[1].pitch, 61);
+  EXPECT_DOUBLE_EQ(notes[1].onset, 10 * kHop);  // backdated to the rise's first frame above 0.2
+  EXPECT_DOUBLE_EQ(notes[1].offset, 25 * kHop);
+  const double mean = (0.3 + 0.6 + 13 * 0.95) / 15.0;
+  EXPECT_EQ(notes[1].velocity, 1 + static_cast<int>(std::lround(126 * mean)));
+  p.rise_threshold = 0.5f;  // now the hump on pitch 50 passes too
+  const qs::NoteList more = qs::decode_notes(g.act(), p);
+  ASSERT_EQ(more.size(), 3u);
+  EXPECT_EQ(more[1].pitch, 71);
+  EXPECT_DOUBLE_EQ(more[1].onset, 5 * kHop);
+}
+
+TEST(NoteDecoder, RiseRestartsAfterADipAndIsIgnoredWithTheFallbackOn) {
+  // A run that dips to the frame threshold starts over: only its second stretch is above 0.8.
+  Grid g(30, 88);
+  g.frame(2, 6, 20, 0.5f);
+  g.frame(6, 7, 20, 0.1f);
+  g.frame(7, 9, 20, 0.4f);
+  g.frame(9, 20, 20, 0.9f);
+  qs::DecoderParams p;
+  p.frame_threshold = 0.3f;
+  p.frame_fallback = false;
+  p.rise_threshold = 0.8f;
+  qs::NoteList notes = qs::decode_notes(g.act(), p);
+  ASSERT_EQ(notes.size(), 1u);
+  EXPECT_DOUBLE_EQ(notes[0].onset, 7 * kHop);
+  EXPECT_DOUBLE_EQ(notes[0].offset, 20 * kHop);
+  p.frame_fallback = true;  // every rise starts a note: two notes, the first from frame 2
+  notes = qs::decode_notes(g.act(), p);
+  ASSERT_EQ(notes.size(), 2u);
+  EXPECT_DOUBLE_EQ(notes[0].onset, 2 * kHop);
+  EXPECT_DOUBLE_EQ(notes[1].onset, 7 * kHop);
+}
+
+TEST(NoteDecoder, OnsetPeakDuringARiseStartsTheNoteAtThePeak) {
+  Grid g(30, 88);
+  g.frame(3, 20, 30, 0.95f);
+  g.onset(6, 30, 0.8f);  // the model hears the attack late in a swell: the peak rules
+  qs::DecoderParams p;
+  p.frame_fallback = false;
+  p.rise_threshold = 0.99f;
+  qs::NoteList notes = qs::decode_notes(g.act(), p);
+  ASSERT_EQ(notes.size(), 1u);
+  EXPECT_DOUBLE_EQ(notes[0].onset, 6 * kHop);
+  p.rise_threshold = 0.9f;  // confident from frame 3: the rise starts it, the peak re-strikes it
+  p.restrike_threshold = 0.9f;  // ... unless too weak to re-strike
+  notes = qs::decode_notes(g.act(), p);
+  ASSERT_EQ(notes.size(), 1u);
+  EXPECT_DOUBLE_EQ(notes[0].onset, 3 * kHop);
+}
+
+TEST(NoteDecoder, RejectsABadRiseThreshold) {
+  Grid g(4, 4);
+  qs::DecoderParams p;
+  p.rise_threshold = -0.5f;
+  try {
+    qs::decode_notes(g.act(), p);
+    FAIL() << "expected qs::Error";
+  } catch (const qs::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("rise_threshold"), std::string::npos);
+  }
+}

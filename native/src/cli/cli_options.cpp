@@ -52,14 +52,19 @@ CLI::Option* add_frame_fallback(CLI::App& sub, std::string& on_off, const std::s
   return opt;
 }
 
-void add_restrike_options(CLI::App& sub, RestrikeOverrides& r) {
-  sub.add_option("--restrike-threshold", r.threshold,
+void add_note_start_options(CLI::App& sub, NoteStartOverrides& r) {
+  sub.add_option("--restrike-threshold", r.restrike_threshold,
                  "Onset probability a peak must exceed to re-strike a note that is still sounding; weaker peaks "
                  "(a held note's vibrato or swell) leave it sounding (0: the onset threshold alone; default: the model's)")
       ->check(CLI::Range(0.0, 1.0));
-  sub.add_option("--min-restrike-gap", r.min_gap_s,
+  sub.add_option("--min-restrike-gap", r.min_restrike_gap_s,
                  "Shortest time, seconds, from a note's start to a re-strike of it (default: the model's)")
       ->check(CLI::Range(0.0, 60.0));
+  sub.add_option("--rise-threshold", r.rise_threshold,
+                 "With the frame fallback off: a frame probability rising above this without an onset peak (a slur, "
+                 "a sung glide) starts a note, from the rise's first frame above the frame threshold (0: never; "
+                 "default: the model's)")
+      ->check(CLI::Range(0.0, 1.0));
 }
 
 }  // namespace qs::cli

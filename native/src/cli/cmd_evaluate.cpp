@@ -31,11 +31,11 @@ struct EvaluateArgs {
   // --tune
   bool tune = false;
   std::string tune_onset = "0.2:0.8:0.05", tune_frame = "0.1:0.6:0.05", tune_min_note_ms = "30,46,58,80,116";
-  std::string tune_restrike = "0,0.5,0.6,0.7";
+  std::string tune_restrike = "0,0.5,0.6,0.7", tune_rise = "0,0.9";
   std::string tune_fallback = "both";
-  double tune_margin = 0.0;
+  double tune_margin = 0.0, tune_k0_gain = 0.0;
   std::string frame_fallback;  // "on" / "off" overrides the model's
-  qs::cli::RestrikeOverrides restrike;
+  qs::cli::NoteStartOverrides starts;
   int top = 10;
 };
 
@@ -60,7 +60,8 @@ nlohmann::json decoding_json(const qs::DecoderParams& d) {
           {"min_note_ms", std::round(d.min_note_length_s * 1e9) / 1e6},
           {"frame_fallback", d.frame_fallback},
           {"restrike_threshold", std::round(d.restrike_threshold * 1e6) / 1e6},
-          {"min_restrike_gap_s", d.min_restrike_gap_s}};
+          {"min_restrike_gap_s", d.min_restrike_gap_s},
+          {"rise_threshold", std::round(d.rise_threshold * 1e6) / 1e6}};
 }
 
 // The --tune grid: an axis fixed by its option (--onset-threshold, ...) or searched.
@@ -78,11 +79,16 @@ qs::TuneGrid tune_grid(const EvaluateArgs& a) {
   }
   grid.min_note_ms = a.min_note_length >= 0 ? std::vector<double>{a.min_note_length * 1000.0}
                                             : qs::parse_grid_axis(a.tune_min_note_ms, "--tune-min-note-ms");
-  if (a.restrike.threshold >= 0) {
-    grid.restrike_thresholds = {a.restrike.threshold};
+  if (a.starts.restrike_threshold >= 0) {
+    grid.restrike_thresholds = {a.starts.restrike_threshold};
   } else {
     for (double v : qs::parse_grid_axis(a.tune_restrike, "--tune-restrike"))
       grid.restrike_thresholds.push_back(static_cast<float>(v));
+  }
+  if (a.starts.rise_threshold >= 0) {
+    grid.rise_thresholds = {a.starts.rise_threshold};
+  } else {
+    for (double v : qs::parse_grid_axis(a.tune_rise, "--tune-rise")) grid.rise_thresholds.push_back(static_cast<float>(v));
   }
   return grid;
 }
@@ -141,12 +147,14 @@ struct TuneReport {
 };
 
 // The setting written last: the best note F1, or with --tune-margin, among the listed settings
-// within the margin of it, the one with the highest exact-frame accuracy (k = 0).
-std::size_t choose_setting(const std::vector<qs::Scores>& scores, double margin) {
+// within the margin of it, the one with the highest exact-frame accuracy (k = 0); a setting
+// replaces the one chosen so far only when its k = 0 is higher by more than `k0_gain` (so that
+// a difference below the noise does not trade note F1 away).
+std::size_t choose_setting(const std::vector<qs::Scores>& scores, double margin, double k0_gain) {
   std::size_t chosen = 0;
   for (std::size_t i = 1; i < scores.size(); ++i)
     if (scores[i].note.f1 >= scores.front().note.f1 - margin &&
-        scores[i].exact_accuracy[0] > scores[chosen].exact_accuracy[0])
+        scores[i].exact_accuracy[0] > scores[chosen].exact_accuracy[0] + k0_gain)
       chosen = i;
   return chosen;
 }
@@ -171,7 +179,8 @@ void print_tune_json(const EvaluateArgs& a, const std::string& model_path, const
                        {{"onset_threshold", grid.onset_thresholds},
                         {"frame_threshold", grid.frame_thresholds},
                         {"min_note_ms", grid.min_note_ms},
-                        {"restrike_threshold", grid.restrike_thresholds}}},
+                        {"restrike_threshold", grid.restrike_thresholds},
+                        {"rise_threshold", grid.rise_thresholds}}},
                       {"evaluated", ranked.size()},
                       {"best", entry(ranked.front().params, t.scores.front(), 0)},
                       {"chosen", entry(ranked[t.chosen].params, t.scores[t.chosen], t.chosen)},
@@ -182,18 +191,18 @@ void print_tune_json(const EvaluateArgs& a, const std::string& model_path, const
   std::printf("%s\n", j.dump(2).c_str());
 }
 
-// The table; its last line, ONSET FRAME MIN_NOTE_MS FALLBACK RESTRIKE, is what scripts read.
+// The table; its last line, ONSET FRAME MIN_NOTE_MS FALLBACK RESTRIKE RISE, is what scripts read.
 void print_tune_table(const EvaluateArgs& a, const std::string& model_path, const qs::DecoderParams& base,
                       const TuneReport& t) {
   const auto& ranked = t.r.ranked;
   std::printf("model %s, %zu pieces, %.1f s of audio; %zu decoder settings by pooled onset-only note F1\n",
               model_path.c_str(), t.n_pieces, t.audio_s, ranked.size());
-  std::printf("%4s %6s %6s %7s %8s %8s %8s %8s %11s %8s %8s\n", "rank", "onset", "frame", "min ms", "restrike",
-              "note P", "note R", "note F1", "note+off F1", "frame F1", "exact k0");
+  std::printf("%4s %6s %6s %7s %8s %5s %8s %8s %8s %11s %8s %8s\n", "rank", "onset", "frame", "min ms", "restrike",
+              "rise", "note P", "note R", "note F1", "note+off F1", "frame F1", "exact k0");
   auto line = [](const char* rank, const qs::DecoderParams& d, const qs::Scores& s) {
-    std::printf("%4s %6.3g %6.3g %7.4g %8.3g %8.4f %8.4f %8.4f %11.4f %8.4f %8.4f\n", rank, d.onset_threshold,
-                d.frame_threshold, d.min_note_length_s * 1000.0, d.restrike_threshold, s.note.precision, s.note.recall,
-                s.note.f1, s.note_offset.f1, s.frame.f1, s.exact_accuracy[0]);
+    std::printf("%4s %6.3g %6.3g %7.4g %8.3g %5.3g %8.4f %8.4f %8.4f %11.4f %8.4f %8.4f\n", rank, d.onset_threshold,
+                d.frame_threshold, d.min_note_length_s * 1000.0, d.restrike_threshold, d.rise_threshold,
+                s.note.precision, s.note.recall, s.note.f1, s.note_offset.f1, s.frame.f1, s.exact_accuracy[0]);
   };
   for (std::size_t i = 0; i < t.scores.size(); ++i) line(std::to_string(i + 1).c_str(), ranked[i].params, t.scores[i]);
   std::printf("model's decoding (rank %zu):\n", t.r.base_rank + 1);
@@ -203,9 +212,9 @@ void print_tune_table(const EvaluateArgs& a, const std::string& model_path, cons
                 "rank 1\n", t.chosen + 1, t.scores[t.chosen].exact_accuracy[0], t.scores.front().exact_accuracy[0], a.tune_margin);
   const qs::DecoderParams& best = ranked[t.chosen].params;
   std::printf("frame fallback: %s\n", best.frame_fallback ? "on" : "off");
-  std::printf("%.6g %.6g %.6g %s %.6g\n", best.onset_threshold, best.frame_threshold,
+  std::printf("%.6g %.6g %.6g %s %.6g %.6g\n", best.onset_threshold, best.frame_threshold,
               std::round(best.min_note_length_s * 1e9) / 1e6, best.frame_fallback ? "on" : "off",
-              best.restrike_threshold);
+              best.restrike_threshold, best.rise_threshold);
 }
 
 // --tune: the model runs once over the data; the decoder is re-run on the kept probabilities for
@@ -229,7 +238,7 @@ void run_tune(const EvaluateArgs& a, qs::LoadedModel& m, const std::string& mode
   for (std::size_t i = 0; i < shown; ++i)
     t.scores.push_back(qs::scores_of(qs::evaluate_decoding(pieces, info, t.r.ranked[i].params)));
   t.base_scores = qs::scores_of(qs::evaluate_decoding(pieces, info, base));
-  t.chosen = choose_setting(t.scores, a.tune_margin);
+  t.chosen = choose_setting(t.scores, a.tune_margin, a.tune_k0_gain);
   if (a.json) print_tune_json(a, model_path, grid, base, t);
   else print_tune_table(a, model_path, base, t);
 }
@@ -249,7 +258,8 @@ void run(EvaluateArgs& a) {
   const auto& info = m.checkpoint.info;
   qs::DecoderParams dec =
       qs::decoder_with_overrides(info.decoding, a.onset_threshold, a.frame_threshold, a.min_note_length, a.frame_fallback,
-                                 a.restrike.threshold, a.restrike.min_gap_s);
+                                 a.starts.restrike_threshold, a.starts.min_restrike_gap_s,
+                                 a.starts.rise_threshold);
   if (a.tune) {
     run_tune(a, m, model_path, dec);
     return;
@@ -290,7 +300,8 @@ void run(EvaluateArgs& a) {
                           {"min_note_length_s", dec.min_note_length_s},
                           {"frame_fallback", dec.frame_fallback},
                           {"restrike_threshold", std::round(dec.restrike_threshold * 1e6) / 1e6},
-                          {"min_restrike_gap_s", dec.min_restrike_gap_s}}}};
+                          {"min_restrike_gap_s", dec.min_restrike_gap_s},
+                                 {"rise_threshold", std::round(dec.rise_threshold * 1e6) / 1e6}}}};
     if (loss_frames) j["loss"] = loss_sum / loss_frames;
     if (a.per_piece) {
       j["per_piece"] = nlohmann::json::array();
@@ -341,7 +352,7 @@ QS_COMMAND("evaluate", "Score a model on a preprocessed split or on audio + refe
       sub, a->frame_fallback,
       "on: notes also start at frame rises without an onset peak; off: only at onset peaks (default: the model's)");
   qs::cli::add_min_note_length(sub, a->min_note_length, "Shortest decoded note, seconds (default: the model's)");
-  qs::cli::add_restrike_options(sub, a->restrike);
+  qs::cli::add_note_start_options(sub, a->starts);
   sub.add_option("--threads", a->threads, "LibTorch threads, and --tune's grid-search threads (0: all cores)")
       ->capture_default_str();
   sub.add_flag("--json", a->json, "Print the metrics as JSON instead of a table");
@@ -362,6 +373,10 @@ QS_COMMAND("evaluate", "Score a model on a preprocessed split or on audio + refe
                  "Re-strike thresholds to try (0: the onset threshold's), with --min-restrike-gap fixed: LO:HI:STEP "
                  "or a comma-separated list")
       ->capture_default_str();
+  sub.add_option("--tune-rise", a->tune_rise,
+                 "Rise thresholds to try with the frame fallback off (0: only onset peaks start notes; P: a frame "
+                 "probability above P without a peak starts one too): LO:HI:STEP or a comma-separated list")
+      ->capture_default_str();
   sub.add_option("--tune-fallback", a->tune_fallback,
                  "Frame fallback (notes also start at frame rises without an onset peak) to try: both, on or off")
       ->capture_default_str()
@@ -369,6 +384,10 @@ QS_COMMAND("evaluate", "Score a model on a preprocessed split or on audio + refe
   sub.add_option("--tune-margin", a->tune_margin,
                  "Among the listed (--top) settings within this much pooled note F1 of the best, write the one with "
                  "the highest exact-frame accuracy k=0 last (0: the best note F1)")
+      ->check(CLI::Range(0.0, 1.0))->capture_default_str();
+  sub.add_option("--tune-k0-gain", a->tune_k0_gain,
+                 "With --tune-margin: a setting of lower note F1 is preferred only when its exact-frame accuracy k=0 is "
+                 "higher by more than this")
       ->check(CLI::Range(0.0, 1.0))->capture_default_str();
   sub.add_option("--top", a->top, "Grid points listed by --tune")->capture_default_str()->check(CLI::PositiveNumber);
   sub.callback([a] { run(*a); });

@@ -33,7 +33,7 @@ struct ExportArgs {
   double onset_threshold = 0.5, frame_threshold = 0.3;
   double min_note_length = -1;  // seconds; < 0: the checkpoint's
   std::string frame_fallback;
-  qs::cli::RestrikeOverrides restrike;  // < 0: the checkpoint's
+  qs::cli::NoteStartOverrides starts;  // < 0: the checkpoint's
   std::string weights = "float32";
   CLI::Option *onset_opt = nullptr, *frame_opt = nullptr, *name_opt = nullptr,
               *description_opt = nullptr;
@@ -95,8 +95,9 @@ void run_export(const ExportArgs& a) {
   if (*a.frame_opt) config.decoding.frame_threshold = static_cast<float>(a.frame_threshold);
   if (a.min_note_length >= 0) config.decoding.min_note_length_s = a.min_note_length;
   if (!a.frame_fallback.empty()) config.decoding.frame_fallback = a.frame_fallback == "on";
-  if (a.restrike.threshold >= 0) config.decoding.restrike_threshold = a.restrike.threshold;
-  if (a.restrike.min_gap_s >= 0) config.decoding.min_restrike_gap_s = a.restrike.min_gap_s;
+  if (a.starts.restrike_threshold >= 0) config.decoding.restrike_threshold = a.starts.restrike_threshold;
+  if (a.starts.min_restrike_gap_s >= 0) config.decoding.min_restrike_gap_s = a.starts.min_restrike_gap_s;
+  if (a.starts.rise_threshold >= 0) config.decoding.rise_threshold = a.starts.rise_threshold;
   try {
     config.decoding.validate();
   } catch (const qs::Error& e) {
@@ -113,11 +114,11 @@ void run_export(const ExportArgs& a) {
               static_cast<long long>(r.parameter_count), r.config.input.name.c_str(), r.config.features.n_bins,
               r.config.frame_output.name.c_str(), r.config.onset_output.name.c_str(), r.config.n_notes);
   std::printf("  decoding defaults: onset %.3g, frame %.3g, min note %.0f ms, frame fallback %s, re-strike above %.3g "
-              "after %.0f ms\n",
+              "after %.0f ms, rise threshold %.3g\n",
               r.config.decoding.onset_threshold, r.config.decoding.frame_threshold,
               r.config.decoding.min_note_length_s * 1000.0, r.config.decoding.frame_fallback ? "on" : "off",
               std::max(r.config.decoding.onset_threshold, r.config.decoding.restrike_threshold),
-              r.config.decoding.min_restrike_gap_s * 1000.0);
+              r.config.decoding.min_restrike_gap_s * 1000.0, r.config.decoding.rise_threshold);
 }
 
 }  // namespace
@@ -174,7 +175,7 @@ QS_COMMAND("export", "Export a model for the browser: NAME.onnx (ONNX opset 17) 
                                          "Default of the decoder's frame fallback: on = notes also start where a frame "
                                          "probability rises without an onset peak, off = only onset peaks start notes "
                                          "(default: the checkpoint's, else on)");
-             qs::cli::add_restrike_options(sub, a->restrike);
+             qs::cli::add_note_start_options(sub, a->starts);
              sub.add_option("--weights", a->weights,
                             "How the weights are stored: float32, or float16 (half the file; each weight is cast to "
                             "float32 when the model loads, so inference stays float32 and only the weights are "

@@ -29,7 +29,7 @@ struct TranscribeArgs {
   float onset_threshold = -1, frame_threshold = -1;
   double min_note_length = -1;
   std::string frame_fallback;  // "on" / "off" overrides the model's
-  qs::cli::RestrikeOverrides restrike;
+  qs::cli::NoteStartOverrides starts;
   int threads = 0, overlap = 0, batch_windows = 16;
   double window_seconds = 0;
   bool quiet = false;
@@ -51,7 +51,8 @@ void transcribe_one(const std::string& in, const std::string& dst, const Transcr
                                  {"min_note_length_s", dec.min_note_length_s},
                                  {"frame_fallback", dec.frame_fallback},
                                  {"restrike_threshold", std::round(dec.restrike_threshold * 1e6) / 1e6},
-                                 {"min_restrike_gap_s", dec.min_restrike_gap_s}}}};
+                                 {"min_restrike_gap_s", dec.min_restrike_gap_s},
+                                 {"rise_threshold", std::round(dec.rise_threshold * 1e6) / 1e6}}}};
   qs::MusicOutputOptions mo = a.music;
   mo.title = fs::path(in).stem().string();
   qs::write_music(dst, r.notes, r.duration_s, mo, meta);
@@ -107,7 +108,8 @@ void run(TranscribeArgs& a) {
   const auto& info = m.checkpoint.info;
   qs::DecoderParams dec =
       qs::decoder_with_overrides(info.decoding, a.onset_threshold, a.frame_threshold, a.min_note_length, a.frame_fallback,
-                                 a.restrike.threshold, a.restrike.min_gap_s);
+                                 a.starts.restrike_threshold, a.starts.min_restrike_gap_s,
+                                 a.starts.rise_threshold);
   qs::InferenceOptions inf;
   if (a.window_seconds > 0)
     inf.window_frames = std::max(1, static_cast<int>(std::lround(a.window_seconds * info.features.frame_rate())));
@@ -159,7 +161,7 @@ QS_COMMAND("transcribe", "Transcribe audio files to MIDI, TSV or JSON notes", 60
   qs::cli::add_frame_fallback(sub, a->frame_fallback,
                               "on: notes also start at frame rises without an onset peak; off: only at onset peaks "
                               "(default: the model's, on)");
-  qs::cli::add_restrike_options(sub, a->restrike);
+  qs::cli::add_note_start_options(sub, a->starts);
   sub.add_option("--threads", a->threads, "LibTorch threads (0: all cores)")->capture_default_str()
       ->check(CLI::NonNegativeNumber);
   sub.add_option("--window-seconds", a->window_seconds,

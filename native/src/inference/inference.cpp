@@ -133,13 +133,14 @@ LoadedModel load_model_for_inference(const std::string& path) {
 
 DecoderParams decoder_with_overrides(DecoderParams d, float onset_threshold, float frame_threshold,
                                      double min_note_length_s, const std::string& frame_fallback,
-                                     float restrike_threshold, double min_restrike_gap_s) {
+                                     float restrike_threshold, double min_restrike_gap_s, float rise_threshold) {
   if (onset_threshold >= 0) d.onset_threshold = onset_threshold;
   if (frame_threshold >= 0) d.frame_threshold = frame_threshold;
   if (min_note_length_s >= 0) d.min_note_length_s = min_note_length_s;
   if (!frame_fallback.empty()) d.frame_fallback = frame_fallback == "on";
   if (restrike_threshold >= 0) d.restrike_threshold = restrike_threshold;
   if (min_restrike_gap_s >= 0) d.min_restrike_gap_s = min_restrike_gap_s;
+  if (rise_threshold >= 0) d.rise_threshold = rise_threshold;
   d.validate();
   return d;
 }

@@ -63,6 +63,7 @@ std::string default_model_path();
 // or an empty frame_fallback, keeps the model's; frame_fallback is "on" or "off"); validated.
 DecoderParams decoder_with_overrides(DecoderParams model_defaults, float onset_threshold, float frame_threshold,
                                      double min_note_length_s, const std::string& frame_fallback = "",
-                                     float restrike_threshold = -1, double min_restrike_gap_s = -1);
+                                     float restrike_threshold = -1, double min_restrike_gap_s = -1,
+                                     float rise_threshold = -1);
 
 }  // namespace qs

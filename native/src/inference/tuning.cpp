@@ -46,6 +46,7 @@ TuneGrid TuneGrid::defaults() {
   for (int i = 2; i <= 12; ++i) g.frame_thresholds.push_back(static_cast<float>(i * 5) / 100.0f);
   g.min_note_ms = {30.0, 46.0, 58.0, 80.0, 116.0};
   g.restrike_thresholds = {0.0f, 0.5f, 0.6f, 0.7f};
+  g.rise_thresholds = {0.0f, 0.9f};
   return g;
 }
 
@@ -98,7 +99,8 @@ bool same(double a, double b) { return std::fabs(a - b) < 1e-9; }
 
 bool same_params(const DecoderParams& a, const DecoderParams& b) {
   return same(a.onset_threshold, b.onset_threshold) && same(a.frame_threshold, b.frame_threshold) &&
-         same(a.min_note_length_s, b.min_note_length_s) && same(a.restrike_threshold, b.restrike_threshold);
+         same(a.min_note_length_s, b.min_note_length_s) && same(a.restrike_threshold, b.restrike_threshold) &&
+         same(a.rise_threshold, b.rise_threshold);
 }
 
 void check_grid_values(const TuneGrid& grid) {
@@ -110,38 +112,44 @@ void check_grid_values(const TuneGrid& grid) {
     if (!(v >= 0.0 && v <= 60000.0)) throw Error("tuning: shortest-note lengths must be between 0 and 60000 ms");
   for (float v : grid.restrike_thresholds)
     if (!(v >= 0.0f && v <= 1.0f)) throw Error("tuning: re-strike thresholds must be between 0 and 1");
+  for (float v : grid.rise_thresholds)
+    if (!(v >= 0.0f && v <= 1.0f)) throw Error("tuning: rise thresholds must be between 0 and 1");
 }
 
-// One decoder run: an (onset, frame, re-strike) triple, scored at each shortest-note length. Its
-// candidates are cands[first_index + m], m indexing min_s.
+// One decoder run: an (onset, frame, re-strike, rise) setting, scored at each shortest-note length.
+// Its candidates are cands[first_index + m], m indexing min_s.
 struct TuneItem {
-  float onset, frame, restrike;
+  float onset, frame, restrike, rise;
   std::vector<double> min_s;
   std::size_t first_index;
 };
 
-// The (onset, frame, re-strike) triples of the grid, then `base` alone when it is not on the grid.
+// The (onset, frame, re-strike, rise) settings of the grid, then `base` alone when it is not on it.
 std::vector<TuneItem> tune_items(const TuneGrid& grid, const DecoderParams& base) {
   const std::size_t nF = grid.frame_thresholds.size(), nM = grid.min_note_ms.size();
   const std::vector<float> restrikes =
       grid.restrike_thresholds.empty() ? std::vector<float>{base.restrike_threshold} : grid.restrike_thresholds;
-  const std::size_t nR = restrikes.size();
+  const std::vector<float> rises =
+      grid.rise_thresholds.empty() ? std::vector<float>{base.rise_threshold} : grid.rise_thresholds;
+  const std::size_t nR = restrikes.size(), nU = rises.size();
   std::vector<double> grid_min_s;
   for (double ms : grid.min_note_ms) grid_min_s.push_back(ms / 1000.0);
   std::vector<TuneItem> items;
   for (std::size_t i = 0; i < grid.onset_thresholds.size(); ++i)
     for (std::size_t j = 0; j < nF; ++j)
       for (std::size_t r = 0; r < nR; ++r)
-        items.push_back({grid.onset_thresholds[i], grid.frame_thresholds[j], restrikes[r], grid_min_s,
-                         ((i * nF + j) * nR + r) * nM});
+        for (std::size_t u = 0; u < nU; ++u)
+          items.push_back({grid.onset_thresholds[i], grid.frame_thresholds[j], restrikes[r], rises[u], grid_min_s,
+                           (((i * nF + j) * nR + r) * nU + u) * nM});
   bool base_on_grid = false;
   for (const TuneItem& it : items)
     for (double m : it.min_s)
       base_on_grid = base_on_grid || (same(it.onset, base.onset_threshold) && same(it.frame, base.frame_threshold) &&
-                                       same(it.restrike, base.restrike_threshold) && same(m, base.min_note_length_s));
+                                       same(it.restrike, base.restrike_threshold) &&
+                                       same(it.rise, base.rise_threshold) && same(m, base.min_note_length_s));
   if (!base_on_grid)
-    items.push_back({base.onset_threshold, base.frame_threshold, base.restrike_threshold, {base.min_note_length_s},
-                     grid.size()});
+    items.push_back({base.onset_threshold, base.frame_threshold, base.restrike_threshold, base.rise_threshold,
+                     {base.min_note_length_s}, grid.size()});
   return items;
 }
 
@@ -154,6 +162,7 @@ void score_item(const TuneItem& it, const std::vector<TunePiece>& pieces, const 
   d.onset_threshold = it.onset;
   d.frame_threshold = it.frame;
   d.restrike_threshold = it.restrike;
+  d.rise_threshold = it.rise;
   d.min_note_length_s = 0.0;  // the length filter is applied below, once per min_s
   std::vector<NoteCounts> counts(it.min_s.size());
   for (const TunePiece& p : pieces) {
@@ -178,6 +187,7 @@ void score_item(const TuneItem& it, const std::vector<TunePiece>& pieces, const 
     c.params.onset_threshold = it.onset;
     c.params.frame_threshold = it.frame;
     c.params.restrike_threshold = it.restrike;
+    c.params.rise_threshold = it.rise;
     c.params.min_note_length_s = it.min_s[m];
     c.note = counts[m];
     c.grid_index = it.first_index + m;
@@ -215,7 +225,8 @@ TuneResult rank_candidates(std::vector<TuneCandidate> cands, const DecoderParams
     return std::make_tuple(std::fabs(p.onset_threshold - base.onset_threshold),
                            std::fabs(p.frame_threshold - base.frame_threshold),
                            std::fabs(p.min_note_length_s - base.min_note_length_s),
-                           std::fabs(p.restrike_threshold - base.restrike_threshold));
+                           std::fabs(p.restrike_threshold - base.restrike_threshold),
+                           std::fabs(p.rise_threshold - base.rise_threshold));
   };
   TuneResult r;
   r.ranked = std::move(cands);

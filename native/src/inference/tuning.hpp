@@ -33,13 +33,15 @@ struct TuneGrid {
   std::vector<float> frame_thresholds;
   std::vector<double> min_note_ms;
   std::vector<float> restrike_thresholds;  // empty: the base's alone
+  std::vector<float> rise_thresholds;      // empty: the base's alone
   // Onset 0.20..0.80 and frame 0.10..0.60 in steps of 0.05; shortest note 30, 46, 58, 80, 116 ms
   // (1.3, 2, 2.5, 3.4, 5 frames at 43 frames/s); re-strike threshold 0 (the onset threshold's),
-  // 0.5, 0.6, 0.7.
+  // 0.5, 0.6, 0.7; rise threshold 0 (off), 0.9.
   static TuneGrid defaults();
   std::size_t restrike_count() const { return restrike_thresholds.empty() ? 1 : restrike_thresholds.size(); }
+  std::size_t rise_count() const { return rise_thresholds.empty() ? 1 : rise_thresholds.size(); }
   std::size_t size() const {
-    return onset_thresholds.size() * frame_thresholds.size() * restrike_count() * min_note_ms.size();
+    return onset_thresholds.size() * frame_thresholds.size() * restrike_count() * rise_count() * min_note_ms.size();
   }
 };
 
@@ -62,9 +64,9 @@ struct TuneResult {
 };
 
 // Scores every grid point on the pieces. `base` gives frame_fallback and min_restrike_gap_s (and
-// the re-strike threshold when the grid has none) for every candidate and is always scored, so
-// the best candidate is never worse than `base` on these pieces. The decoder runs once per
-// (onset, frame, re-strike) triple; the shortest-note filter is applied to its output exactly as
+// the re-strike and rise thresholds when the grid has none) for every candidate and is always
+// scored, so the best candidate is never worse than `base` on these pieces. The decoder runs once
+// per (onset, frame, re-strike, rise) setting; the shortest-note filter is applied to its output exactly as
 // the decoder would (a note of L frames is kept when L >= min_note_length * frame_rate - 1e-9).
 // `threads` worker threads (0: all cores). Throws qs::Error on an empty grid or invalid values.
 TuneResult tune_decoder(const std::vector<TunePiece>& pieces, const CheckpointInfo& info, const TuneGrid& grid,

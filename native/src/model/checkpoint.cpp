@@ -34,7 +34,8 @@ nlohmann::json CheckpointInfo::to_json() const {
             {"min_note_length_s", decoding.min_note_length_s},
             {"frame_fallback", decoding.frame_fallback},
             {"restrike_threshold", std::round(decoding.restrike_threshold * 1e6) / 1e6},
-            {"min_restrike_gap_s", decoding.min_restrike_gap_s}}},
+            {"min_restrike_gap_s", decoding.min_restrike_gap_s},
+            {"rise_threshold", std::round(decoding.rise_threshold * 1e6) / 1e6}}},
           {"training", training}};
 }
 
@@ -69,6 +70,7 @@ CheckpointInfo CheckpointInfo::from_json(const nlohmann::json& j) {
       d.boolean("frame_fallback", c.decoding.frame_fallback);
       d.number("restrike_threshold", c.decoding.restrike_threshold, false, 0.0, 1.0, "from 0 to 1");
       d.number("min_restrike_gap_s", c.decoding.min_restrike_gap_s, false, 0.0, 60.0, "from 0 to 60 seconds");
+      d.number("rise_threshold", c.decoding.rise_threshold, false, 0.0, 1.0, "from 0 to 1");
     }
     if (j.contains("training")) c.training = j["training"];
   } catch (const nlohmann::json::exception& e) {

@@ -11,7 +11,11 @@
 //    maximum over time above `onset_threshold` (o[j] > o[j-1] and o[j] >= o[j+1]; the first
 //    frame of a plateau counts). With `frame_fallback` (or when no onsets are given), a note
 //    also starts where the frame probability is above `frame_threshold` while no note of that
-//    pitch is sounding (a rise without an onset peak).
+//    pitch is sounding (a rise without an onset peak). With `rise_threshold` > 0 (and no
+//    frame_fallback), such a rise starts a note only once its frame probability exceeds
+//    `rise_threshold`; the note then starts at the rise's first frame above `frame_threshold`.
+//    A legato change of pitch (a slur, a sung glide) or a re-entry after a short dip often has
+//    no onset peak, although the model is sure that the new pitch sounds (docs/training.md).
 //  - The note lasts while the frame probability stays above `frame_threshold`; it ends at the
 //    first frame at or below it. The onset frame itself always belongs to the note.
 //  - An onset peak on a pitch that is already sounding re-strikes it (the old note ends at that
@@ -48,6 +52,9 @@ struct DecoderParams {
   float restrike_threshold = 0.0f;
   // Shortest time from a sounding note's start to a re-strike of it, in seconds (0: any time).
   double min_restrike_gap_s = 0.0;
+  // Frame probability a rise without an onset peak must exceed to start a note when
+  // frame_fallback is off (0: such rises never start notes).
+  float rise_threshold = 0.0f;
 
   // Throws qs::Error naming the field when a value is out of range (thresholds in [0, 1],
   // min_note_length_s and min_restrike_gap_s in [0, 60]).
