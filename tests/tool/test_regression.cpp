@@ -23,8 +23,8 @@
 namespace {
 
 // Where the floor comes from: the shipped model (release 9: release 7's weights with the re-strike
-// rule and confident rises, decoding 0.25 / 0.2 / 80 ms, frame fallback off, re-strike above 0.5
-// after 0.1 s, rise threshold 0.9) scores 0.5934 pooled note F1 here (146 reference notes);
+// rule and confident rises, decoding 0.25 / 0.25 / 80 ms, frame fallback off, re-strike above 0.5
+// after 0.1 s, rise threshold 0.9) scores 0.5970 pooled note F1 here (146 reference notes);
 // release 8 (the same without confident rises) scored 0.5530. Release 7 (scripts/train-default's 16 epochs,
 // weight average and multi-source fine-tune, then 26 rounds of rolling fine-tuning on a freshly
 // rendered corpus each, rounds 6-26 averaged; float16 weights; decoding 0.4 / 0.2 / 58 ms, frame
