@@ -294,14 +294,7 @@ void run(EvaluateArgs& a) {
 
   if (a.json) {
     nlohmann::json j = {{"model", model_path}, {"pieces", pieces.size()}, {"pooled", scores_json(pooled, a.allowed_errors)},
-                        {"decoding",
-                         {{"onset_threshold", std::round(dec.onset_threshold * 1e6) / 1e6},
-                          {"frame_threshold", std::round(dec.frame_threshold * 1e6) / 1e6},
-                          {"min_note_length_s", dec.min_note_length_s},
-                          {"frame_fallback", dec.frame_fallback},
-                          {"restrike_threshold", std::round(dec.restrike_threshold * 1e6) / 1e6},
-                          {"min_restrike_gap_s", dec.min_restrike_gap_s},
-                                 {"rise_threshold", std::round(dec.rise_threshold * 1e6) / 1e6}}}};
+                        {"decoding", qs::decoding_to_json(dec)}};
     if (loss_frames) j["loss"] = loss_sum / loss_frames;
     if (a.per_piece) {
       j["per_piece"] = nlohmann::json::array();

@@ -45,14 +45,7 @@ void transcribe_one(const std::string& in, const std::string& dst, const Transcr
   const nlohmann::json meta = {{"source", fs::path(in).filename().string()},
                                {"duration_s", r.duration_s},
                                {"model", fs::path(model_path).filename().string()},
-                               {"decoding",
-                                {{"onset_threshold", std::round(dec.onset_threshold * 1e6) / 1e6},
-                                 {"frame_threshold", std::round(dec.frame_threshold * 1e6) / 1e6},
-                                 {"min_note_length_s", dec.min_note_length_s},
-                                 {"frame_fallback", dec.frame_fallback},
-                                 {"restrike_threshold", std::round(dec.restrike_threshold * 1e6) / 1e6},
-                                 {"min_restrike_gap_s", dec.min_restrike_gap_s},
-                                 {"rise_threshold", std::round(dec.rise_threshold * 1e6) / 1e6}}}};
+                               {"decoding", qs::decoding_to_json(dec)}};
   qs::MusicOutputOptions mo = a.music;
   mo.title = fs::path(in).stem().string();
   qs::write_music(dst, r.notes, r.duration_s, mo, meta);

@@ -28,15 +28,19 @@ nlohmann::json CheckpointInfo::to_json() const {
           {"features", cqt_params_to_json(features)},
           {"notes", {{"lowest_pitch", lowest_pitch}, {"n_notes", n_notes}, {"only_note_names", only_note_names}}},
           {"segment", {{"frames", segment_frames}, {"context_frames", context_frames}}},
-          {"decoding",
-           {{"onset_threshold", std::round(decoding.onset_threshold * 1e6) / 1e6},  // float -> short decimal
-            {"frame_threshold", std::round(decoding.frame_threshold * 1e6) / 1e6},
-            {"min_note_length_s", decoding.min_note_length_s},
-            {"frame_fallback", decoding.frame_fallback},
-            {"restrike_threshold", std::round(decoding.restrike_threshold * 1e6) / 1e6},
-            {"min_restrike_gap_s", decoding.min_restrike_gap_s},
-            {"rise_threshold", std::round(decoding.rise_threshold * 1e6) / 1e6}}},
+          {"decoding", decoding_to_json(decoding)},
           {"training", training}};
+}
+
+nlohmann::json decoding_to_json(const DecoderParams& d) {
+  auto prob = [](float x) { return std::round(x * 1e6) / 1e6; };  // float -> short decimal
+  return {{"onset_threshold", prob(d.onset_threshold)},
+          {"frame_threshold", prob(d.frame_threshold)},
+          {"min_note_length_s", d.min_note_length_s},
+          {"frame_fallback", d.frame_fallback},
+          {"restrike_threshold", prob(d.restrike_threshold)},
+          {"min_restrike_gap_s", d.min_restrike_gap_s},
+          {"rise_threshold", prob(d.rise_threshold)}};
 }
 
 CheckpointInfo CheckpointInfo::from_json(const nlohmann::json& j) {
