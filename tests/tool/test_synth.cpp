@@ -131,6 +131,40 @@ TEST(SynthProcedural, DeterministicUnderSeedAndMusical) {
   EXPECT_GE(max_poly, 4);
 }
 
+// The strummed-guitar style: a part with a guitar program whose chords are struck string by
+// string (onsets a few ms apart, pitches rising on a down-strum, falling on an up-strum).
+TEST(SynthProcedural, StrummedChordsOnAGuitarPart) {
+  ProceduralOptions po;
+  po.duration = 20;
+  int strums = 0, guitar_parts = 0;
+  for (std::uint64_t seed = 0; seed < 40; ++seed) {
+    const Piece p = generate_procedural(seed, po);
+    ASSERT_GE(p.parts.size(), 2u);
+    for (std::size_t i = 2; i < p.parts.size(); ++i) EXPECT_FALSE(p.parts[i].notes.empty()) << "seed " << seed;
+    for (const auto& part : p.parts) {
+      if (part.program < 24 || part.program > 27) continue;
+      ++guitar_parts;
+      const auto& n = part.notes;  // sorted by onset
+      for (std::size_t a = 0; a < n.size();) {
+        std::size_t b = a + 1;
+        while (b < n.size() && n[b].onset - n[b - 1].onset < 0.05 && n[b].onset - n[b - 1].onset > 0.004) ++b;
+        if (b - a >= 3) {
+          bool rising = true, falling = true;
+          for (std::size_t k = a + 1; k < b; ++k) {
+            rising = rising && n[k].pitch > n[k - 1].pitch;
+            falling = falling && n[k].pitch < n[k - 1].pitch;
+          }
+          EXPECT_TRUE(rising || falling) << "seed " << seed << " strum at " << n[a].onset;
+          ++strums;
+        }
+        a = b;
+      }
+    }
+  }
+  EXPECT_GE(guitar_parts, 3);
+  EXPECT_GE(strums, 30);
+}
+
 TEST(SynthMidi, SplitsChannelsWithProgramsPedalAndNoDrums) {
   const auto smf = hand_made_midi();
   const Piece piece = read_midi_piece(smf);

@@ -289,6 +289,40 @@ struct Section {
     }
   }
 
+  // Chords strummed on a guitar (part 3): four to six strings in an open-position voicing struck
+  // 8-35 ms apart, down on the beat and up (the top strings) between, each left ringing until the
+  // next strum (or palm-muted, short). The labels hold through the decay: real strummed guitar was
+  // heard as short notes (docs/training.md).
+  void strummed() {
+    static constexpr int kGuitars[] = {24, 25, 26, 27};  // nylon, steel, jazz, clean electric
+    piece.parts[3].program = kGuitars[rng.integer(0, 3)];
+    const int per_beat = rng.integer(1, 2);  // 2: down-up
+    const bool muted = rng.chance(0.2);
+    const int strings = rng.integer(4, 6);
+    // Between strings; a strum takes at most half the time to the next one.
+    const double gap = std::min(rng.uniform(0.008, 0.035), beat / per_beat / (2.0 * strings));
+    static constexpr int kShape[] = {0, 4, 7, 9, 11, 14};  // root, 5th, 8ve, 10th, 12th, 15th (degrees)
+    double t = t0;
+    while (t < t1) {
+      const int d = progression_degree();
+      const int root_octave = rng.integer(2, 3);
+      const int strums = per_beat * rng.integer(2, 4);
+      for (int k = 0; k < strums && t < t1; ++k) {
+        const bool up = per_beat == 2 && k % 2 == 1;
+        const double next = t + beat / per_beat;
+        const double end = muted ? t + rng.uniform(0.1, 0.3) * beat : next;
+        const int v = up ? std::max(1, velocity(8) - 15) : velocity(8);
+        const int count = up ? std::min(strings, rng.integer(3, 4)) : strings;  // up: the top strings
+        double on = t;
+        for (int i = 0; i < count; ++i, on += gap * rng.uniform(0.7, 1.3)) {
+          const int string = up ? strings - 1 - i : i;  // down: low to high; up: high to low
+          add(3, on, end, degree_pitch(d + kShape[string], root_octave), std::clamp(v + rng.integer(-6, 6), 1, 127));
+        }
+        t = next;
+      }
+    }
+  }
+
   void polyphony() {
     const int voices = rng.integer(1, 6);
     const bool wide = rng.chance(0.4);
@@ -310,7 +344,7 @@ struct Section {
 Piece generate_procedural(std::uint64_t seed, const ProceduralOptions& options) {
   Rng rng(seed);
   Piece piece;
-  piece.parts.resize(3);  // 0 melody / main, 1 accompaniment and bass, 2 a sustained pad
+  piece.parts.resize(4);  // 0 melody / main, 1 accompaniment and bass, 2 a sustained pad, 3 a guitar
   const double start = 0.2;
   double t = start;
   while (t < options.duration - 0.5) {
@@ -320,19 +354,23 @@ Piece generate_procedural(std::uint64_t seed, const ProceduralOptions& options) 
     // Some sections sit one or two octaves higher: the high register is rare in real music.
     if (rng.chance(0.15)) s.shift = 12 * rng.integer(1, 2);
     const double pick = rng.uniform();
-    if (pick < 0.12) s.chords();
-    else if (pick < 0.24) s.scale();
-    else if (pick < 0.36) s.arpeggio();
-    else if (pick < 0.48) s.melody();
-    else if (pick < 0.58) s.polyphony();
-    else if (pick < 0.68) s.repeated();
-    else if (pick < 0.79) s.pedalled_figure();
-    else if (pick < 0.89) s.octaves_and_wide_chords();
+    const double rest = (pick - 0.09) / 0.91;  // the older styles keep their shares of the rest
+    if (pick < 0.09) s.strummed();
+    else if (rest < 0.12) s.chords();
+    else if (rest < 0.24) s.scale();
+    else if (rest < 0.36) s.arpeggio();
+    else if (rest < 0.48) s.melody();
+    else if (rest < 0.58) s.polyphony();
+    else if (rest < 0.68) s.repeated();
+    else if (rest < 0.79) s.pedalled_figure();
+    else if (rest < 0.89) s.octaves_and_wide_chords();
     else s.melody_over_pad();
     t += len + (rng.chance(0.3) ? rng.uniform(0.0, 0.5) : 0.0);
   }
   for (auto& part : piece.parts) sort_notes(part.notes);
-  if (piece.parts[2].notes.empty()) piece.parts.pop_back();
+  // The pad and the guitar exist only where a section used them.
+  piece.parts.erase(std::remove_if(piece.parts.begin() + 2, piece.parts.end(), [](const Part& p) { return p.notes.empty(); }),
+                    piece.parts.end());
   return piece;
 }
 

@@ -6,7 +6,8 @@
 // (1-6 independent voices anywhere in the piano range), and the textures real repertoire has and
 // the MIDI corpus lacks: notes re-struck while they still ring (repeated notes, tremolos, a
 // pedalled broken-chord figure played twice per bar), fast runs in octaves, wide chords, and a
-// melody over chords sustained by strings, an organ or winds (a third part). 15 % of the sections
+// melody over chords sustained by strings, an organ or winds (a third part), and chords strummed
+// on a guitar, string by string, left ringing (a fourth part). 15 % of the sections
 // sit one or two octaves higher, for the high register. Everything is drawn from one 64-bit seed:
 // the same seed gives the same piece on every machine (own RNG and integer-only sampling helpers;
 // no std:: distributions, whose output is implementation-defined).
@@ -57,8 +58,8 @@ struct ProceduralOptions {
 };
 
 // A procedural piece (all parts program 0, acoustic grand piano; `synth --programs` may change it).
-// Parts: 0 = upper voice / melody / main material, 1 = accompaniment and bass, 2 (when any
-// section uses it) a sustained pad with its own program.
+// Parts: 0 = upper voice / melody / main material, 1 = accompaniment and bass, then a sustained
+// pad and a strummed guitar, each with its own program, where a section used them.
 Piece generate_procedural(std::uint64_t seed, const ProceduralOptions& options = {});
 
 }  // namespace qs::synth
