@@ -44,8 +44,12 @@ double median_tempo(const std::vector<double>& beats) {
 
 namespace {
 
-// Tempo salience of every lag in one window: autocorrelation enhanced by 2x and 3x lags, times
-// the tempo prior, scaled to a maximum of 1 (all zeros for a silent window).
+// Tempo salience of every lag in one window: autocorrelation enhanced by 2x, 3x and 4x lags,
+// times the tempo prior, divided by the window's variance (its lag 0; all zeros for a silent
+// window). So a window whose onsets repeat clearly votes strongly for its period, and one with
+// weak periodicity (slow attacks, a fill, rubato) hardly at all: the path keeps its tempo there
+// instead of following a level that merely peaks. (Scaled to a maximum of 1 per window, every
+// window voted alike: docs/score.md.)
 std::vector<double> window_salience(const std::vector<float>& x, long a, long b, int lag_min, int lag_max,
                                     const BeatTrackerOptions& o, double fr) {
   const long n = b - a;
@@ -54,23 +58,21 @@ std::vector<double> window_salience(const std::vector<float>& x, long a, long b,
   mean /= std::max(1L, n);
   const int max_lag = std::min<long>(4L * lag_max, n - 1);
   std::vector<double> ac(static_cast<std::size_t>(std::max(0, max_lag) + 1), 0.0);
-  for (int l = lag_min / 2; l <= max_lag; ++l) {
+  for (int l = 0; l <= max_lag; ++l) {
     double s = 0.0;
     for (long t = a; t + l < b; ++t) s += (x[static_cast<std::size_t>(t)] - mean) * (x[static_cast<std::size_t>(t + l)] - mean);
     ac[static_cast<std::size_t>(l)] = s / static_cast<double>(n - l);
   }
   auto at = [&](int l) { return l <= max_lag ? std::max(0.0, ac[static_cast<std::size_t>(l)]) : 0.0; };
   std::vector<double> sal(static_cast<std::size_t>(lag_max - lag_min + 1), 0.0);
-  double peak = 0.0;
+  const double variance = ac.empty() ? 0.0 : ac[0] * (1.0 + 0.5 + 0.33 + 0.25);  // the most a lag can score
+  if (!(variance > 0)) return sal;
   for (int l = lag_min; l <= lag_max; ++l) {
     const double bpm = 60.0 * fr / l;
     const double z = std::log2(bpm / o.prior_bpm) / o.prior_octaves;
     const double s = (at(l) + 0.5 * at(2 * l) + 0.33 * at(3 * l) + 0.25 * at(4 * l)) * std::exp(-0.5 * z * z);
-    sal[static_cast<std::size_t>(l - lag_min)] = s;
-    peak = std::max(peak, s);
+    sal[static_cast<std::size_t>(l - lag_min)] = s / variance;
   }
-  if (peak > 0)
-    for (double& s : sal) s /= peak;
   return sal;
 }
 

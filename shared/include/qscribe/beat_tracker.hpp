@@ -8,10 +8,11 @@
 //    natively (half of it the tempo path, half the five levels of step 5).
 // 2. Local tempo: the autocorrelation of the envelope in 8 s windows (hop 1 s), enhanced with its
 //    2x, 3x and 4x lags (a pulse whose multiples are also pulses is a metrical level) and weighted
-//    by a log-normal tempo prior around 100 bpm (120 bpm scores better on clean MIDI, 100 on
-//    transcribed audio: docs/score.md). A Viterbi path over windows picks one period per
-//    window, penalising changes by (log period ratio)^2, so the tempo can drift, ramp and change
-//    but does not jump between metrical levels on a whim.
+//    by a log-normal tempo prior around 110 bpm. Each window's salience is divided by its
+//    variance, so a window with clear periodicity votes strongly and a vague one (slow attacks)
+//    hardly at all. A Viterbi path over windows picks one period per window, penalising changes
+//    by (log period ratio)^2, so the tempo can drift, ramp and change but does not jump between
+//    metrical levels on a whim (docs/score.md).
 // 3. Beats: Ellis's dynamic programme (2007, "Beat tracking by dynamic programming") with the
 //    local period: score(t) = strength(t) + max over tau of [score(tau) - tightness *
 //    log((t - tau) / period(t))^2], traced back from the best frame of the last period. This
@@ -45,7 +46,7 @@ OnsetEnvelope onset_envelope(const NoteList& notes, double duration_s = 0.0, dou
 
 struct BeatTrackerOptions {
   double min_bpm = 40.0, max_bpm = 240.0;  // range of beat periods considered
-  double prior_bpm = 100.0;                // centre of the log-normal tempo prior
+  double prior_bpm = 110.0;                // centre of the log-normal tempo prior
   double prior_octaves = 0.9;              // its standard deviation, in octaves
   double window_s = 8.0, hop_s = 1.0;      // local tempo analysis
   double tempo_change_penalty = 6.0;       // Viterbi cost per (log period ratio)^2
