@@ -57,21 +57,28 @@ std::vector<double> window_salience(const std::vector<float>& x, long a, long b,
   for (long t = a; t < b; ++t) mean += x[static_cast<std::size_t>(t)];
   mean /= std::max(1L, n);
   const int max_lag = std::min<long>(4L * lag_max, n - 1);
-  std::vector<double> ac(static_cast<std::size_t>(std::max(0, max_lag) + 1), 0.0);
-  for (int l = 0; l <= max_lag; ++l) {
+  auto autocorrelation = [&](int l) {
     double s = 0.0;
     for (long t = a; t + l < b; ++t) s += (x[static_cast<std::size_t>(t)] - mean) * (x[static_cast<std::size_t>(t + l)] - mean);
-    ac[static_cast<std::size_t>(l)] = s / static_cast<double>(n - l);
-  }
+    return s / static_cast<double>(n - l);
+  };
+  // Lag 0 (the window's variance) and the lags the salience reads; those between are never used.
+  std::vector<double> ac(static_cast<std::size_t>(std::max(0, max_lag) + 1), 0.0);
+  ac[0] = autocorrelation(0);
+  for (int l = lag_min; l <= max_lag; ++l) ac[static_cast<std::size_t>(l)] = autocorrelation(l);
   auto at = [&](int l) { return l <= max_lag ? std::max(0.0, ac[static_cast<std::size_t>(l)]) : 0.0; };
+  constexpr double kWeights[] = {1.0, 0.5, 0.33, 0.25};  // of the lags l, 2l, 3l, 4l
+  double weight_sum = 0.0;
+  for (double w : kWeights) weight_sum += w;
+  const double most = ac[0] * weight_sum;  // a lag's score when every multiple repeats the window exactly
   std::vector<double> sal(static_cast<std::size_t>(lag_max - lag_min + 1), 0.0);
-  const double variance = ac.empty() ? 0.0 : ac[0] * (1.0 + 0.5 + 0.33 + 0.25);  // the most a lag can score
-  if (!(variance > 0)) return sal;
+  if (!(most > 0)) return sal;
   for (int l = lag_min; l <= lag_max; ++l) {
     const double bpm = 60.0 * fr / l;
     const double z = std::log2(bpm / o.prior_bpm) / o.prior_octaves;
-    const double s = (at(l) + 0.5 * at(2 * l) + 0.33 * at(3 * l) + 0.25 * at(4 * l)) * std::exp(-0.5 * z * z);
-    sal[static_cast<std::size_t>(l - lag_min)] = s / variance;
+    double s = 0.0;
+    for (int h = 0; h < 4; ++h) s += kWeights[h] * at((h + 1) * l);
+    sal[static_cast<std::size_t>(l - lag_min)] = s * std::exp(-0.5 * z * z) / most;
   }
   return sal;
 }
