@@ -10,6 +10,7 @@
 #include <fstream>
 #include <iterator>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -336,4 +337,32 @@ TEST(SynthDraws, FixedProgramForEveryPart) {
   o.programs = ProgramMode::Fixed;
   o.fixed_program = 73;
   EXPECT_EQ(draw_augmentation(4, o, piece, 1).programs, (std::vector<int>{73, 73, 73}));
+}
+
+// --programs random draws every part's instrument, except where the texture chose it (a strummed
+// guitar, a pad, a singer): those keep theirs, or the texture would be played by anything.
+TEST(SynthDraws, RandomProgramsKeepAnInstrumentTheTextureChose) {
+  Piece piece;
+  piece.parts = {Part{0, {{0.0, 1.0, 60, 80}}}, Part{0, {{0.0, 1.0, 48, 80}}}, Part{25, {{0.0, 1.0, 64, 80}}, true},
+                 Part{53, {{0.0, 1.0, 67, 80}}, true}};
+  AugmentOptions o;
+  o.programs = ProgramMode::Random;
+  std::set<int> drawn;
+  for (std::uint64_t s = 0; s < 20; ++s) {
+    const std::vector<int> programs = draw_augmentation(s, o, piece, 1).programs;
+    ASSERT_EQ(programs.size(), 4u);
+    EXPECT_EQ(programs[2], 25) << "seed " << s;
+    EXPECT_EQ(programs[3], 53) << "seed " << s;
+    for (int k = 0; k < 2; ++k) {
+      EXPECT_GE(programs[static_cast<std::size_t>(k)], 0);
+      EXPECT_LE(programs[static_cast<std::size_t>(k)], 111);
+      drawn.insert(programs[static_cast<std::size_t>(k)]);
+    }
+  }
+  EXPECT_GE(drawn.size(), 10u);  // the others are still drawn
+  // Not chosen: the same part is drawn at random like the rest.
+  piece.parts[2].program_chosen = false;
+  int kept = 0;
+  for (std::uint64_t s = 0; s < 20; ++s) kept += draw_augmentation(s, o, piece, 1).programs[2] == 25;
+  EXPECT_LE(kept, 2);
 }

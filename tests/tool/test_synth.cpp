@@ -165,6 +165,34 @@ TEST(SynthProcedural, StrummedChordsOnAGuitarPart) {
   EXPECT_GE(strums, 30);
 }
 
+// The sung line: a part on a voice program, chosen by the texture (kept by --programs random),
+// one note at a time, in phrases of long notes slurred into each other with breaths between.
+TEST(SynthProcedural, SungLineOnAVoicePart) {
+  ProceduralOptions po;
+  po.duration = 20;
+  int voice_parts = 0, slurs = 0, breaths = 0;
+  for (std::uint64_t seed = 0; seed < 40; ++seed) {
+    const Piece p = generate_procedural(seed, po);
+    for (const auto& part : p.parts) {
+      const bool voice = part.program == 52 || part.program == 53 || part.program == 54 || part.program == 85;
+      if (!voice || part.notes.empty() || &part == &p.parts[2]) continue;  // part 2 may be a choir pad
+      ++voice_parts;
+      EXPECT_TRUE(part.program_chosen) << "seed " << seed;
+      const auto& n = part.notes;
+      for (std::size_t k = 1; k < n.size(); ++k) {
+        EXPECT_GE(n[k].onset, n[k - 1].offset - 1e-9) << "seed " << seed << ": two notes at once at " << n[k].onset;
+        const double gap = n[k].onset - n[k - 1].offset;
+        slurs += gap < 1e-9;
+        breaths += gap > 0.05;
+      }
+      for (const auto& note : n) EXPECT_GE(note.offset - note.onset, 0.03);
+    }
+  }
+  EXPECT_GE(voice_parts, 3);
+  EXPECT_GT(slurs, 2 * breaths);  // mostly legato
+  EXPECT_GE(breaths, 5);
+}
+
 TEST(SynthMidi, SplitsChannelsWithProgramsPedalAndNoDrums) {
   const auto smf = hand_made_midi();
   const Piece piece = read_midi_piece(smf);

@@ -269,10 +269,22 @@ struct Section {
     }
   }
 
-  // A melody over chords sustained by another instrument (strings, an organ or winds: part 2).
-  void melody_over_pad() {
+  // Soft triads held for one or two bars by strings, an organ or winds (part 2, its program chosen
+  // here), their root in `octave`.
+  void held_chords(int octave) {
     static constexpr int kPads[] = {48, 49, 50, 19, 52, 61, 68, 71, 89};
     piece.parts[2].program = kPads[rng.integer(0, 8)];
+    piece.parts[2].program_chosen = true;
+    for (double t = t0; t < t1;) {
+      const double dur = beat * 4 * rng.integer(1, 2);
+      const int c = progression_degree();
+      for (int k = 0; k < 3; ++k) add(2, t, t + dur, degree_pitch(c + 2 * k, octave), std::max(1, velocity(6) - 15));
+      t += dur;
+    }
+  }
+
+  // A melody over chords sustained by another instrument (part 2).
+  void melody_over_pad() {
     int octave = random_octave(4, 6), d = rng.integer(0, 6);
     for (double t = t0; t < t1;) {
       static constexpr double kLen[] = {0.25, 0.5, 0.5, 1.0, 1.0, 1.5, 2.0};
@@ -281,12 +293,33 @@ struct Section {
       d = std::clamp(d + rng.integer(-3, 3), -5, 12);
       t += dur;
     }
+    held_chords(octave - 2);
+  }
+
+  // A sung line (part 4): one voice (a choir's aah or ooh, a synth or lead voice) in phrases of
+  // 2-5 long notes, each slurred into the next, with a breath between phrases; over nothing or
+  // over soft held chords. The labels hold every note to its end: a real singer was heard with
+  // notes ending early and held notes missed (docs/training.md).
+  void sung() {
+    static constexpr int kVoices[] = {52, 53, 54, 85};  // choir aahs, voice oohs, synth voice, lead 6 (voice)
+    piece.parts[4].program = kVoices[rng.integer(0, 3)];
+    piece.parts[4].program_chosen = true;
+    const int octave = random_octave(3, 4);
+    const bool accompanied = rng.chance(0.5);
+    int d = rng.integer(0, 6);
     for (double t = t0; t < t1;) {
-      const double dur = beat * 4 * rng.integer(1, 2);
-      const int c = progression_degree();
-      for (int k = 0; k < 3; ++k) add(2, t, t + dur, degree_pitch(c + 2 * k, octave - 2), std::max(1, velocity(6) - 15));
-      t += dur;
+      const int phrase = rng.integer(2, 5);
+      for (int k = 0; k < phrase && t < t1; ++k) {
+        static constexpr double kLen[] = {0.5, 1.0, 1.0, 1.5, 2.0, 3.0};
+        const double dur = beat * kLen[rng.integer(0, 5)];
+        const double held = k + 1 == phrase ? rng.uniform(0.7, 0.95) : 1.0;  // the phrase's last note tapers off
+        add(4, t, t + dur * held, degree_pitch(d, octave), velocity(10));
+        d = std::clamp(d + rng.integer(-2, 2), -4, 10);
+        t += dur;
+      }
+      t += beat * rng.uniform(0.25, 1.0);  // a breath
     }
+    if (accompanied) held_chords(octave - 1);
   }
 
   // Chords strummed on a guitar (part 3): four to six strings in an open-position voicing struck
@@ -296,6 +329,7 @@ struct Section {
   void strummed() {
     static constexpr int kGuitars[] = {24, 25, 26, 27};  // nylon, steel, jazz, clean electric
     piece.parts[3].program = kGuitars[rng.integer(0, 3)];
+    piece.parts[3].program_chosen = true;
     const int per_beat = rng.integer(1, 2);  // 2: down-up
     const bool muted = rng.chance(0.2);
     const int strings = rng.integer(4, 6);
@@ -344,7 +378,7 @@ struct Section {
 Piece generate_procedural(std::uint64_t seed, const ProceduralOptions& options) {
   Rng rng(seed);
   Piece piece;
-  piece.parts.resize(4);  // 0 melody / main, 1 accompaniment and bass, 2 a sustained pad, 3 a guitar
+  piece.parts.resize(5);  // 0 melody / main, 1 accompaniment and bass, 2 a sustained pad, 3 a guitar, 4 a voice
   const double start = 0.2;
   double t = start;
   while (t < options.duration - 0.5) {
@@ -354,8 +388,9 @@ Piece generate_procedural(std::uint64_t seed, const ProceduralOptions& options) 
     // Some sections sit one or two octaves higher: the high register is rare in real music.
     if (rng.chance(0.15)) s.shift = 12 * rng.integer(1, 2);
     const double pick = rng.uniform();
-    const double rest = (pick - 0.09) / 0.91;  // the older styles keep their shares of the rest
+    const double rest = (pick - 0.15) / 0.85;  // the older styles keep their shares of the rest
     if (pick < 0.09) s.strummed();
+    else if (pick < 0.15) s.sung();
     else if (rest < 0.12) s.chords();
     else if (rest < 0.24) s.scale();
     else if (rest < 0.36) s.arpeggio();
@@ -368,7 +403,7 @@ Piece generate_procedural(std::uint64_t seed, const ProceduralOptions& options) 
     t += len + (rng.chance(0.3) ? rng.uniform(0.0, 0.5) : 0.0);
   }
   for (auto& part : piece.parts) sort_notes(part.notes);
-  // The pad and the guitar exist only where a section used them.
+  // The pad, the guitar and the voice exist only where a section used them.
   piece.parts.erase(std::remove_if(piece.parts.begin() + 2, piece.parts.end(), [](const Part& p) { return p.notes.empty(); }),
                     piece.parts.end());
   return piece;

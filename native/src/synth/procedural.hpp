@@ -6,8 +6,9 @@
 // (1-6 independent voices anywhere in the piano range), and the textures real repertoire has and
 // the MIDI corpus lacks: notes re-struck while they still ring (repeated notes, tremolos, a
 // pedalled broken-chord figure played twice per bar), fast runs in octaves, wide chords, and a
-// melody over chords sustained by strings, an organ or winds (a third part), and chords strummed
-// on a guitar, string by string, left ringing (a fourth part). 15 % of the sections
+// melody over chords sustained by strings, an organ or winds (a third part), chords strummed
+// on a guitar, string by string, left ringing (a fourth part), and a sung line of long slurred
+// notes in phrases (a fifth part, a voice program). 15 % of the sections
 // sit one or two octaves higher, for the high register. Everything is drawn from one 64-bit seed:
 // the same seed gives the same piece on every machine (own RNG and integer-only sampling helpers;
 // no std:: distributions, whose output is implementation-defined).
@@ -24,6 +25,9 @@ namespace qs::synth {
 struct Part {
   int program = 0;  // General MIDI program 0..127
   NoteList notes;
+  // The texture needs this instrument (a strummed guitar, a sustained pad, a singer): `--programs
+  // random` keeps it instead of drawing one, or the texture would be played by anything.
+  bool program_chosen = false;
 };
 
 // What the renderer plays: up to 16 parts (more are folded onto 16 synth channels).

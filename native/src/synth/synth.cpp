@@ -108,7 +108,7 @@ Augmentation draw_augmentation(std::uint64_t seed, const AugmentOptions& o, cons
   a.noise_seed = r.next();
   for (const auto& part : piece.parts) {
     const int random_program = r.integer(0, 111);
-    a.programs.push_back(o.programs == ProgramMode::Random ? random_program
+    a.programs.push_back(o.programs == ProgramMode::Random ? (part.program_chosen ? std::clamp(part.program, 0, 127) : random_program)
                          : o.programs == ProgramMode::Piano ? 0
                          : o.programs == ProgramMode::Fixed ? std::clamp(o.fixed_program, 0, 127)
                                                             : std::clamp(part.program, 0, 127));
