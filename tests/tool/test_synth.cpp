@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -191,6 +193,33 @@ TEST(SynthProcedural, SungLineOnAVoicePart) {
   EXPECT_GE(voice_parts, 3);
   EXPECT_GT(slurs, 2 * breaths);  // mostly legato
   EXPECT_GE(breaths, 5);
+}
+
+// The pad under a melody or a sung line (part 2): a sustained program chosen by the texture, its
+// chords held for bars in some sections and struck again on the beat, legato, in others.
+TEST(SynthProcedural, PadChordsHeldOrStruckAgain) {
+  ProceduralOptions po;
+  po.duration = 20;
+  int pads = 0, restruck = 0, held = 0;
+  for (std::uint64_t seed = 0; seed < 40; ++seed) {
+    const Piece p = generate_procedural(seed, po);
+    if (p.parts.size() < 3) continue;
+    const Part& pad = p.parts[2];  // when the piece has a pad (else the guitar or the voice)
+    static const std::set<int> kPads{48, 49, 50, 19, 61, 68, 71, 89};  // not 52: choir aahs may be the voice
+    if (kPads.count(pad.program) == 0) continue;
+    ++pads;
+    EXPECT_TRUE(pad.program_chosen) << "seed " << seed;
+    std::map<int, double> last_end;  // pitch -> offset of its previous note
+    for (const qs::Note& n : pad.notes) {
+      const auto it = last_end.find(n.pitch);
+      if (it != last_end.end() && n.onset - it->second < 0.2 && n.onset >= it->second - 1e-9) ++restruck;
+      held += n.offset - n.onset > 1.5;
+      last_end[n.pitch] = n.offset;
+    }
+  }
+  EXPECT_GE(pads, 5);
+  EXPECT_GE(restruck, 60);  // 18 from tones common to successive held chords alone
+  EXPECT_GE(held, 20);
 }
 
 TEST(SynthMidi, SplitsChannelsWithProgramsPedalAndNoDrums) {

@@ -269,16 +269,25 @@ struct Section {
     }
   }
 
-  // Soft triads held for one or two bars by strings, an organ or winds (part 2, its program chosen
-  // here), their root in `octave`.
+  // Soft triads by strings, an organ or winds (part 2, its program chosen here), their root in
+  // `octave`, changing every one or two bars: held, or (half the sections) struck again every one
+  // or two beats, legato, as pads and string sections often play. A slow attack struck again on
+  // a pitch that still sounds is what the model missed in pad-heavy pieces (docs/score.md).
   void held_chords(int octave) {
     static constexpr int kPads[] = {48, 49, 50, 19, 52, 61, 68, 71, 89};
     piece.parts[2].program = kPads[rng.integer(0, 8)];
     piece.parts[2].program_chosen = true;
+    const double every = rng.chance(0.5) ? beat * rng.integer(1, 2) : 0.0;
+    const double legato = rng.uniform(0.85, 1.0);
     for (double t = t0; t < t1;) {
       const double dur = beat * 4 * rng.integer(1, 2);
       const int c = progression_degree();
-      for (int k = 0; k < 3; ++k) add(2, t, t + dur, degree_pitch(c + 2 * k, octave), std::max(1, velocity(6) - 15));
+      const double step = every > 0 ? every : dur;
+      for (double s = t; s < t + dur - 1e-9; s += step) {
+        const int v = std::max(1, velocity(6) - 15);
+        const double end = every > 0 ? s + step * legato : s + step;
+        for (int k = 0; k < 3; ++k) add(2, s, end, degree_pitch(c + 2 * k, octave), std::clamp(v + rng.integer(-4, 4), 1, 127));
+      }
       t += dur;
     }
   }
