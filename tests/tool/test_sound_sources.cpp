@@ -205,6 +205,15 @@ TEST(SynthDraws, SourceWeightsAndRecordingProbabilities) {
   EXPECT_EQ(a.attack[0], 0);   // a piano is not bowed or blown
   EXPECT_GT(a.attack[1], 0);   // a violin is
   EXPECT_GT(a.vibrato[1], 0);
+  EXPECT_EQ(a.swell, (std::vector<int>{0, 0}));  // --swell off
+  o.swell_prob = 1.0;
+  const Augmentation c = draw_augmentation(9, o, piece, 3);
+  EXPECT_EQ(c.swell[0], 0);   // a piano's notes do not swell
+  EXPECT_GT(c.swell[1], 0);   // a violin's do
+  EXPECT_GE(c.swell_floor[1], 30);
+  EXPECT_LE(c.swell_floor[1], 90);
+  EXPECT_EQ(c.attack, a.attack);  // drawn after the rest: the other draws do not move
+  EXPECT_EQ(describe(c.recording), describe(a.recording));
   EXPECT_EQ(describe(a.recording), describe(b.recording));
   EXPECT_EQ(a.piano.seed, b.piano.seed);
 }

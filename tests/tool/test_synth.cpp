@@ -335,6 +335,37 @@ TEST_F(SynthRender, AudioFollowsLabelsAndMidMatches) {
   EXPECT_EQ(lines, 4);
 }
 
+// Expression within held notes (--swell): a fading part's notes end quieter than they start and
+// the next note starts loud again; a swelling part's notes are loudest in their middle; the
+// labels do not change.
+TEST_F(SynthRender, ExpressionFadesAndSwellsHeldNotes) {
+  RenderOptions ro;
+  ro.soundfonts = {kSoundfont};
+  Renderer renderer(ro);
+  Piece piece;
+  piece.parts.push_back(Part{52, {{0.3, 2.3, 60, 100}, {2.3, 4.3, 64, 100}}});  // choir aahs, held
+  const PreparedPiece prep = prepare_piece(piece, 0, ro.render_rate, 0.5);
+  auto render = [&](int shape) {
+    Augmentation aug;
+    aug.programs = {52};
+    aug.swell = {shape};
+    aug.swell_floor = {30};
+    return renderer.render(prep, aug);
+  };
+  const qs::AudioBuffer steady = render(0), fade = render(1), swell = render(2);
+  const double sr = steady.sample_rate;
+  auto db = [&](const qs::AudioBuffer& a, double t0, double t1, double u0, double u1) {
+    return 20 * std::log10(rms(a.samples, sr, t0, t1) / rms(a.samples, sr, u0, u1));
+  };
+  // Tail (1.9-2.2 s) against the body (0.6-0.9 s) of the first note.
+  const double steady_drop = db(steady, 1.9, 2.2, 0.6, 0.9), fade_drop = db(fade, 1.9, 2.2, 0.6, 0.9);
+  EXPECT_GT(steady_drop, -6.0);
+  EXPECT_LT(fade_drop, steady_drop - 8.0);
+  EXPECT_GT(db(fade, 2.5, 2.8, 1.9, 2.2), 8.0);  // the next note starts loud again
+  EXPECT_GT(db(swell, 1.2, 1.4, 0.35, 0.5), 10.0);  // the middle of the swell against its start (4 dB steady)
+  EXPECT_EQ(prep.labels.size(), 2u);
+}
+
 // The audio's pitch is the label's pitch (also after transposition) and it starts at the label onset.
 TEST_F(SynthRender, SingleNotePitchAndOnsetMatchTheLabel) {
   RenderOptions ro;

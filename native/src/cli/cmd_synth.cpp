@@ -120,6 +120,9 @@ QS_COMMAND("synth", "Render MIDI files or procedural music with fluidsynth into 
                  "log-uniformly in 1/C..C (1: off)")->check(CLI::Range(1.0, 4.0))->capture_default_str();
   sub.add_option("--slow-attack", o.augment.slow_attack_prob, "Fraction of bowed and blown parts (GM programs 40-79) "
                  "given an attack 2-16 times slower")->check(CLI::Range(0.0, 1.0))->capture_default_str();
+  sub.add_option("--swell", o.augment.swell_prob, "Fraction of sustained parts (organs, bowed, blown, pads, voices: GM "
+                 "programs 16-23, 40-95) whose notes fade towards their end, or swell and fade, by 6-25 dB "
+                 "(soundfonts only)")->check(CLI::Range(0.0, 1.0))->capture_default_str();
   sub.add_option("--room", o.augment.recording.room_prob, "Fraction of files put in a synthesised room (RT60 0.15-2.2 s, "
                  "direct-to-reverberant ratio -6..+12 dB)")->check(CLI::Range(0.0, 1.0))->capture_default_str();
   sub.add_option("--mic-eq", o.augment.recording.eq_prob, "Fraction of files given a microphone/EQ colour (high-pass, "
@@ -131,7 +134,7 @@ QS_COMMAND("synth", "Render MIDI files or procedural music with fluidsynth into 
                "files a tempo change (a 2-8 s ramp to 0.75-1.3 times the tempo), a slow rubato (+-3-8 %, period "
                "4-12 s) and onset jitter (Gaussian, sigma 5-20 ms per file); labels and NAME.beats.tsv follow");
   sub.add_flag("--vary-performance", a->vary_performance, "Shorthand: --detune-cents 12 --vibrato 0.3 "
-               "--velocity-curve 1.6 --slow-attack 0.5 (options given explicitly win)");
+               "--velocity-curve 1.6 --slow-attack 0.5 --swell 0.5 (options given explicitly win)");
   sub.add_flag("--vary-recording", a->vary_recording, "Shorthand: --room 0.6 --mic-eq 0.6 --codec 0.3 (options given "
                "explicitly win)");
   sub.add_flag("--augment", a->augment, "Shorthand for a training mix: --programs random --transpose=-3:3 "
@@ -176,6 +179,7 @@ QS_COMMAND("synth", "Render MIDI files or procedural music with fluidsynth into 
       if (!given("--vibrato")) o.augment.vibrato_prob = 0.3;
       if (!given("--velocity-curve")) o.augment.velocity_curve = 1.6;
       if (!given("--slow-attack")) o.augment.slow_attack_prob = 0.5;
+      if (!given("--swell")) o.augment.swell_prob = 0.5;
     }
     if (a->vary_recording) {
       if (!given("--room")) o.augment.recording.room_prob = 0.6;

@@ -80,6 +80,7 @@ int weighted_pick(Rng& r, const std::vector<double>& weights) {
   return static_cast<int>(weights.size()) - 1;
 }
 bool bowed_or_blown(int program) { return program >= 40 && program <= 79; }
+bool sustained(int program) { return (program >= 16 && program <= 23) || (program >= 40 && program <= 95); }
 }  // namespace
 
 Augmentation draw_augmentation(std::uint64_t seed, const AugmentOptions& o, const Piece& piece, int n_sources,
@@ -138,6 +139,13 @@ Augmentation draw_augmentation(std::uint64_t seed, const AugmentOptions& o, cons
   for (const auto& part : piece.parts)
     for (const Note& n : part.notes) end = std::max(end, n.offset);
   a.tempo_warp = draw_tempo_warp(r, o.tempo_warp, end);
+  for (std::size_t k = 0; k < piece.parts.size(); ++k) {  // drawn last: the earlier draws stay as they were
+    const bool moves = r.chance(o.swell_prob);
+    const int shape = r.integer(1, 2), floor = r.integer(30, 90);
+    const bool on = moves && sustained(a.programs[k]);
+    a.swell.push_back(on ? shape : 0);
+    a.swell_floor.push_back(on ? floor : 127);
+  }
   return a;
 }
 
@@ -562,10 +570,32 @@ namespace {
 
 struct Event {
   std::int64_t sample;
-  int on;  // 0 off, 1 on: offs first at one instant
+  int on;  // -1 expression (CC11 = velocity), 0 off, 1 on: in this order at one instant
   int channel, key, velocity;
   bool operator<(const Event& o) const { return std::tie(sample, on, channel, key) < std::tie(o.sample, o.on, o.channel, o.key); }
 };
+
+// The expression (CC11) of a part whose notes fade or swell (Augmentation::swell): from each
+// onset (of a note or a chord) to the next onset or its notes' end, every 10 ms, the level
+// falling linearly from 127 to the floor (1) or rising from the floor to 127 and falling back
+// (2, a sine arch). Back at 127 for the next onset.
+void expression_events(NoteList notes, int shape, int lowest, int channel, double rate, std::vector<Event>& events) {
+  sort_notes(notes);  // parts folded onto one channel are not in onset order
+  for (std::size_t i = 0; i < notes.size();) {
+    const double start = notes[i].onset;
+    double end = start;
+    std::size_t j = i;
+    for (; j < notes.size() && notes[j].onset - start < 0.03; ++j) end = std::max(end, notes[j].offset);
+    if (j < notes.size()) end = std::min(end, notes[j].onset);
+    for (double t = start; t < end; t += 0.01) {
+      const double u = (t - start) / std::max(1e-3, end - start);
+      const double level = shape == 1 ? 127.0 + (lowest - 127.0) * u : lowest + (127.0 - lowest) * std::sin(M_PI * u);
+      events.push_back({static_cast<std::int64_t>(std::llround(t * rate)), -1, channel, 11,
+                        std::clamp(static_cast<int>(std::lround(level)), 0, 127)});
+    }
+    i = j;
+  }
+}
 
 // Note events of all parts, at `rate`, velocities through the drawn curve.
 std::vector<Event> note_events(const PreparedPiece& piece, const Augmentation& aug, double rate) {
@@ -577,6 +607,9 @@ std::vector<Event> note_events(const PreparedPiece& piece, const Augmentation& a
                         curved_velocity(n.velocity, aug.velocity_exponent)});
       events.push_back({static_cast<std::int64_t>(std::llround(n.offset * rate)), 0, c, n.pitch, 0});
     }
+  for (std::size_t ch = 0; ch < piece.parts.size() && ch < aug.swell.size(); ++ch)
+    if (aug.swell[ch] > 0)
+      expression_events(piece.parts[ch].notes, aug.swell[ch], aug.swell_floor[ch], static_cast<int>(ch), rate, events);
   std::sort(events.begin(), events.end());
   return events;
 }
@@ -633,8 +666,9 @@ AudioBuffer Renderer::render_fluid(const PreparedPiece& piece, const Augmentatio
   };
   for (const Event& e : note_events(piece, aug, m.opt.render_rate)) {
     write_to(e.sample);
-    if (e.on) fluid_synth_noteon(s, e.channel, e.key, e.velocity);
-    else fluid_synth_noteoff(s, e.channel, e.key);
+    if (e.on > 0) fluid_synth_noteon(s, e.channel, e.key, e.velocity);
+    else if (e.on == 0) fluid_synth_noteoff(s, e.channel, e.key);
+    else fluid_synth_cc(s, e.channel, e.key, e.velocity);
   }
   write_to(total);
   AudioBuffer audio;

@@ -98,6 +98,11 @@ struct AugmentOptions {
   double vibrato_prob = 0.0;
   double velocity_curve = 1.0;
   double slow_attack_prob = 0.0;
+  // The loudness moving within held notes (fluidsynth's expression, CC11) on this fraction of the
+  // sustained parts (organs, bowed, blown, pads and voices: GM programs 16-23 and 40-95): every
+  // note, or chord, fades towards its end, or swells and fades, by 6-25 dB. Real singers and
+  // players do; the soundfonts hold a note's level until its release (docs/synth.md).
+  double swell_prob = 0.0;
   RecordingOptions recording;                 // room, microphone and codec (recording_chain.hpp)
   bool tempo_warp = false;                    // MIDI inputs: tempo changes, rubato, onset jitter
 };
@@ -121,6 +126,8 @@ struct Augmentation {
   std::vector<double> detune;       // cents, per part (the piano sampler uses the first as its tuning)
   std::vector<int> vibrato;         // modulation wheel 0..127, per part
   std::vector<int> attack;          // added attack time, timecents (0 = the soundfont's), per part
+  std::vector<int> swell;           // per part: 0 a steady level, 1 each note fades, 2 each note swells and fades
+  std::vector<int> swell_floor;     // per part: the expression (CC11, 0..127) a fade reaches at the note's end
   PianoPerformance piano;           // the sampled piano's draws (when it is the source)
   RecordingDraws recording;
   TempoWarp tempo_warp;             // MIDI inputs with AugmentOptions::tempo_warp
