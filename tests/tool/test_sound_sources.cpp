@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "synth/expression.hpp"
 #include "synth/piano_sampler.hpp"
 #include "synth/procedural.hpp"
 #include "qscribe/audio_file.hpp"
@@ -336,6 +337,50 @@ TEST(TimiditySource, APieceTimidityCrashesOnIsSkippedNotTheCorpus) {
   EXPECT_TRUE(std::filesystem::exists(o.out_dir + "/proc_00000.wav"));
   EXPECT_FALSE(std::filesystem::exists(o.out_dir + "/proc_00001.wav"));
   EXPECT_FALSE(std::filesystem::exists(o.out_dir + "/proc_00001.mid"));  // no labels without audio
+}
+
+// --swell through TiMidity++ too: the expression curve is a track of the MIDI file it plays, so a
+// fading organ note ends quieter than it starts and the next one starts loud again.
+TEST(TimiditySource, ExpressionCurveFadesHeldNotes) {
+  RenderOptions ro;
+  ro.timidity_config = "/etc/timidity/freepats.cfg";
+  Renderer renderer(ro);
+  Piece piece;
+  piece.parts.push_back(Part{19, {{0.3, 2.3, 60, 100}, {2.3, 4.3, 64, 100}}});  // church organ, held
+  const PreparedPiece prep = prepare_piece(piece, 0, ro.render_rate, 0.5);
+  auto render = [&](int shape) {
+    Augmentation aug;
+    aug.programs = {19};
+    aug.swell = {shape};
+    aug.swell_floor = {30};
+    return renderer.render(prep, aug);
+  };
+  const qs::AudioBuffer steady = render(0), fade = render(1);
+  auto db = [](const qs::AudioBuffer& a, double t0, double t1, double u0, double u1) {
+    return 20 * std::log10(rms(a.samples, a.sample_rate, t0, t1) / rms(a.samples, a.sample_rate, u0, u1));
+  };
+  const double steady_drop = db(steady, 1.9, 2.2, 0.6, 0.9), fade_drop = db(fade, 1.9, 2.2, 0.6, 0.9);
+  EXPECT_GT(steady_drop, -6.0);
+  EXPECT_LT(fade_drop, steady_drop - 8.0);
+  EXPECT_GT(db(fade, 2.5, 2.8, 1.9, 2.2), 8.0);  // the next note starts loud again
+}
+
+// The expression curve: one arch or fade per onset (a chord is one), restarting at each onset.
+TEST(SynthExpression, CurveRestartsAtEveryOnset) {
+  const qs::NoteList notes{{1.0, 2.0, 64, 80}, {0.0, 1.0, 60, 80}, {0.01, 0.5, 67, 80}};  // a chord, then a note
+  EXPECT_TRUE(expression_curve(notes, kSteady, 30).empty());
+  const auto fade = expression_curve(notes, kFade, 30, 0.1);
+  ASSERT_EQ(fade.size(), 20u);
+  EXPECT_DOUBLE_EQ(fade[0].time_s, 0.0);
+  EXPECT_EQ(fade[0].value, 127);
+  EXPECT_LT(fade[9].value, 45);   // near the floor at the chord's end
+  EXPECT_NEAR(fade[10].time_s, 1.0, 1e-9);
+  EXPECT_EQ(fade[10].value, 127);  // afresh at the next onset
+  for (std::size_t i = 1; i < 10; ++i) EXPECT_LT(fade[i].value, fade[i - 1].value);
+  const auto arch = expression_curve(notes, kArch, 30, 0.1);
+  EXPECT_EQ(arch[0].value, 30);
+  EXPECT_EQ(arch[5].value, 127);  // the middle
+  EXPECT_LT(arch[9].value, 70);  // falling back: 30 + 97 sin(0.9 pi) = 60
 }
 
 // --programs N: every part plays one GM program (dev sets per instrument family).

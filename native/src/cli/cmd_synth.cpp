@@ -122,7 +122,7 @@ QS_COMMAND("synth", "Render MIDI files or procedural music with fluidsynth into 
                  "given an attack 2-16 times slower")->check(CLI::Range(0.0, 1.0))->capture_default_str();
   sub.add_option("--swell", o.augment.swell_prob, "Fraction of sustained parts (organs, bowed, blown, pads, voices: GM "
                  "programs 16-23, 40-95) whose notes fade towards their end, or swell and fade, by 6-25 dB "
-                 "(soundfonts only)")->check(CLI::Range(0.0, 1.0))->capture_default_str();
+                 "(expression, CC11)")->check(CLI::Range(0.0, 1.0))->capture_default_str();
   sub.add_option("--room", o.augment.recording.room_prob, "Fraction of files put in a synthesised room (RT60 0.15-2.2 s, "
                  "direct-to-reverberant ratio -6..+12 dB)")->check(CLI::Range(0.0, 1.0))->capture_default_str();
   sub.add_option("--mic-eq", o.augment.recording.eq_prob, "Fraction of files given a microphone/EQ colour (high-pass, "

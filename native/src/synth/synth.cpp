@@ -22,6 +22,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/progress.hpp"
+#include "synth/expression.hpp"
 #include "qscribe/audio_file.hpp"
 #include "qscribe/atomic_file.hpp"
 #include "qscribe/error.hpp"
@@ -575,28 +576,6 @@ struct Event {
   bool operator<(const Event& o) const { return std::tie(sample, on, channel, key) < std::tie(o.sample, o.on, o.channel, o.key); }
 };
 
-// The expression (CC11) of a part whose notes fade or swell (Augmentation::swell): from each
-// onset (of a note or a chord) to the next onset or its notes' end, every 10 ms, the level
-// falling linearly from 127 to the floor (1) or rising from the floor to 127 and falling back
-// (2, a sine arch). Back at 127 for the next onset.
-void expression_events(NoteList notes, int shape, int lowest, int channel, double rate, std::vector<Event>& events) {
-  sort_notes(notes);  // parts folded onto one channel are not in onset order
-  for (std::size_t i = 0; i < notes.size();) {
-    const double start = notes[i].onset;
-    double end = start;
-    std::size_t j = i;
-    for (; j < notes.size() && notes[j].onset - start < 0.03; ++j) end = std::max(end, notes[j].offset);
-    if (j < notes.size()) end = std::min(end, notes[j].onset);
-    for (double t = start; t < end; t += 0.01) {
-      const double u = (t - start) / std::max(1e-3, end - start);
-      const double level = shape == 1 ? 127.0 + (lowest - 127.0) * u : lowest + (127.0 - lowest) * std::sin(M_PI * u);
-      events.push_back({static_cast<std::int64_t>(std::llround(t * rate)), -1, channel, 11,
-                        std::clamp(static_cast<int>(std::lround(level)), 0, 127)});
-    }
-    i = j;
-  }
-}
-
 // Note events of all parts, at `rate`, velocities through the drawn curve.
 std::vector<Event> note_events(const PreparedPiece& piece, const Augmentation& aug, double rate) {
   std::vector<Event> events;
@@ -608,8 +587,8 @@ std::vector<Event> note_events(const PreparedPiece& piece, const Augmentation& a
       events.push_back({static_cast<std::int64_t>(std::llround(n.offset * rate)), 0, c, n.pitch, 0});
     }
   for (std::size_t ch = 0; ch < piece.parts.size() && ch < aug.swell.size(); ++ch)
-    if (aug.swell[ch] > 0)
-      expression_events(piece.parts[ch].notes, aug.swell[ch], aug.swell_floor[ch], static_cast<int>(ch), rate, events);
+    for (const ExpressionPoint& p : expression_curve(piece.parts[ch].notes, aug.swell[ch], aug.swell_floor[ch]))
+      events.push_back({static_cast<std::int64_t>(std::llround(p.time_s * rate)), -1, static_cast<int>(ch), 11, p.value});
   std::sort(events.begin(), events.end());
   return events;
 }
@@ -697,7 +676,10 @@ AudioBuffer Renderer::render_timidity(const PreparedPiece& piece, const Augmenta
   PreparedPiece curved = piece;
   for (Part& part : curved.parts)
     for (Note& n : part.notes) n.velocity = curved_velocity(n.velocity, aug.velocity_exponent);
-  return impl_->timidity->render(curved.parts, aug.programs, aug.detune, aug.vibrato, piece.render_samples);
+  std::vector<std::vector<ExpressionPoint>> expression(curved.parts.size());
+  for (std::size_t k = 0; k < curved.parts.size() && k < aug.swell.size(); ++k)
+    expression[k] = expression_curve(curved.parts[k].notes, aug.swell[k], aug.swell_floor[k]);
+  return impl_->timidity->render(curved.parts, aug.programs, aug.detune, aug.vibrato, piece.render_samples, expression);
 }
 
 AudioBuffer Renderer::render(const PreparedPiece& piece, const Augmentation& aug) {

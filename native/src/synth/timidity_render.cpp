@@ -48,11 +48,34 @@ std::vector<bool> bank0_programs(const std::string& config) {
   return has;
 }
 
+// A track of expression (CC11) events on `channel` at the curve's times (ticks of 1/22050 s).
+std::vector<std::uint8_t> expression_track(const std::vector<ExpressionPoint>& curve, int channel) {
+  std::vector<std::uint8_t> track;
+  std::int64_t last = 0;
+  for (const ExpressionPoint& p : curve) {
+    const std::int64_t tick = std::max(last, static_cast<std::int64_t>(std::llround(p.time_s * 22050.0)));
+    std::uint64_t delta = static_cast<std::uint64_t>(tick - last);
+    last = tick;
+    std::uint8_t vlq[10];  // variable-length quantity, most significant group first
+    int n = 0;
+    do {
+      vlq[n++] = static_cast<std::uint8_t>(delta & 0x7F);
+      delta >>= 7;
+    } while (delta > 0);
+    for (int i = n - 1; i >= 0; --i) track.push_back(static_cast<std::uint8_t>(vlq[i] | (i > 0 ? 0x80 : 0)));
+    track.insert(track.end(), {static_cast<std::uint8_t>(0xB0 | channel), 11, static_cast<std::uint8_t>(std::clamp(p.value, 0, 127))});
+  }
+  track.insert(track.end(), {0, 0xFF, 0x2F, 0});
+  return track;
+}
+
 // SMF bytes of the parts: one track each on channels 0..15 without 9 (drums), with its program,
-// a pitch bend for the detune (range +-2 semitones) and the modulation wheel for vibrato. One
-// tick is two samples at 44.1 kHz (PPQ 11025 at 120 bpm).
+// a pitch bend for the detune (range +-2 semitones) and the modulation wheel for vibrato, and a
+// track of its expression curve where it has one. One tick is two samples at 44.1 kHz (PPQ
+// 11025 at 120 bpm).
 std::vector<std::uint8_t> parts_midi(const std::vector<Part>& parts, const std::vector<int>& programs,
-                                     const std::vector<double>& detune, const std::vector<int>& vibrato) {
+                                     const std::vector<double>& detune, const std::vector<int>& vibrato,
+                                     const std::vector<std::vector<ExpressionPoint>>& expression) {
   std::vector<std::vector<std::uint8_t>> tracks;
   std::vector<std::uint8_t> tempo;
   for (std::size_t k = 0; k < parts.size() && k < 15; ++k) {
@@ -74,6 +97,7 @@ std::vector<std::uint8_t> parts_midi(const std::vector<Part>& parts, const std::
                                    static_cast<std::uint8_t>(std::clamp(vibrato[k], 0, 127))};
     events.insert(events.begin(), head.begin(), head.end());
     tracks.push_back(std::move(events));
+    if (k < expression.size() && !expression[k].empty()) tracks.push_back(expression_track(expression[k], channel));
   }
   std::vector<std::uint8_t> out{'M', 'T', 'h', 'd', 0, 0, 0, 6, 0, 1};
   const std::size_t n = tracks.size() + 1;
@@ -154,7 +178,8 @@ int TimidityRenderer::program_for(int requested) const { return map_[static_cast
 
 AudioBuffer TimidityRenderer::render(const std::vector<Part>& parts, const std::vector<int>& programs,
                                      const std::vector<double>& detune, const std::vector<int>& vibrato,
-                                     std::int64_t samples) const {
+                                     std::int64_t samples,
+                                     const std::vector<std::vector<ExpressionPoint>>& expression) const {
   std::vector<int> played(parts.size());
   std::vector<double> cents(parts.size(), 0.0);
   std::vector<int> depth(parts.size(), 0);
@@ -165,7 +190,7 @@ AudioBuffer TimidityRenderer::render(const std::vector<Part>& parts, const std::
   }
   Scratch scratch;
   const fs::path mid = scratch.dir / "parts.mid", wav = scratch.dir / "parts.wav";
-  const std::vector<std::uint8_t> smf = parts_midi(parts, played, cents, depth);
+  const std::vector<std::uint8_t> smf = parts_midi(parts, played, cents, depth, expression);
   std::ofstream(mid, std::ios::binary).write(reinterpret_cast<const char*>(smf.data()), static_cast<std::streamsize>(smf.size()));
   const std::string rate = std::to_string(static_cast<int>(std::lround(rate_)));
   // Effects off (the recording chain adds rooms), initial silence kept (labels start at 0).

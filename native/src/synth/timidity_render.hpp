@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "synth/expression.hpp"
 #include "synth/procedural.hpp"
 #include "qscribe/audio.hpp"
 #include "qscribe/error.hpp"
@@ -33,11 +34,13 @@ class TimidityRenderer {
   // The program played for a requested GM program 0..127.
   int program_for(int requested) const;
 
-  // Renders the parts (up to 15 channels; programs, per-part detune in cents and vibrato depth
-  // 0..127 by index) into mono audio at rate(), `samples` long. Throws PieceRenderError when
-  // timidity fails on these parts, qs::Error when it cannot be run at all.
+  // Renders the parts (up to 15 channels; programs, per-part detune in cents, vibrato depth
+  // 0..127 and expression curves by index; a missing or empty curve: a steady level) into mono
+  // audio at rate(), `samples` long. Throws PieceRenderError when timidity fails on these parts,
+  // qs::Error when it cannot be run at all.
   AudioBuffer render(const std::vector<Part>& parts, const std::vector<int>& programs,
-                     const std::vector<double>& detune, const std::vector<int>& vibrato, std::int64_t samples) const;
+                     const std::vector<double>& detune, const std::vector<int>& vibrato, std::int64_t samples,
+                     const std::vector<std::vector<ExpressionPoint>>& expression = {}) const;
 
   double rate() const { return rate_; }
   const std::string& config() const { return config_; }
