@@ -53,10 +53,12 @@ await runTest(NAME, options, async ({ page, context, origin, screenshot }) => {
                   { timeoutMs: 10000, what: 'state().live.active false after clicking Mic again' });
   const after = await pageNotes(page);
   log(`stopped: ${after.length} notes kept`);
-  assert.ok(after.length >= notes.length, `notes after stopping: ${after.length}, before ${notes.length}`);
-  // Notes of the last second are provisional while live (more audio can still merge a re-strike
-  // or move an onset by a frame); everything older must survive stopping unchanged.
+  // Notes of the last second are provisional while live (more audio can still merge a re-strike,
+  // move an onset by a frame, or drop a blip the full context no longer supports: a spurious
+  // 93@5.71 of 6.21 s went at the stop in one CI run); everything older must survive stopping
+  // unchanged.
   const settled = notes.filter((n) => n.onset < st.duration - 1.0);
+  assert.ok(after.length >= settled.length, `notes after stopping: ${after.length}, settled before ${settled.length}`);
   const kept = settled.filter((n) => after.some((m) => m.pitch === n.pitch && Math.abs(m.onset - n.onset) < 1e-6));
   assert.ok(settled.length > 0, 'no settled live notes to check');
   assert.equal(kept.length, settled.length, 'every settled live note is kept after stopping');
