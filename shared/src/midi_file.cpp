@@ -13,6 +13,15 @@
 #include "qscribe/error.hpp"
 
 namespace qs {
+
+void append_midi_vlq(std::vector<std::uint8_t>& out, std::uint32_t v) {
+  std::uint8_t buf[5];
+  int n = 0;
+  buf[n++] = v & 0x7F;
+  while (v >>= 7) buf[n++] = static_cast<std::uint8_t>(0x80 | (v & 0x7F));
+  while (n > 0) out.push_back(buf[--n]);
+}
+
 namespace {
 
 constexpr int kDrumChannel = 9;
@@ -460,14 +469,6 @@ void put_be(std::vector<std::uint8_t>& out, std::uint32_t v, int n_bytes) {
   for (int i = n_bytes - 1; i >= 0; --i) out.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
 }
 
-void put_vlq(std::vector<std::uint8_t>& out, std::uint32_t v) {
-  std::uint8_t buf[5];
-  int n = 0;
-  buf[n++] = v & 0x7F;
-  while (v >>= 7) buf[n++] = static_cast<std::uint8_t>(0x80 | (v & 0x7F));
-  while (n > 0) out.push_back(buf[--n]);
-}
-
 struct OutEvent {
   std::uint64_t tick;
   int order;  // at one tick: metas (-3 time signature, -2 key signature, -1 tempo), program (0), note-offs (1), note-ons (2)
@@ -550,7 +551,7 @@ void put_track(std::vector<std::uint8_t>& out, const std::vector<OutEvent>& even
   std::vector<std::uint8_t> body;
   std::uint64_t last = 0;
   for (const OutEvent& e : events) {
-    put_vlq(body, static_cast<std::uint32_t>(e.tick - last));
+    append_midi_vlq(body, static_cast<std::uint32_t>(e.tick - last));
     last = e.tick;
     if (e.order == -1) body.insert(body.end(), {0xFF, 0x51, 0x03});
     if (e.order == -2) body.insert(body.end(), {0xFF, 0x59, 0x02});

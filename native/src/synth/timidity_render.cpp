@@ -54,15 +54,8 @@ std::vector<std::uint8_t> expression_track(const std::vector<ExpressionPoint>& c
   std::int64_t last = 0;
   for (const ExpressionPoint& p : curve) {
     const std::int64_t tick = std::max(last, static_cast<std::int64_t>(std::llround(p.time_s * 22050.0)));
-    std::uint64_t delta = static_cast<std::uint64_t>(tick - last);
+    append_midi_vlq(track, static_cast<std::uint32_t>(tick - last));
     last = tick;
-    std::uint8_t vlq[10];  // variable-length quantity, most significant group first
-    int n = 0;
-    do {
-      vlq[n++] = static_cast<std::uint8_t>(delta & 0x7F);
-      delta >>= 7;
-    } while (delta > 0);
-    for (int i = n - 1; i >= 0; --i) track.push_back(static_cast<std::uint8_t>(vlq[i] | (i > 0 ? 0x80 : 0)));
     track.insert(track.end(), {static_cast<std::uint8_t>(0xB0 | channel), 11, static_cast<std::uint8_t>(std::clamp(p.value, 0, 127))});
   }
   track.insert(track.end(), {0, 0xFF, 0x2F, 0});

@@ -111,6 +111,8 @@ struct MidiWriteOptions {
 // velocity is clamped to 1..127. Where two notes of one pitch overlap, the earlier one is cut at
 // the later onset so readers pair note-ons and note-offs unambiguously.
 std::vector<std::uint8_t> write_midi(const NoteList& notes, const MidiWriteOptions& options = {});
+// Appends `v` as an SMF variable-length quantity (a delta time; most significant 7 bits first).
+void append_midi_vlq(std::vector<std::uint8_t>& out, std::uint32_t v);
 void write_midi_file(const std::string& path, const NoteList& notes, const MidiWriteOptions& options = {});
 
 // A MIDI file on a musical grid (quantised music): notes are placed in ticks, beat k starts at
