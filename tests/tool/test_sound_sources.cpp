@@ -339,32 +339,6 @@ TEST(TimiditySource, APieceTimidityCrashesOnIsSkippedNotTheCorpus) {
   EXPECT_FALSE(std::filesystem::exists(o.out_dir + "/proc_00001.mid"));  // no labels without audio
 }
 
-// --swell through TiMidity++ too: the expression curve is a track of the MIDI file it plays, so a
-// fading organ note ends quieter than it starts and the next one starts loud again.
-TEST(TimiditySource, ExpressionCurveFadesHeldNotes) {
-  RenderOptions ro;
-  ro.timidity_config = "/etc/timidity/freepats.cfg";
-  Renderer renderer(ro);
-  Piece piece;
-  piece.parts.push_back(Part{19, {{0.3, 2.3, 60, 100}, {2.3, 4.3, 64, 100}}});  // church organ, held
-  const PreparedPiece prep = prepare_piece(piece, 0, ro.render_rate, 0.5);
-  auto render = [&](int shape) {
-    Augmentation aug;
-    aug.programs = {19};
-    aug.swell = {shape};
-    aug.swell_floor = {30};
-    return renderer.render(prep, aug);
-  };
-  const qs::AudioBuffer steady = render(0), fade = render(1);
-  auto db = [](const qs::AudioBuffer& a, double t0, double t1, double u0, double u1) {
-    return 20 * std::log10(rms(a.samples, a.sample_rate, t0, t1) / rms(a.samples, a.sample_rate, u0, u1));
-  };
-  const double steady_drop = db(steady, 1.9, 2.2, 0.6, 0.9), fade_drop = db(fade, 1.9, 2.2, 0.6, 0.9);
-  EXPECT_GT(steady_drop, -6.0);
-  EXPECT_LT(fade_drop, steady_drop - 8.0);
-  EXPECT_GT(db(fade, 2.5, 2.8, 1.9, 2.2), 8.0);  // the next note starts loud again
-}
-
 // The expression curve: one arch or fade per onset (a chord is one), restarting at each onset.
 TEST(SynthExpression, CurveRestartsAtEveryOnset) {
   const qs::NoteList notes{{1.0, 2.0, 64, 80}, {0.0, 1.0, 60, 80}, {0.01, 0.5, 67, 80}};  // a chord, then a note

@@ -335,35 +335,56 @@ TEST_F(SynthRender, AudioFollowsLabelsAndMidMatches) {
   EXPECT_EQ(lines, 4);
 }
 
-// Expression within held notes (--swell): a fading part's notes end quieter than they start and
-// the next note starts loud again; a swelling part's notes are loudest in their middle; the
-// labels do not change.
-TEST_F(SynthRender, ExpressionFadesAndSwellsHeldNotes) {
-  RenderOptions ro;
-  ro.soundfonts = {kSoundfont};
+// Expression within held notes (--swell), through one sound source: two held notes of `program`
+// rendered steady, fading and swelling (floor 30), measured in dB: the first note's tail
+// (1.9-2.2 s) against its body (0.6-0.9 s), the second note's start (2.5-2.8 s) against that tail,
+// and the middle of a swell (1.2-1.4 s) against its start (0.35-0.5 s).
+namespace {
+struct SwellLevels {
+  double steady_drop, fade_drop, fade_recovery, swell_rise;
+};
+SwellLevels swell_levels(const RenderOptions& ro, int program) {
   Renderer renderer(ro);
   Piece piece;
-  piece.parts.push_back(Part{52, {{0.3, 2.3, 60, 100}, {2.3, 4.3, 64, 100}}});  // choir aahs, held
+  piece.parts.push_back(Part{program, {{0.3, 2.3, 60, 100}, {2.3, 4.3, 64, 100}}});
   const PreparedPiece prep = prepare_piece(piece, 0, ro.render_rate, 0.5);
+  EXPECT_EQ(prep.labels.size(), 2u);  // the labels do not change
   auto render = [&](int shape) {
     Augmentation aug;
-    aug.programs = {52};
+    aug.programs = {program};
     aug.swell = {shape};
     aug.swell_floor = {30};
     return renderer.render(prep, aug);
   };
   const qs::AudioBuffer steady = render(0), fade = render(1), swell = render(2);
-  const double sr = steady.sample_rate;
-  auto db = [&](const qs::AudioBuffer& a, double t0, double t1, double u0, double u1) {
-    return 20 * std::log10(rms(a.samples, sr, t0, t1) / rms(a.samples, sr, u0, u1));
+  auto db = [](const qs::AudioBuffer& a, double t0, double t1, double u0, double u1) {
+    return 20 * std::log10(rms(a.samples, a.sample_rate, t0, t1) / rms(a.samples, a.sample_rate, u0, u1));
   };
-  // Tail (1.9-2.2 s) against the body (0.6-0.9 s) of the first note.
-  const double steady_drop = db(steady, 1.9, 2.2, 0.6, 0.9), fade_drop = db(fade, 1.9, 2.2, 0.6, 0.9);
-  EXPECT_GT(steady_drop, -6.0);
-  EXPECT_LT(fade_drop, steady_drop - 8.0);
-  EXPECT_GT(db(fade, 2.5, 2.8, 1.9, 2.2), 8.0);  // the next note starts loud again
-  EXPECT_GT(db(swell, 1.2, 1.4, 0.35, 0.5), 10.0);  // the middle of the swell against its start (4 dB steady)
-  EXPECT_EQ(prep.labels.size(), 2u);
+  return {db(steady, 1.9, 2.2, 0.6, 0.9), db(fade, 1.9, 2.2, 0.6, 0.9), db(fade, 2.5, 2.8, 1.9, 2.2),
+          db(swell, 1.2, 1.4, 0.35, 0.5)};
+}
+}  // namespace
+
+// fluidsynth: a fading part's notes end quieter than they start and the next note starts loud
+// again; a swelling part's notes are loudest in their middle.
+TEST_F(SynthRender, ExpressionFadesAndSwellsHeldNotes) {
+  RenderOptions ro;
+  ro.soundfonts = {kSoundfont};
+  const SwellLevels l = swell_levels(ro, 52);  // choir aahs, held
+  EXPECT_GT(l.steady_drop, -6.0);
+  EXPECT_LT(l.fade_drop, l.steady_drop - 8.0);
+  EXPECT_GT(l.fade_recovery, 8.0);  // the next note starts loud again
+  EXPECT_GT(l.swell_rise, 10.0);    // the middle of the swell against its start (4 dB steady)
+}
+
+// TiMidity++ (freepats) too: the expression curve is a track of the MIDI file it plays.
+TEST(TimiditySource, ExpressionCurveFadesHeldNotes) {
+  RenderOptions ro;
+  ro.timidity_config = "/etc/timidity/freepats.cfg";
+  const SwellLevels l = swell_levels(ro, 19);  // church organ, held
+  EXPECT_GT(l.steady_drop, -6.0);
+  EXPECT_LT(l.fade_drop, l.steady_drop - 8.0);
+  EXPECT_GT(l.fade_recovery, 8.0);  // the next note starts loud again
 }
 
 // The audio's pitch is the label's pitch (also after transposition) and it starts at the label onset.
