@@ -1,4 +1,5 @@
 // The training audio's variety: the sampled Salamander piano (pitch, onset, damper, re-strike),
+// the plucked-string model (pitch, decay, mute, pick position, velocity),
 // the recording chain (room, microphone, codec: the labels' times survive each), the sources'
 // weights and the performance draws, and the procedural textures (re-struck notes, high register).
 #include <gtest/gtest.h>
@@ -16,6 +17,7 @@
 
 #include "synth/expression.hpp"
 #include "synth/piano_sampler.hpp"
+#include "synth/plucked_string.hpp"
 #include "synth/procedural.hpp"
 #include "qscribe/audio_file.hpp"
 #include "qscribe/error.hpp"
@@ -113,6 +115,139 @@ TEST(PianoSampler, MissingSamplesAreAClearError) {
   } catch (const qs::Error& e) {
     EXPECT_NE(std::string(e.what()).find("npm ci"), std::string::npos) << e.what();
   }
+}
+
+namespace {
+
+std::vector<float> pluck(const qs::NoteList& notes, double seconds, const PluckPerformance& perf = {}) {
+  std::vector<float> out(static_cast<std::size_t>(seconds * kRate), 0.0f);
+  render_plucked_strings(notes, perf, kRate, out);
+  return out;
+}
+
+// Power of x at `hz` in [t0, t1) (Goertzel).
+double power_at(const std::vector<float>& x, double sr, double hz, double t0, double t1) {
+  const double w = 2 * M_PI * hz / sr;
+  double s1 = 0, s2 = 0;
+  for (auto i = static_cast<std::size_t>(t0 * sr); i < std::min(x.size(), static_cast<std::size_t>(t1 * sr)); ++i) {
+    const double s0 = x[i] + 2 * std::cos(w) * s1 - s2;
+    s2 = s1;
+    s1 = s0;
+  }
+  return s1 * s1 + s2 * s2 - 2 * std::cos(w) * s1 * s2;
+}
+
+double db(double ratio) { return 20.0 * std::log10(std::max(ratio, 1e-30)); }
+
+// Two procedural pieces rendered by one source (the recording chain on): there is sound at every
+// label's onset, and the manifest names the source. Returns the options for further runs.
+SynthOptions expect_source_renders(const std::string& out, const std::string& source_name,
+                                   void (*choose_source)(RenderOptions&)) {
+  SynthOptions o;
+  o.out_dir = out;
+  o.procedural = 2;
+  o.procedural_duration = 4.0;
+  o.seed = 3;
+  o.num_workers = 1;
+  o.progress = false;
+  o.verbose_warnings = false;
+  choose_source(o.render);
+  o.augment.recording = RecordingOptions{1.0, 1.0, 1.0};
+  const SynthSummary s = run_synth(o);
+  EXPECT_EQ(s.rendered, 2u);
+  for (const std::string name : {"proc_00000", "proc_00001"}) {
+    const qs::NoteList labels = qs::read_midi_file(out + "/" + name + ".mid");
+    const qs::AudioBuffer audio = qs::load_audio(out + "/" + name + ".wav", 0);
+    EXPECT_FALSE(labels.empty());
+    for (const qs::Note& n : labels)
+      EXPECT_GT(rms(audio.samples, audio.sample_rate, n.onset, n.onset + 0.05), 1e-4) << name << " " << n.onset;
+  }
+  std::ifstream manifest(out + "/synth_manifest.tsv");
+  const std::string text((std::istreambuf_iterator<char>(manifest)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find(source_name), std::string::npos);
+  EXPECT_NE(text.find("room="), std::string::npos);
+  return o;
+}
+
+}  // namespace
+
+// Strings from E1 to E7 sound at their pitch from their onset, and a note-off mutes them.
+TEST(PluckedStrings, StringsSoundAtTheirPitchFromTheirOnsetAndAreMuted) {
+  for (int pitch : {28, 40, 45, 57, 64, 69, 84, 100}) {
+    SCOPED_TRACE(pitch);
+    const std::vector<float> held = pluck({{0.2, 1.8, pitch, 90}}, 2.0);
+    const std::vector<float> short_note = pluck({{0.2, 0.6, pitch, 90}}, 2.0);
+    EXPECT_EQ(strongest_semitone(held, kRate, 0.25, 0.6, pitch - 2, pitch + 2), pitch);
+    EXPECT_EQ(rms(held, kRate, 0.0, 0.199), 0.0);
+    EXPECT_GT(rms(held, kRate, 0.2, 0.215), 1e-2);
+    // Still ringing 0.4 s after the pluck while held; 0.4 s after its note-off the muted string
+    // (0.15 s to -60 dB) is silent.
+    EXPECT_GT(rms(held, kRate, 1.0, 1.1), 0.0);
+    EXPECT_GT(rms(held, kRate, 0.6, 0.7), 1e-3 * rms(held, kRate, 0.2, 0.3));
+    EXPECT_LT(rms(short_note, kRate, 1.0, 1.1), 1e-4 * rms(held, kRate, 1.0, 1.1) + 1e-12);
+  }
+}
+
+// The fundamental decays at the drawn rate on A2 (decay_s to -60 dB), and higher strings ring
+// shorter (t60 ~ f^-0.5: A5 rings sqrt(8) times shorter).
+TEST(PluckedStrings, FundamentalDecaysAtTheSetRateShorterHigherUp) {
+  PluckPerformance perf;
+  perf.decay_s = 4.0;
+  perf.body_mix = 0.0;
+  auto decay_db_per_s = [&](int pitch) {
+    const std::vector<float> x = pluck({{0.0, 3.0, pitch, 100}}, 3.0, perf);
+    const double hz = 440.0 * std::pow(2.0, (pitch - 69) / 12.0);
+    return (db(std::sqrt(power_at(x, kRate, hz, 0.5, 0.7))) - db(std::sqrt(power_at(x, kRate, hz, 1.0, 1.2)))) / 0.5;
+  };
+  const double a2 = decay_db_per_s(45), a5 = decay_db_per_s(81);
+  EXPECT_NEAR(a2, 60.0 / 4.0, 2.0);
+  EXPECT_NEAR(a5, 60.0 / (4.0 / std::sqrt(8.0)), 6.0);
+}
+
+// A pluck at a quarter of the string has no 4th harmonic at first (its comb's first zero); one
+// at a tenth has. A soft pluck is quieter and darker than a loud one; a string plucked again
+// while it rings attacks again.
+TEST(PluckedStrings, PickPositionVelocityAndRestrike) {
+  PluckPerformance quarter, tenth;
+  quarter.pick_position = 0.25;
+  tenth.pick_position = 0.1;
+  quarter.body_mix = tenth.body_mix = 0.0;
+  const double f0 = 220.0;  // A3: period 200.45 samples, a quarter of it 50
+  auto fourth_vs_third = [&](const PluckPerformance& perf) {
+    const std::vector<float> x = pluck({{0.0, 1.0, 57, 127}}, 1.0, perf);
+    return db(std::sqrt(power_at(x, kRate, 4 * f0, 0.0, 0.05) / power_at(x, kRate, 3 * f0, 0.0, 0.05)));
+  };
+  EXPECT_LT(fourth_vs_third(quarter), fourth_vs_third(tenth) - 15.0);
+
+  const std::vector<float> soft = pluck({{0.1, 1.0, 60, 30}}, 1.0), loud = pluck({{0.1, 1.0, 60, 120}}, 1.0);
+  EXPECT_GT(rms(loud, kRate, 0.1, 0.3), 4 * rms(soft, kRate, 0.1, 0.3));
+  const double c4 = 261.63;
+  auto upper_share = [&](const std::vector<float>& x) {  // harmonics 6-8 against 1-2, first 50 ms
+    double hi = 0, lo = 0;
+    for (int k = 6; k <= 8; ++k) hi += power_at(x, kRate, k * c4, 0.1, 0.15);
+    for (int k = 1; k <= 2; ++k) lo += power_at(x, kRate, k * c4, 0.1, 0.15);
+    return hi / lo;
+  };
+  EXPECT_GT(upper_share(loud), 4 * upper_share(soft));
+
+  const std::vector<float> once = pluck({{0.1, 2.0, 64, 100}}, 2.0);
+  const std::vector<float> twice = pluck({{0.1, 2.0, 64, 100}, {1.0, 2.0, 64, 100}}, 2.0);
+  EXPECT_GT(rms(twice, kRate, 1.0, 1.05), 2 * rms(once, kRate, 1.0, 1.05));
+  EXPECT_GT(rms(twice, kRate, 1.0, 1.05), 2 * rms(twice, kRate, 0.9, 0.95));
+}
+
+// `qscribe synth --plucked-strings`: the last source, named in the manifest, audio at every label.
+TEST(SynthSources, PluckedStringsSourceRendersEveryPart) {
+  expect_source_renders(qs::test::temp_dir("synth_pluck"), "plucked-strings",
+                        [](RenderOptions& r) { r.plucked_strings = true; });
+  RenderOptions ro;
+  ro.soundfonts = {"/usr/share/sounds/sf2/TimGM6mb.sf2"};
+  ro.piano_samples = kNodeModules;
+  ro.plucked_strings = true;
+  Renderer renderer(ro);
+  ASSERT_EQ(renderer.sources(), 3);
+  EXPECT_EQ(renderer.source_name(1), "salamander-piano");
+  EXPECT_EQ(renderer.source_name(2), "plucked-strings");
 }
 
 // The room keeps the direct sound where it was (labels keep their times) and adds a tail that
@@ -244,30 +379,8 @@ TEST(SynthTextures, RestruckNotesAndHighRegister) {
 
 // Rendering through the piano source: labels unchanged, audio at the labels, manifest names it.
 TEST(SynthSources, PianoSourceRendersWithTheRecordingChain) {
-  const std::string out = qs::test::temp_dir("synth_piano");
-  SynthOptions o;
-  o.out_dir = out;
-  o.procedural = 2;
-  o.procedural_duration = 4.0;
-  o.seed = 3;
-  o.num_workers = 1;
-  o.progress = false;
-  o.verbose_warnings = false;
-  o.render.piano_samples = kNodeModules;
-  o.augment.recording = RecordingOptions{1.0, 1.0, 1.0};
-  const SynthSummary s = run_synth(o);
-  EXPECT_EQ(s.rendered, 2u);
-  for (const std::string name : {"proc_00000", "proc_00001"}) {
-    const qs::NoteList labels = qs::read_midi_file(out + "/" + name + ".mid");
-    const qs::AudioBuffer audio = qs::load_audio(out + "/" + name + ".wav", 0);
-    ASSERT_FALSE(labels.empty());
-    for (const qs::Note& n : labels)
-      EXPECT_GT(rms(audio.samples, audio.sample_rate, n.onset, n.onset + 0.05), 1e-4) << name << " " << n.onset;
-  }
-  std::ifstream manifest(out + "/synth_manifest.tsv");
-  const std::string text((std::istreambuf_iterator<char>(manifest)), std::istreambuf_iterator<char>());
-  EXPECT_NE(text.find("salamander-piano"), std::string::npos);
-  EXPECT_NE(text.find("room="), std::string::npos);
+  SynthOptions o = expect_source_renders(qs::test::temp_dir("synth_piano"), "salamander-piano",
+                                         [](RenderOptions& r) { r.piano_samples = kNodeModules; });
   o.render.source_weights = {1.0, 2.0};
   EXPECT_THROW(run_synth(o), qs::Error);  // two weights for one source
 }

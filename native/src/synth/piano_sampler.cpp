@@ -6,6 +6,7 @@
 #include <map>
 #include <mutex>
 
+#include "synth/key_voices.hpp"
 #include "synth/procedural.hpp"
 #include "qscribe/audio_file.hpp"
 #include "qscribe/error.hpp"
@@ -68,38 +69,24 @@ PianoSampler::PianoSampler(const std::string& notes_dir, const std::string& rele
     release_.push_back(load_mono(fs::path(release_dir) / ("rel" + std::to_string(k) + ".ogg"), rate));
 }
 
-void PianoSampler::render(const NoteList& notes_in, const PianoPerformance& perf, std::vector<float>& out) const {
+void PianoSampler::render(const NoteList& notes, const PianoPerformance& perf, std::vector<float>& out) const {
   // Per-key tuning: the instrument's offset plus a small random spread (an imperfect tuning).
   Rng rng(perf.seed);
-  double key_cents[kKeys];
-  for (double& c : key_cents) c = perf.detune_cents + perf.detune_spread * rng.gaussian();
-
-  NoteList notes;
-  for (const Note& n : notes_in)
-    if (n.pitch >= kLowest && n.pitch <= kHighest && n.offset > n.onset) notes.push_back(n);
-  sort_notes(notes);
-  // A key struck again while it sounds ends the earlier note there (whatever part played it).
   std::vector<Voice> voices;
-  std::map<int, std::size_t> last_of_key;
-  for (const Note& n : notes) {
+  for (const KeyVoice& k : key_voices(notes, rate_, perf.detune_cents, perf.detune_spread, rng)) {
     Voice v;
-    v.key = n.pitch - kLowest;
-    v.start = std::llround(n.onset * rate_);
-    v.stop = std::max(v.start + 1, static_cast<std::int64_t>(std::llround(n.offset * rate_)));
-    auto it = last_of_key.find(v.key);
-    if (it != last_of_key.end() && voices[it->second].stop > v.start) {
-      voices[it->second].stop = std::max(voices[it->second].start + 1, v.start);
-      voices[it->second].restruck = true;
-    }
+    v.key = k.key;
+    v.start = k.start;
+    v.stop = k.stop;
+    v.restruck = k.restruck;
     v.zone = std::min(static_cast<std::size_t>(std::lround(double(v.key) / kSampleStep)), samples_.size() - 1);
-    const double shift = n.pitch - sample_pitch_[v.zone] + key_cents[v.key] / 100.0;
+    const double shift = k.note.pitch - sample_pitch_[v.zone] + k.cents / 100.0;
     v.ratio = std::pow(2.0, shift / 12.0);
-    const double vel = std::clamp(n.velocity, 1, 127) / 127.0;
+    const double vel = std::clamp(k.note.velocity, 1, 127) / 127.0;
     v.amp = static_cast<float>(std::pow(vel, perf.velocity_exponent));
     const double cutoff = perf.brightness * 1000.0 * std::pow(2.0, 5.0 * vel);
     v.lowpass = cutoff >= 0.45 * rate_ ? 1.0 : 1.0 - std::exp(-2.0 * M_PI * cutoff / rate_);
-    if (n.pitch <= kHighestDamped) v.damper_tau = 0.05 + 0.25 * std::pow(1.0 - v.key / 87.0, 2.0);
-    last_of_key[v.key] = voices.size();
+    if (k.note.pitch <= kHighestDamped) v.damper_tau = 0.05 + 0.25 * std::pow(1.0 - v.key / 87.0, 2.0);
     voices.push_back(v);
   }
 

@@ -147,6 +147,18 @@ Augmentation draw_augmentation(std::uint64_t seed, const AugmentOptions& o, cons
     a.swell.push_back(on ? shape : 0);
     a.swell_floor.push_back(on ? floor : 127);
   }
+  // The plucked strings' instrument, drawn after everything else for the same reason.
+  a.pluck.velocity_exponent = r.uniform(1.2, 2.0);
+  a.pluck.loop_lowpass = r.uniform(0.1, 0.5);
+  a.pluck.decay_s = std::exp(r.uniform(std::log(2.5), std::log(10.0)));
+  a.pluck.pick_position = r.uniform(0.07, 0.35);
+  a.pluck.damping_s = std::exp(r.uniform(std::log(0.05), std::log(0.4)));
+  a.pluck.body_mix = r.uniform(0.0, 0.8);
+  a.pluck.body_hz = {r.uniform(80.0, 130.0), r.uniform(170.0, 260.0), r.uniform(320.0, 520.0)};
+  a.pluck.body_q = r.uniform(5.0, 20.0);
+  a.pluck.detune_cents = tuning;
+  a.pluck.detune_spread = o.detune_cents > 0 ? r.uniform(0.0, o.detune_cents / 2) : 0.0;
+  a.pluck.seed = r.next();
   return a;
 }
 
@@ -527,7 +539,7 @@ Renderer::Renderer(const RenderOptions& options) : impl_(new Impl) {
     m.opt = options;
     if (!m.opt.piano_samples.empty()) m.piano = shared_piano(m.opt.piano_samples, m.opt.render_rate);
     if (!m.opt.timidity_config.empty()) m.timidity = std::make_unique<TimidityRenderer>(m.opt.timidity_config, m.opt.render_rate);
-    if (m.opt.soundfonts.empty() && !m.piano && !m.timidity) {
+    if (m.opt.soundfonts.empty() && !m.piano && !m.timidity && !m.opt.plucked_strings) {
       const std::string d = default_soundfont();
       if (d.empty())
         throw Error("no soundfont given and none installed (apt-get install timgm6mb-soundfont or fluid-soundfont-gm)");
@@ -556,7 +568,8 @@ Renderer::Renderer(const RenderOptions& options) : impl_(new Impl) {
 Renderer::~Renderer() { delete impl_; }
 
 int Renderer::sources() const {
-  return static_cast<int>(impl_->opt.soundfonts.size()) + (impl_->timidity ? 1 : 0) + (impl_->piano ? 1 : 0);
+  return static_cast<int>(impl_->opt.soundfonts.size()) + (impl_->timidity ? 1 : 0) + (impl_->piano ? 1 : 0) +
+         (impl_->opt.plucked_strings ? 1 : 0);
 }
 
 std::string Renderer::source_name(int index) const {
@@ -564,7 +577,8 @@ std::string Renderer::source_name(int index) const {
   const int n = static_cast<int>(sf.size());
   if (index >= 0 && index < n) return fs::path(sf[static_cast<std::size_t>(index)]).filename().string();
   if (index == n && impl_->timidity) return "timidity:" + fs::path(impl_->opt.timidity_config).stem().string();
-  return "salamander-piano";
+  if (index == n + (impl_->timidity ? 1 : 0) && impl_->piano) return "salamander-piano";
+  return "plucked-strings";
 }
 
 namespace {
@@ -657,18 +671,35 @@ AudioBuffer Renderer::render_fluid(const PreparedPiece& piece, const Augmentatio
   return audio;
 }
 
-AudioBuffer Renderer::render_piano(const PreparedPiece& piece, const Augmentation& aug) {
-  Impl& m = *impl_;
+namespace {
+
+// The instruments of our own play every part: all notes, velocities through the drawn curve, and
+// silence of the piece's length at `rate` to add them into.
+NoteList all_parts_curved(const PreparedPiece& piece, const Augmentation& aug, double rate, AudioBuffer& silence) {
   NoteList notes;
   for (const Part& part : piece.parts)
     for (Note n : part.notes) {
       n.velocity = curved_velocity(n.velocity, aug.velocity_exponent);
       notes.push_back(n);
     }
+  silence.sample_rate = rate;
+  silence.samples.assign(static_cast<std::size_t>(piece.render_samples), 0.0f);
+  return notes;
+}
+
+}  // namespace
+
+AudioBuffer Renderer::render_piano(const PreparedPiece& piece, const Augmentation& aug) {
   AudioBuffer audio;
-  audio.sample_rate = m.opt.render_rate;
-  audio.samples.assign(static_cast<std::size_t>(piece.render_samples), 0.0f);
-  m.piano->render(notes, aug.piano, audio.samples);
+  const NoteList notes = all_parts_curved(piece, aug, impl_->opt.render_rate, audio);
+  impl_->piano->render(notes, aug.piano, audio.samples);
+  return audio;
+}
+
+AudioBuffer Renderer::render_plucked(const PreparedPiece& piece, const Augmentation& aug) {
+  AudioBuffer audio;
+  const NoteList notes = all_parts_curved(piece, aug, impl_->opt.render_rate, audio);
+  render_plucked_strings(notes, aug.pluck, audio.sample_rate, audio.samples);
   return audio;
 }
 
@@ -685,9 +716,15 @@ AudioBuffer Renderer::render_timidity(const PreparedPiece& piece, const Augmenta
 AudioBuffer Renderer::render(const PreparedPiece& piece, const Augmentation& aug) {
   Impl& m = *impl_;
   const int n_fonts = static_cast<int>(m.opt.soundfonts.size());
+  // The sources after the soundfonts, in their order: TiMidity++, the piano, the plucked strings.
+  const int piano_at = n_fonts + (m.timidity ? 1 : 0), pluck_at = piano_at + (m.piano ? 1 : 0);
   const bool timidity = m.timidity && aug.soundfont == n_fonts;
-  const bool piano = m.piano && !timidity && aug.soundfont >= n_fonts;
-  AudioBuffer audio = timidity ? render_timidity(piece, aug) : piano ? render_piano(piece, aug) : render_fluid(piece, aug);
+  const bool piano = m.piano && aug.soundfont == piano_at;
+  const bool plucked = m.opt.plucked_strings && aug.soundfont >= pluck_at;
+  AudioBuffer audio = timidity  ? render_timidity(piece, aug)
+                      : piano   ? render_piano(piece, aug)
+                      : plucked ? render_plucked(piece, aug)
+                                : render_fluid(piece, aug);
   if (m.opt.sample_rate != m.opt.render_rate) {
     const auto want = static_cast<std::size_t>(
         std::llround(static_cast<double>(piece.render_samples) * m.opt.sample_rate / m.opt.render_rate));
@@ -744,7 +781,7 @@ std::string fmt(const char* f, double v) {
 // (before any output exists), and the number of sources.
 RenderOptions checked_render_options(const RenderOptions& given, int& n_sources) {
   RenderOptions ro = given;
-  if (ro.soundfonts.empty() && ro.piano_samples.empty() && ro.timidity_config.empty()) {
+  if (ro.soundfonts.empty() && ro.piano_samples.empty() && ro.timidity_config.empty() && !ro.plucked_strings) {
     const std::string d = default_soundfont();
     if (d.empty()) throw Error("no soundfont given and none installed (apt-get install timgm6mb-soundfont)");
     ro.soundfonts.push_back(d);
@@ -754,7 +791,7 @@ RenderOptions checked_render_options(const RenderOptions& given, int& n_sources)
     if (!fs::is_regular_file(sf, ec)) throw Error(sf + ": soundfont not found");
   }
   n_sources = static_cast<int>(ro.soundfonts.size()) + (ro.timidity_config.empty() ? 0 : 1) +
-              (ro.piano_samples.empty() ? 0 : 1);
+              (ro.piano_samples.empty() ? 0 : 1) + (ro.plucked_strings ? 1 : 0);
   if (!ro.timidity_config.empty()) TimidityRenderer check(ro.timidity_config, ro.render_rate);  // fail early
   if (!ro.source_weights.empty() && static_cast<int>(ro.source_weights.size()) != n_sources)
     throw Error("--source-weights: " + std::to_string(ro.source_weights.size()) + " weights for " +

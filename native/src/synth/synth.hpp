@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "synth/piano_sampler.hpp"
+#include "synth/plucked_string.hpp"
 #include "synth/procedural.hpp"
 #include "qscribe/audio.hpp"
 #include "qscribe/midi_file.hpp"
@@ -129,6 +130,7 @@ struct Augmentation {
   std::vector<int> swell;           // per part: 0 a steady level, 1 each note fades, 2 each note swells and fades
   std::vector<int> swell_floor;     // per part: the expression (CC11, 0..127) a fade reaches at the note's end
   PianoPerformance piano;           // the sampled piano's draws (when it is the source)
+  PluckPerformance pluck;           // the plucked strings' draws (when they are the source)
   RecordingDraws recording;
   TempoWarp tempo_warp;             // MIDI inputs with AugmentOptions::tempo_warp
 };
@@ -143,11 +145,14 @@ Augmentation draw_augmentation(std::uint64_t file_seed, const AugmentOptions& op
 // The sound sources a file is rendered with: the soundfonts (through fluidsynth), when
 // timidity_config is set a GUS patch set played by TiMidity++ (timidity_render.hpp), and when
 // piano_samples is set the sampled Salamander grand piano (piano_sampler.hpp), which plays every
-// part of the file. Augmentation::soundfont indexes them in that order.
+// part of the file, and when plucked_strings is set the physical model of plucked strings
+// (plucked_string.hpp), which plays every part too. Augmentation::soundfont indexes them in that
+// order.
 struct RenderOptions {
   std::vector<std::string> soundfonts;  // .sf2/.sf3 files; empty (and no other source): default_soundfont()
   std::string timidity_config;          // e.g. /etc/timidity/freepats.cfg, or ""
   std::string piano_samples;            // node_modules folder holding @audio-samples/piano-*, or ""
+  bool plucked_strings = false;         // the plucked-string model as the last source
   std::vector<double> source_weights;   // per source; empty: equal
   double sample_rate = 22050.0;         // of the written WAV (mono)
   double render_rate = 44100.0;         // fluidsynth's rate; resampled (soxr HQ) to sample_rate
@@ -188,6 +193,7 @@ class Renderer {
  private:
   AudioBuffer render_fluid(const PreparedPiece& piece, const Augmentation& aug);  // at render_rate
   AudioBuffer render_piano(const PreparedPiece& piece, const Augmentation& aug);  // at render_rate
+  AudioBuffer render_plucked(const PreparedPiece& piece, const Augmentation& aug);  // at render_rate
   AudioBuffer render_timidity(const PreparedPiece& piece, const Augmentation& aug);  // at render_rate
   struct Impl;
   Impl* impl_;
