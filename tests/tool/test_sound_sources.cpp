@@ -1,5 +1,6 @@
 // The training audio's variety: the sampled Salamander piano (pitch, onset, damper, re-strike),
-// the plucked-string model (pitch, decay, mute, pick position, velocity),
+// the plucked-string model (pitch, decay, mute, pick position, velocity), the singers (pitch,
+// slurs and scoops, swells),
 // the recording chain (room, microphone, codec: the labels' times survive each), the sources'
 // weights and the performance draws, and the procedural textures (re-struck notes, high register).
 #include <gtest/gtest.h>
@@ -19,6 +20,7 @@
 #include "synth/piano_sampler.hpp"
 #include "synth/plucked_string.hpp"
 #include "synth/procedural.hpp"
+#include "synth/sung_voice.hpp"
 #include "qscribe/audio_file.hpp"
 #include "qscribe/error.hpp"
 #include "qscribe/midi_file.hpp"
@@ -248,6 +250,101 @@ TEST(SynthSources, PluckedStringsSourceRendersEveryPart) {
   ASSERT_EQ(renderer.sources(), 3);
   EXPECT_EQ(renderer.source_name(1), "salamander-piano");
   EXPECT_EQ(renderer.source_name(2), "plucked-strings");
+}
+
+namespace {
+
+std::vector<float> sing(const std::vector<qs::NoteList>& parts, double seconds, const SingPerformance& perf) {
+  std::vector<float> out(static_cast<std::size_t>(seconds * kRate), 0.0f);
+  render_sung_voices(parts, perf, kRate, out);
+  return out;
+}
+
+// The pitch (fractional MIDI) with the most energy in [t0, t1), searched in 5-cent steps around
+// `near` (+-4 semitones).
+double sung_pitch(const std::vector<float>& x, double t0, double t1, int near) {
+  double best = near, best_power = -1;
+  for (double p = near - 4.0; p <= near + 4.0; p += 0.05) {
+    const double power = power_at(x, kRate, 440.0 * std::pow(2.0, (p - 69) / 12.0), t0, t1);
+    if (power > best_power) best_power = power, best = p;
+  }
+  return best;
+}
+
+SingPerformance steady_singer() {  // no vibrato, wander or breath: the pitch is the note's
+  SingPerformance perf;
+  perf.vibrato_cents = 0.0;
+  perf.jitter_cents = 0.0;
+  perf.breath = 0.0;
+  perf.scoop_cents = 0.0;
+  return perf;
+}
+
+}  // namespace
+
+// Notes from C3 to A5 are sung at their pitch, from their onset, and end within the release
+// after their note-off; vibrato swings the pitch by its depth.
+TEST(SungVoices, NotesSoundAtTheirPitchFromTheOnsetToTheRelease) {
+  for (int pitch : {48, 57, 64, 72, 81}) {
+    SCOPED_TRACE(pitch);
+    SingPerformance perf;
+    perf.seed = static_cast<std::uint64_t>(pitch);
+    const std::vector<float> x = sing({{{0.2, 1.2, pitch, 90}}}, 1.6, perf);
+    EXPECT_EQ(strongest_semitone(x, kRate, 0.4, 1.0, pitch - 2, pitch + 2), pitch);
+    EXPECT_EQ(rms(x, kRate, 0.0, 0.199), 0.0);
+    EXPECT_GT(rms(x, kRate, 0.22, 0.26), 1e-2);
+    EXPECT_EQ(rms(x, kRate, 1.2 + perf.release_s + 0.001, 1.6), 0.0);
+  }
+  SingPerformance vibrato = steady_singer();
+  vibrato.vibrato_cents = 80.0;
+  vibrato.vibrato_hz = 5.0;
+  vibrato.vibrato_delay_s = 0.01;
+  const std::vector<float> x = sing({{{0.0, 2.0, 69, 90}}}, 2.0, vibrato);
+  double lo = 99, hi = 0;
+  for (double t = 0.5; t < 1.5; t += 0.02) {
+    const double p = sung_pitch(x, t, t + 0.02, 69);
+    lo = std::min(lo, p), hi = std::max(hi, p);
+  }
+  EXPECT_NEAR(hi - lo, 1.6, 0.4);  // +-80 cents, seen through 20 ms windows
+}
+
+// A note starting where the last one of its part ends glides up from that pitch; a fresh note
+// scoops up from below; both reach the pitch within the glide time.
+TEST(SungVoices, SlurredNotesGlideAndFreshNotesScoop) {
+  SingPerformance perf = steady_singer();
+  perf.glide_s = 0.1;
+  const std::vector<float> slur = sing({{{0.0, 0.6, 60, 90}, {0.6, 1.2, 64, 90}}}, 1.4, perf);
+  EXPECT_NEAR(sung_pitch(slur, 0.3, 0.5, 62), 60.0, 0.1);
+  EXPECT_LT(sung_pitch(slur, 0.6, 0.63, 62), 62.0);  // still near C4 just after the slur
+  EXPECT_NEAR(sung_pitch(slur, 0.8, 1.1, 62), 64.0, 0.1);
+  perf.scoop_cents = 150.0;
+  const std::vector<float> fresh = sing({{{0.2, 1.0, 64, 90}}}, 1.2, perf);
+  EXPECT_LT(sung_pitch(fresh, 0.2, 0.23, 64), 63.5);
+  EXPECT_NEAR(sung_pitch(fresh, 0.5, 0.9, 64), 64.0, 0.1);
+}
+
+// With the fading swell the end of a held note is quieter than its start by about the curve's
+// floor ((40 / 127)^2: -20 dB).
+TEST(SungVoices, SwellFadesHeldNotes) {
+  SingPerformance perf = steady_singer();
+  const std::vector<float> steady = sing({{{0.0, 2.0, 57, 100}}}, 2.0, perf);
+  perf.swell = kFade;
+  perf.swell_floor = 40;
+  const std::vector<float> fading = sing({{{0.0, 2.0, 57, 100}}}, 2.0, perf);
+  EXPECT_NEAR(db(rms(steady, kRate, 1.85, 1.95) / rms(steady, kRate, 0.2, 0.3)), 0.0, 1.5);
+  EXPECT_LT(db(rms(fading, kRate, 1.85, 1.95) / rms(fading, kRate, 0.2, 0.3)), -12.0);
+}
+
+// `qscribe synth --sung-voices`: the last source, named in the manifest, audio at every label.
+TEST(SynthSources, SungVoicesSourceRendersEveryPart) {
+  expect_source_renders(qs::test::temp_dir("synth_sung"), "sung-voices", [](RenderOptions& r) { r.sung_voices = true; });
+  RenderOptions ro;
+  ro.plucked_strings = true;
+  ro.sung_voices = true;
+  Renderer renderer(ro);
+  ASSERT_EQ(renderer.sources(), 2);
+  EXPECT_EQ(renderer.source_name(0), "plucked-strings");
+  EXPECT_EQ(renderer.source_name(1), "sung-voices");
 }
 
 // The room keeps the direct sound where it was (labels keep their times) and adds a tail that

@@ -83,13 +83,17 @@ QS_COMMAND("synth", "Render MIDI files or procedural music with fluidsynth into 
                "Also render with plucked strings of our own (a physical model: Karplus-Strong strings with a "
                "pick position and a resonant body; docs/synth.md). It comes after the piano and plays every part of "
                "the files it draws");
+  sub.add_flag("--sung-voices", o.render.sung_voices,
+               "Also render with singers of our own (additive source-filter synthesis: vowels, vibrato, scoops, "
+               "glides between slurred notes, breath; docs/synth.md). The last source; it sings every part of the files "
+               "it draws");
   sub.add_option("--timidity-config", o.render.timidity_config,
                  "Also render with TiMidity++ and this configuration's patch set, e.g. /etc/timidity/freepats.cfg "
                  "(Debian freepats + timidity); programs the set lacks become the nearest of their GM family")
       ->check(CLI::ExistingFile);
   sub.add_option("--source-weights", o.render.source_weights,
                  "How often each sound source is drawn (the --soundfont files in order, then TiMidity++, then the "
-                 "piano, then the plucked strings), e.g. "
+                 "piano, then the plucked strings, then the singers), e.g. "
                  "--source-weights 3,1,2; default: equal")
       ->delimiter(',')->check(CLI::NonNegativeNumber);
   sub.add_option("--seed", o.seed, "Random seed of all draws (per file: hash of seed, name and variant)")

@@ -159,6 +159,22 @@ Augmentation draw_augmentation(std::uint64_t seed, const AugmentOptions& o, cons
   a.pluck.detune_cents = tuning;
   a.pluck.detune_spread = o.detune_cents > 0 ? r.uniform(0.0, o.detune_cents / 2) : 0.0;
   a.pluck.seed = r.next();
+  a.sing.velocity_exponent = r.uniform(1.2, 2.0);
+  a.sing.vibrato_hz = r.uniform(4.5, 6.8);
+  a.sing.vibrato_cents = r.chance(0.15) ? 0.0 : r.uniform(15.0, 90.0);
+  a.sing.vibrato_delay_s = r.uniform(0.1, 0.6);
+  a.sing.jitter_cents = r.uniform(2.0, 15.0);
+  a.sing.scoop_cents = r.uniform(0.0, 120.0);
+  a.sing.glide_s = r.uniform(0.03, 0.15);
+  a.sing.tilt = r.uniform(0.8, 1.8);
+  a.sing.breath = r.uniform(0.0, 0.15);
+  a.sing.formant_scale = r.uniform(0.85, 1.25);
+  a.sing.attack_s = r.uniform(0.02, 0.15);
+  a.sing.release_s = r.uniform(0.03, 0.12);
+  a.sing.detune_cents = tuning;
+  a.sing.swell = r.chance(o.swell_prob) ? r.integer(kFade, kArch) : kSteady;
+  a.sing.swell_floor = r.integer(30, 90);
+  a.sing.seed = r.next();
   return a;
 }
 
@@ -539,7 +555,7 @@ Renderer::Renderer(const RenderOptions& options) : impl_(new Impl) {
     m.opt = options;
     if (!m.opt.piano_samples.empty()) m.piano = shared_piano(m.opt.piano_samples, m.opt.render_rate);
     if (!m.opt.timidity_config.empty()) m.timidity = std::make_unique<TimidityRenderer>(m.opt.timidity_config, m.opt.render_rate);
-    if (m.opt.soundfonts.empty() && !m.piano && !m.timidity && !m.opt.plucked_strings) {
+    if (m.opt.soundfonts.empty() && !m.piano && !m.timidity && !m.opt.plucked_strings && !m.opt.sung_voices) {
       const std::string d = default_soundfont();
       if (d.empty())
         throw Error("no soundfont given and none installed (apt-get install timgm6mb-soundfont or fluid-soundfont-gm)");
@@ -569,7 +585,7 @@ Renderer::~Renderer() { delete impl_; }
 
 int Renderer::sources() const {
   return static_cast<int>(impl_->opt.soundfonts.size()) + (impl_->timidity ? 1 : 0) + (impl_->piano ? 1 : 0) +
-         (impl_->opt.plucked_strings ? 1 : 0);
+         (impl_->opt.plucked_strings ? 1 : 0) + (impl_->opt.sung_voices ? 1 : 0);
 }
 
 std::string Renderer::source_name(int index) const {
@@ -577,8 +593,10 @@ std::string Renderer::source_name(int index) const {
   const int n = static_cast<int>(sf.size());
   if (index >= 0 && index < n) return fs::path(sf[static_cast<std::size_t>(index)]).filename().string();
   if (index == n && impl_->timidity) return "timidity:" + fs::path(impl_->opt.timidity_config).stem().string();
-  if (index == n + (impl_->timidity ? 1 : 0) && impl_->piano) return "salamander-piano";
-  return "plucked-strings";
+  const int piano_at = n + (impl_->timidity ? 1 : 0), pluck_at = piano_at + (impl_->piano ? 1 : 0);
+  if (index == piano_at && impl_->piano) return "salamander-piano";
+  if (index == pluck_at && impl_->opt.plucked_strings) return "plucked-strings";
+  return "sung-voices";
 }
 
 namespace {
@@ -696,6 +714,18 @@ AudioBuffer Renderer::render_piano(const PreparedPiece& piece, const Augmentatio
   return audio;
 }
 
+AudioBuffer Renderer::render_sung(const PreparedPiece& piece, const Augmentation& aug) {
+  AudioBuffer audio;
+  all_parts_curved(piece, aug, impl_->opt.render_rate, audio);
+  std::vector<NoteList> parts;  // the singers need each part's line (its slurs)
+  for (const Part& part : piece.parts) {
+    parts.push_back(part.notes);
+    for (Note& n : parts.back()) n.velocity = curved_velocity(n.velocity, aug.velocity_exponent);
+  }
+  render_sung_voices(parts, aug.sing, audio.sample_rate, audio.samples);
+  return audio;
+}
+
 AudioBuffer Renderer::render_plucked(const PreparedPiece& piece, const Augmentation& aug) {
   AudioBuffer audio;
   const NoteList notes = all_parts_curved(piece, aug, impl_->opt.render_rate, audio);
@@ -716,14 +746,18 @@ AudioBuffer Renderer::render_timidity(const PreparedPiece& piece, const Augmenta
 AudioBuffer Renderer::render(const PreparedPiece& piece, const Augmentation& aug) {
   Impl& m = *impl_;
   const int n_fonts = static_cast<int>(m.opt.soundfonts.size());
-  // The sources after the soundfonts, in their order: TiMidity++, the piano, the plucked strings.
+  // The sources after the soundfonts, in their order: TiMidity++, the piano, the plucked strings,
+  // the singers.
   const int piano_at = n_fonts + (m.timidity ? 1 : 0), pluck_at = piano_at + (m.piano ? 1 : 0);
+  const int sung_at = pluck_at + (m.opt.plucked_strings ? 1 : 0);
   const bool timidity = m.timidity && aug.soundfont == n_fonts;
   const bool piano = m.piano && aug.soundfont == piano_at;
-  const bool plucked = m.opt.plucked_strings && aug.soundfont >= pluck_at;
+  const bool plucked = m.opt.plucked_strings && aug.soundfont == pluck_at;
+  const bool sung = m.opt.sung_voices && aug.soundfont >= sung_at;
   AudioBuffer audio = timidity  ? render_timidity(piece, aug)
                       : piano   ? render_piano(piece, aug)
                       : plucked ? render_plucked(piece, aug)
+                      : sung    ? render_sung(piece, aug)
                                 : render_fluid(piece, aug);
   if (m.opt.sample_rate != m.opt.render_rate) {
     const auto want = static_cast<std::size_t>(
@@ -781,7 +815,8 @@ std::string fmt(const char* f, double v) {
 // (before any output exists), and the number of sources.
 RenderOptions checked_render_options(const RenderOptions& given, int& n_sources) {
   RenderOptions ro = given;
-  if (ro.soundfonts.empty() && ro.piano_samples.empty() && ro.timidity_config.empty() && !ro.plucked_strings) {
+  if (ro.soundfonts.empty() && ro.piano_samples.empty() && ro.timidity_config.empty() && !ro.plucked_strings &&
+      !ro.sung_voices) {
     const std::string d = default_soundfont();
     if (d.empty()) throw Error("no soundfont given and none installed (apt-get install timgm6mb-soundfont)");
     ro.soundfonts.push_back(d);
@@ -791,7 +826,7 @@ RenderOptions checked_render_options(const RenderOptions& given, int& n_sources)
     if (!fs::is_regular_file(sf, ec)) throw Error(sf + ": soundfont not found");
   }
   n_sources = static_cast<int>(ro.soundfonts.size()) + (ro.timidity_config.empty() ? 0 : 1) +
-              (ro.piano_samples.empty() ? 0 : 1) + (ro.plucked_strings ? 1 : 0);
+              (ro.piano_samples.empty() ? 0 : 1) + (ro.plucked_strings ? 1 : 0) + (ro.sung_voices ? 1 : 0);
   if (!ro.timidity_config.empty()) TimidityRenderer check(ro.timidity_config, ro.render_rate);  // fail early
   if (!ro.source_weights.empty() && static_cast<int>(ro.source_weights.size()) != n_sources)
     throw Error("--source-weights: " + std::to_string(ro.source_weights.size()) + " weights for " +

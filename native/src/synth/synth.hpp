@@ -14,6 +14,7 @@
 #include "synth/piano_sampler.hpp"
 #include "synth/plucked_string.hpp"
 #include "synth/procedural.hpp"
+#include "synth/sung_voice.hpp"
 #include "qscribe/audio.hpp"
 #include "qscribe/midi_file.hpp"
 #include "synth/recording_chain.hpp"
@@ -131,6 +132,7 @@ struct Augmentation {
   std::vector<int> swell_floor;     // per part: the expression (CC11, 0..127) a fade reaches at the note's end
   PianoPerformance piano;           // the sampled piano's draws (when it is the source)
   PluckPerformance pluck;           // the plucked strings' draws (when they are the source)
+  SingPerformance sing;             // the sung voices' draws (when they are the source)
   RecordingDraws recording;
   TempoWarp tempo_warp;             // MIDI inputs with AugmentOptions::tempo_warp
 };
@@ -145,14 +147,15 @@ Augmentation draw_augmentation(std::uint64_t file_seed, const AugmentOptions& op
 // The sound sources a file is rendered with: the soundfonts (through fluidsynth), when
 // timidity_config is set a GUS patch set played by TiMidity++ (timidity_render.hpp), and when
 // piano_samples is set the sampled Salamander grand piano (piano_sampler.hpp), which plays every
-// part of the file, and when plucked_strings is set the physical model of plucked strings
-// (plucked_string.hpp), which plays every part too. Augmentation::soundfont indexes them in that
-// order.
+// part of the file, when plucked_strings is set the physical model of plucked strings
+// (plucked_string.hpp), and when sung_voices is set the singers (sung_voice.hpp), which play every
+// part too. Augmentation::soundfont indexes them in that order.
 struct RenderOptions {
   std::vector<std::string> soundfonts;  // .sf2/.sf3 files; empty (and no other source): default_soundfont()
   std::string timidity_config;          // e.g. /etc/timidity/freepats.cfg, or ""
   std::string piano_samples;            // node_modules folder holding @audio-samples/piano-*, or ""
-  bool plucked_strings = false;         // the plucked-string model as the last source
+  bool plucked_strings = false;         // the plucked-string model as a source (after the piano)
+  bool sung_voices = false;             // the singers as the last source
   std::vector<double> source_weights;   // per source; empty: equal
   double sample_rate = 22050.0;         // of the written WAV (mono)
   double render_rate = 44100.0;         // fluidsynth's rate; resampled (soxr HQ) to sample_rate
@@ -194,6 +197,7 @@ class Renderer {
   AudioBuffer render_fluid(const PreparedPiece& piece, const Augmentation& aug);  // at render_rate
   AudioBuffer render_piano(const PreparedPiece& piece, const Augmentation& aug);  // at render_rate
   AudioBuffer render_plucked(const PreparedPiece& piece, const Augmentation& aug);  // at render_rate
+  AudioBuffer render_sung(const PreparedPiece& piece, const Augmentation& aug);     // at render_rate
   AudioBuffer render_timidity(const PreparedPiece& piece, const Augmentation& aug);  // at render_rate
   struct Impl;
   Impl* impl_;
