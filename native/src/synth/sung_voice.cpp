@@ -21,6 +21,9 @@ struct SungNote {
   int vowel = 0, from_vowel = 0;
   double from_cents = 0.0;  // the pitch it starts at, against its own
   bool slurred = false;
+  double consonant_s = 0.0;        // a consonant before the onset: its length (0: none)
+  double consonant_lo = 0.0, consonant_hi = 0.0;  // its noise band, Hz
+  double cut_s = 0.0;              // the voice stops this long before the note-off (the next syllable's consonant)
   double jitter_phase[2] = {0.0, 0.0}, vibrato_phase = 0.0;
   const std::vector<ExpressionPoint>* expression = nullptr;  // its part's curve (empty: steady)
 };
@@ -72,17 +75,29 @@ std::vector<SungNote> sung_notes(const std::vector<NoteList>& parts,
       s.vowel = rng.integer(0, 4);
       s.from_vowel = s.vowel;
       s.from_cents = -perf.scoop_cents * rng.uniform(0.5, 1.5);
-      const SungNote* before = nullptr;  // the nearest-pitched note of the part ending at this onset
+      SungNote* before = nullptr;  // the nearest-pitched note of the part ending at this onset
       for (std::size_t i = first; i < sung.size(); ++i) {
         const Note& m = sung[i].note;
         if (m.onset < n.onset && std::abs(m.offset - n.onset) <= kSlurGap &&
             (!before || std::abs(m.pitch - n.pitch) < std::abs(before->note.pitch - n.pitch)))
           before = &sung[i];
       }
-      if (before) {
+      if (before && before->note.pitch != n.pitch) {
         s.slurred = true;
         s.from_vowel = before->vowel;
         s.from_cents = std::clamp(100.0 * (before->note.pitch - n.pitch), -1200.0, 1200.0);
+      }
+      // A new syllable: always on a note that repeats the pitch it follows (else the two notes
+      // would be one sound), on half the fresh notes otherwise. The consonant sits before the
+      // onset, so the voiced sound starts on it, and the note before stops for it.
+      const bool repeat = before && before->note.pitch == n.pitch;
+      if (repeat || (!before && rng.chance(0.5))) {
+        static constexpr double kBands[3][2] = {{4500.0, 9000.0}, {2000.0, 4500.0}, {800.0, 6000.0}};  // s, sh, h/f
+        const auto& band = kBands[rng.integer(0, 2)];
+        s.consonant_s = rng.uniform(0.02, 0.07);
+        s.consonant_lo = band[0];
+        s.consonant_hi = band[1];
+        if (repeat) before->cut_s = s.consonant_s;
       }
       for (double& p : s.jitter_phase) p = rng.uniform(0.0, 2.0 * M_PI);
       s.vibrato_phase = rng.uniform(0.0, 2.0 * M_PI);
@@ -110,12 +125,30 @@ double pitch_cents(const SungNote& s, const SingPerformance& perf, double t) {
 // The level envelope: an attack (a short crossfade for a slurred note), then a raised-cosine
 // fade of release_s after the note-off.
 double level(const SungNote& s, const SingPerformance& perf, double t) {
+  if (t < 0) return 0.0;  // the consonant
   const double attack = s.slurred ? 0.01 : std::max(0.005, perf.attack_s);
   const double rise = t < attack ? 0.5 - 0.5 * std::cos(M_PI * t / attack) : 1.0;
-  const double after = t - (s.note.offset - s.note.onset);
+  const double after = t - std::max(0.01, s.note.offset - s.note.onset - s.cut_s);
   if (after <= 0) return rise;
-  const double release = std::max(0.005, perf.release_s);
+  // A note cut for the next syllable's consonant is silent by the next onset.
+  const double release = std::max(0.005, s.cut_s > 0 ? std::min(perf.release_s, s.cut_s) : perf.release_s);
   return after >= release ? 0.0 : rise * (0.5 + 0.5 * std::cos(M_PI * after / release));
+}
+
+// The consonant before a syllable: band-passed noise rising and falling over its length, which
+// ends at the onset.
+void consonant(const SungNote& s, double amp, double rate, Rng& rng, std::vector<float>& out) {
+  const auto end = static_cast<std::int64_t>(std::llround(s.note.onset * rate));
+  const auto start = std::max<std::int64_t>(0, end - static_cast<std::int64_t>(s.consonant_s * rate));
+  const double a_hi = 1.0 - std::exp(-2.0 * M_PI * std::min(s.consonant_hi, 0.45 * rate) / rate);
+  const double a_lo = 1.0 - std::exp(-2.0 * M_PI * s.consonant_lo / rate);
+  double low = 0.0, lower = 0.0;
+  for (std::int64_t i = start; i < std::min<std::int64_t>(end, static_cast<std::int64_t>(out.size())); ++i) {
+    low += a_hi * (rng.uniform(-1.0, 1.0) - low);
+    lower += a_lo * (low - lower);
+    const double x = static_cast<double>(i - start) / static_cast<double>(std::max<std::int64_t>(1, end - start));
+    out[static_cast<std::size_t>(i)] += static_cast<float>(0.5 * amp * std::sin(M_PI * x) * (low - lower));
+  }
 }
 
 void sing(const SungNote& s, const SingPerformance& perf, double rate, Rng& rng, std::vector<float>& out) {
@@ -124,6 +157,7 @@ void sing(const SungNote& s, const SingPerformance& perf, double rate, Rng& rng,
                             static_cast<std::int64_t>(std::llround((s.note.offset + perf.release_s) * rate)) + 1);
   const double f_note = 440.0 * std::pow(2.0, (s.note.pitch - 69) / 12.0 + perf.detune_cents / 1200.0);
   const double amp = std::pow(std::clamp(s.note.velocity, 1, 127) / 127.0, perf.velocity_exponent);
+  if (s.consonant_s > 0) consonant(s, amp, rate, rng, out);
   std::vector<double> weight;
   double phase = 0.0, low = 0.0, lower = 0.0;
   std::size_t curve_at = 0;

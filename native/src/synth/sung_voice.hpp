@@ -7,7 +7,9 @@
 // drawn per singer) up to 5 kHz, each weighted by the vocal tract's response at its frequency
 // (a cascade of four formant resonances of one of five vowels, scaled for the singer's size),
 // plus breath noise. Each note is one vowel; a note slurred from the previous one of its part
-// (starting within 40 ms of that note's end) glides from its pitch and vowel.
+// (starting within 40 ms of that note's end) glides from its pitch and vowel. A note that repeats
+// the pitch it follows is a new syllable: a consonant (20-70 ms of band-passed noise) ends at its
+// onset, and the note before falls silent for it; half the other fresh notes start with one too.
 //
 // The labels stay the MIDI notes: a note sounds from its onset (after a short attack, its pitch
 // scooping up from a little below) and fades out within `release_s` after its note-off. Within
