@@ -26,8 +26,17 @@ std::vector<KeyVoice> key_voices(const NoteList& notes_in, double rate, double d
     v.cents = key_cents[v.key];
     auto it = last_of_key.find(v.key);
     if (it != last_of_key.end() && voices[it->second].stop > v.start) {
-      voices[it->second].stop = std::max(voices[it->second].start + 1, v.start);
-      voices[it->second].restruck = true;
+      KeyVoice& earlier = voices[it->second];
+      // The labels merge the two notes of this key (prepare_piece): the later one sounds to the
+      // later end, and two struck at once are one, at the louder velocity.
+      v.stop = std::max(v.stop, earlier.stop);
+      if (earlier.start == v.start) {
+        earlier.stop = v.stop;
+        earlier.note.velocity = std::max(earlier.note.velocity, n.velocity);
+        continue;
+      }
+      earlier.stop = std::max(earlier.start + 1, v.start);
+      earlier.restruck = true;
     }
     last_of_key[v.key] = voices.size();
     voices.push_back(v);

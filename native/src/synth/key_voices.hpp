@@ -19,7 +19,9 @@ struct KeyVoice {
 };
 
 // The notes within 21..108 (others, and empty notes, are dropped), in time order. A key struck
-// again while it sounds ends its earlier note at the new onset, whatever part played it. Every
+// again while it sounds ends its earlier note at the new onset, whatever part played it, and
+// sounds to the later of the two ends; two notes of a key struck at once are one voice at the
+// louder velocity (as the labels merge them, prepare_piece in synth.hpp). Every
 // key's tuning is `detune_cents` plus `detune_spread` times a standard normal draw of `rng` (88
 // draws, key by key, before anything else).
 std::vector<KeyVoice> key_voices(const NoteList& notes, double rate, double detune_cents, double detune_spread,

@@ -101,7 +101,9 @@ void play(const Voice& v, const PluckPerformance& perf, double rate, Rng& rng, s
   const double muted = std::min(ring, decay_per_sample(v.mute_s, rate / period) / filter_gain);
   const auto total = static_cast<std::int64_t>(out.size());
   const auto ring_end = v.start + static_cast<std::int64_t>(1.5 * ring_s * rate);  // -90 dB
-  const std::int64_t end = std::min({total, ring_end, v.stop + static_cast<std::int64_t>(1.4 * v.mute_s * rate) + 1});
+  // The mute acts on what goes back into the loop: it is heard a period later.
+  const auto muted_end = v.stop + static_cast<std::int64_t>(1.4 * v.mute_s * rate + 2.0 * period) + 1;
+  const std::int64_t end = std::min({total, ring_end, muted_end});
   for (std::int64_t t = v.start; t < end; ++t)
     out[static_cast<std::size_t>(t)] += static_cast<float>(loop.step(t < v.stop ? ring : muted));
 }

@@ -97,9 +97,12 @@ std::vector<SungNote> sung_notes(const std::vector<NoteList>& parts,
         s.consonant_s = rng.uniform(0.02, 0.07);
         s.consonant_lo = band[0];
         s.consonant_hi = band[1];
-        if (repeat) before->cut_s = s.consonant_s;
+        if (repeat) {  // the note before stops for the consonant, keeping most of its own length
+          s.consonant_s = std::min(s.consonant_s, 0.3 * (before->note.offset - before->note.onset));
+          before->cut_s = std::max(0.0, s.consonant_s - (n.onset - before->note.offset));
+        }
       }
-      for (double& p : s.jitter_phase) p = rng.uniform(0.0, 2.0 * M_PI);
+      for (double& phase : s.jitter_phase) phase = rng.uniform(0.0, 2.0 * M_PI);
       s.vibrato_phase = rng.uniform(0.0, 2.0 * M_PI);
       s.expression = &curves[p];
       sung.push_back(s);
@@ -126,9 +129,10 @@ double pitch_cents(const SungNote& s, const SingPerformance& perf, double t) {
 // fade of release_s after the note-off.
 double level(const SungNote& s, const SingPerformance& perf, double t) {
   if (t < 0) return 0.0;  // the consonant
-  const double attack = s.slurred ? 0.01 : std::max(0.005, perf.attack_s);
+  const double dur = s.note.offset - s.note.onset;
+  const double attack = s.slurred ? 0.01 : std::clamp(perf.attack_s, 0.005, std::max(0.005, dur / 3.0));
   const double rise = t < attack ? 0.5 - 0.5 * std::cos(M_PI * t / attack) : 1.0;
-  const double after = t - std::max(0.01, s.note.offset - s.note.onset - s.cut_s);
+  const double after = t - std::max(0.01, dur - s.cut_s);
   if (after <= 0) return rise;
   // A note cut for the next syllable's consonant is silent by the next onset.
   const double release = std::max(0.005, s.cut_s > 0 ? std::min(perf.release_s, s.cut_s) : perf.release_s);

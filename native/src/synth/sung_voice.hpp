@@ -32,13 +32,13 @@ struct SingPerformance {
   double vibrato_hz = 5.5;         // vibrato rate
   double vibrato_cents = 40.0;     // vibrato depth (peak deviation); 0 = none
   double vibrato_delay_s = 0.25;   // vibrato fades in over this time after an onset
-  double jitter_cents = 8.0;       // slow random pitch wander (standard deviation)
+  double jitter_cents = 8.0;       // slow pitch wander: two sines of 0.7 and 1.9 Hz, each 0.7 x this deep
   double scoop_cents = 60.0;       // a fresh note starts this far below its pitch and rises to it
   double glide_s = 0.08;           // the scoop's and a slur's time to reach the pitch
   double tilt = 1.2;               // glottal harmonics fall as 1/k^tilt (0.8 pressed .. 1.8 breathy)
   double breath = 0.03;            // breath noise level against the voiced sound
   double formant_scale = 1.0;      // vocal tract size: formants times this (0.85 large .. 1.25 small)
-  double attack_s = 0.04;          // level rise at an onset (not for a slurred note)
+  double attack_s = 0.04;          // level rise at an onset (at most a third of the note; not for a slurred note)
   double release_s = 0.06;         // fade after the note-off
   double detune_cents = 0.0;       // whole-choir tuning offset
   int swell = kSteady;             // every note fades, or swells and fades (expression.hpp), or neither

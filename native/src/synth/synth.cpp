@@ -157,7 +157,7 @@ Augmentation draw_augmentation(std::uint64_t seed, const AugmentOptions& o, cons
   a.pluck.body_hz = {r.uniform(80.0, 130.0), r.uniform(170.0, 260.0), r.uniform(320.0, 520.0)};
   a.pluck.body_q = r.uniform(5.0, 20.0);
   a.pluck.detune_cents = tuning;
-  a.pluck.detune_spread = o.detune_cents > 0 ? r.uniform(0.0, o.detune_cents / 2) : 0.0;
+  a.pluck.detune_spread = r.uniform(0.0, 0.5) * std::max(0.0, o.detune_cents);  // always drawn
   a.pluck.seed = r.next();
   a.sing.velocity_exponent = r.uniform(1.2, 2.0);
   a.sing.vibrato_hz = r.uniform(4.5, 6.8);
@@ -172,7 +172,9 @@ Augmentation draw_augmentation(std::uint64_t seed, const AugmentOptions& o, cons
   a.sing.attack_s = r.uniform(0.02, 0.15);
   a.sing.release_s = r.uniform(0.03, 0.12);
   a.sing.detune_cents = tuning;
-  a.sing.swell = r.chance(o.swell_prob) ? r.integer(kFade, kArch) : kSteady;
+  const bool sung_swell = r.chance(o.swell_prob);
+  const int sung_shape = r.integer(kFade, kArch);  // always drawn: the draws after it stay put
+  a.sing.swell = sung_swell ? sung_shape : kSteady;
   a.sing.swell_floor = r.integer(30, 90);
   a.sing.seed = r.next();
   return a;
@@ -691,45 +693,48 @@ AudioBuffer Renderer::render_fluid(const PreparedPiece& piece, const Augmentatio
 
 namespace {
 
-// The instruments of our own play every part: all notes, velocities through the drawn curve, and
-// silence of the piece's length at `rate` to add them into.
-NoteList all_parts_curved(const PreparedPiece& piece, const Augmentation& aug, double rate, AudioBuffer& silence) {
+// The instruments of our own play every part: each part's notes, velocities through the drawn
+// curve.
+std::vector<NoteList> parts_curved(const PreparedPiece& piece, const Augmentation& aug) {
+  std::vector<NoteList> parts;
+  for (const Part& part : piece.parts) {
+    parts.push_back(part.notes);
+    for (Note& n : parts.back()) n.velocity = curved_velocity(n.velocity, aug.velocity_exponent);
+  }
+  return parts;
+}
+
+NoteList all_parts_curved(const PreparedPiece& piece, const Augmentation& aug) {
   NoteList notes;
-  for (const Part& part : piece.parts)
-    for (Note n : part.notes) {
-      n.velocity = curved_velocity(n.velocity, aug.velocity_exponent);
-      notes.push_back(n);
-    }
-  silence.sample_rate = rate;
-  silence.samples.assign(static_cast<std::size_t>(piece.render_samples), 0.0f);
+  for (const NoteList& part : parts_curved(piece, aug)) notes.insert(notes.end(), part.begin(), part.end());
   return notes;
+}
+
+// Silence of the piece's length at `rate`, for a source of our own to add its notes into.
+AudioBuffer silence(const PreparedPiece& piece, double rate) {
+  AudioBuffer audio;
+  audio.sample_rate = rate;
+  audio.samples.assign(static_cast<std::size_t>(piece.render_samples), 0.0f);
+  return audio;
 }
 
 }  // namespace
 
 AudioBuffer Renderer::render_piano(const PreparedPiece& piece, const Augmentation& aug) {
-  AudioBuffer audio;
-  const NoteList notes = all_parts_curved(piece, aug, impl_->opt.render_rate, audio);
-  impl_->piano->render(notes, aug.piano, audio.samples);
+  AudioBuffer audio = silence(piece, impl_->opt.render_rate);
+  impl_->piano->render(all_parts_curved(piece, aug), aug.piano, audio.samples);
   return audio;
 }
 
 AudioBuffer Renderer::render_sung(const PreparedPiece& piece, const Augmentation& aug) {
-  AudioBuffer audio;
-  all_parts_curved(piece, aug, impl_->opt.render_rate, audio);
-  std::vector<NoteList> parts;  // the singers need each part's line (its slurs)
-  for (const Part& part : piece.parts) {
-    parts.push_back(part.notes);
-    for (Note& n : parts.back()) n.velocity = curved_velocity(n.velocity, aug.velocity_exponent);
-  }
-  render_sung_voices(parts, aug.sing, audio.sample_rate, audio.samples);
+  AudioBuffer audio = silence(piece, impl_->opt.render_rate);
+  render_sung_voices(parts_curved(piece, aug), aug.sing, audio.sample_rate, audio.samples);  // each part's line: its slurs
   return audio;
 }
 
 AudioBuffer Renderer::render_plucked(const PreparedPiece& piece, const Augmentation& aug) {
-  AudioBuffer audio;
-  const NoteList notes = all_parts_curved(piece, aug, impl_->opt.render_rate, audio);
-  render_plucked_strings(notes, aug.pluck, audio.sample_rate, audio.samples);
+  AudioBuffer audio = silence(piece, impl_->opt.render_rate);
+  render_plucked_strings(all_parts_curved(piece, aug), aug.pluck, audio.sample_rate, audio.samples);
   return audio;
 }
 
@@ -754,6 +759,8 @@ AudioBuffer Renderer::render(const PreparedPiece& piece, const Augmentation& aug
   const bool piano = m.piano && aug.soundfont == piano_at;
   const bool plucked = m.opt.plucked_strings && aug.soundfont == pluck_at;
   const bool sung = m.opt.sung_voices && aug.soundfont >= sung_at;
+  if (n_fonts == 0 && !timidity && !piano && !plucked && !sung)
+    throw Error("sound source " + std::to_string(aug.soundfont) + " out of range");
   AudioBuffer audio = timidity  ? render_timidity(piece, aug)
                       : piano   ? render_piano(piece, aug)
                       : plucked ? render_plucked(piece, aug)

@@ -111,7 +111,7 @@ struct AugmentOptions {
 
 // The draws for one file (also written to the manifest).
 struct Augmentation {
-  int soundfont = 0;  // index into RenderOptions::soundfonts
+  int soundfont = 0;  // the sound source: the soundfonts' index, then TiMidity++, the piano, the strings, the singers (those set)
   std::vector<int> programs;  // per part
   int transpose = 0;
   double peak_db = -1.0;
