@@ -153,9 +153,9 @@ Augmentation draw_augmentation(std::uint64_t seed, const AugmentOptions& o, cons
   a.pluck.decay_s = std::exp(r.uniform(std::log(2.5), std::log(10.0)));
   a.pluck.pick_position = r.uniform(0.07, 0.35);
   a.pluck.damping_s = std::exp(r.uniform(std::log(0.05), std::log(0.4)));
-  a.pluck.body_mix = r.uniform(0.0, 0.8);
+  a.pluck.body_mix = r.uniform(0.0, 0.6);
   a.pluck.body_hz = {r.uniform(80.0, 130.0), r.uniform(170.0, 260.0), r.uniform(320.0, 520.0)};
-  a.pluck.body_q = r.uniform(5.0, 20.0);
+  a.pluck.body_q = r.uniform(4.0, 12.0);  // rings under 0.35 s at 80 Hz: no pitch of its own in the labels' gaps
   a.pluck.detune_cents = tuning;
   a.pluck.detune_spread = r.uniform(0.0, 0.5) * std::max(0.0, o.detune_cents);  // always drawn
   a.pluck.seed = r.next();
