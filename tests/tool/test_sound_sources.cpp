@@ -43,22 +43,26 @@ double rms(const std::vector<float>& x, double sr, double t0, double t1) {
   return b > a ? std::sqrt(e / static_cast<double>(b - a)) : 0.0;
 }
 
+// Power of x at `hz` in [t0, t1) (Goertzel).
+double power_at(const std::vector<float>& x, double sr, double hz, double t0, double t1) {
+  const double w = 2 * M_PI * hz / sr;
+  double s1 = 0, s2 = 0;
+  for (auto i = static_cast<std::size_t>(t0 * sr); i < std::min(x.size(), static_cast<std::size_t>(t1 * sr)); ++i) {
+    const double s0 = x[i] + 2 * std::cos(w) * s1 - s2;
+    s2 = s1;
+    s1 = s0;
+  }
+  return s1 * s1 + s2 * s2 - 2 * std::cos(w) * s1 * s2;
+}
+
 // The semitone within lo..hi with the most energy in [t0, t1) (Goertzel at each semitone's
 // frequency). A piano's second partial may outweigh its first, so callers search around the
 // expected fundamental: a key played a semitone off would win there.
 int strongest_semitone(const std::vector<float>& x, double sr, double t0, double t1, int lo, int hi) {
   int best = 0;
   double best_power = -1;
-  const auto i0 = static_cast<std::size_t>(t0 * sr), i1 = std::min(x.size(), static_cast<std::size_t>(t1 * sr));
   for (int p = lo; p <= hi; ++p) {
-    const double w = 2 * M_PI * 440.0 * std::pow(2.0, (p - 69) / 12.0) / sr;
-    double s1 = 0, s2 = 0;
-    for (std::size_t i = i0; i < i1; ++i) {
-      const double s0 = x[i] + 2 * std::cos(w) * s1 - s2;
-      s2 = s1;
-      s1 = s0;
-    }
-    const double power = s1 * s1 + s2 * s2 - 2 * std::cos(w) * s1 * s2;
+    const double power = power_at(x, sr, 440.0 * std::pow(2.0, (p - 69) / 12.0), t0, t1);
     if (power > best_power) best_power = power, best = p;
   }
   return best;
@@ -125,18 +129,6 @@ std::vector<float> pluck(const qs::NoteList& notes, double seconds, const PluckP
   std::vector<float> out(static_cast<std::size_t>(seconds * kRate), 0.0f);
   render_plucked_strings(notes, perf, kRate, out);
   return out;
-}
-
-// Power of x at `hz` in [t0, t1) (Goertzel).
-double power_at(const std::vector<float>& x, double sr, double hz, double t0, double t1) {
-  const double w = 2 * M_PI * hz / sr;
-  double s1 = 0, s2 = 0;
-  for (auto i = static_cast<std::size_t>(t0 * sr); i < std::min(x.size(), static_cast<std::size_t>(t1 * sr)); ++i) {
-    const double s0 = x[i] + 2 * std::cos(w) * s1 - s2;
-    s2 = s1;
-    s1 = s0;
-  }
-  return s1 * s1 + s2 * s2 - 2 * std::cos(w) * s1 * s2;
 }
 
 double db(double ratio) { return 20.0 * std::log10(std::max(ratio, 1e-30)); }

@@ -139,19 +139,32 @@ double level(const SungNote& s, const SingPerformance& perf, double t) {
   return after >= release ? 0.0 : rise * (0.5 + 0.5 * std::cos(M_PI * after / release));
 }
 
+// White noise band-passed by two one-pole low-passes (the difference of a `hi` and a `lo` Hz
+// one): the consonants and the breath.
+class BandNoise {
+ public:
+  BandNoise(double lo, double hi, double rate)
+      : a_hi_(1.0 - std::exp(-2.0 * M_PI * std::min(hi, 0.45 * rate) / rate)),
+        a_lo_(1.0 - std::exp(-2.0 * M_PI * lo / rate)) {}
+  double next(Rng& rng) {
+    low_ += a_hi_ * (rng.uniform(-1.0, 1.0) - low_);
+    lower_ += a_lo_ * (low_ - lower_);
+    return low_ - lower_;
+  }
+
+ private:
+  double a_hi_, a_lo_, low_ = 0.0, lower_ = 0.0;
+};
+
 // The consonant before a syllable: band-passed noise rising and falling over its length, which
 // ends at the onset.
 void consonant(const SungNote& s, double amp, double rate, Rng& rng, std::vector<float>& out) {
   const auto end = static_cast<std::int64_t>(std::llround(s.note.onset * rate));
   const auto start = std::max<std::int64_t>(0, end - static_cast<std::int64_t>(s.consonant_s * rate));
-  const double a_hi = 1.0 - std::exp(-2.0 * M_PI * std::min(s.consonant_hi, 0.45 * rate) / rate);
-  const double a_lo = 1.0 - std::exp(-2.0 * M_PI * s.consonant_lo / rate);
-  double low = 0.0, lower = 0.0;
+  BandNoise noise(s.consonant_lo, s.consonant_hi, rate);
   for (std::int64_t i = start; i < std::min<std::int64_t>(end, static_cast<std::int64_t>(out.size())); ++i) {
-    low += a_hi * (rng.uniform(-1.0, 1.0) - low);
-    lower += a_lo * (low - lower);
     const double x = static_cast<double>(i - start) / static_cast<double>(std::max<std::int64_t>(1, end - start));
-    out[static_cast<std::size_t>(i)] += static_cast<float>(0.5 * amp * std::sin(M_PI * x) * (low - lower));
+    out[static_cast<std::size_t>(i)] += static_cast<float>(0.5 * amp * std::sin(M_PI * x) * noise.next(rng));
   }
 }
 
@@ -163,9 +176,9 @@ void sing(const SungNote& s, const SingPerformance& perf, double rate, Rng& rng,
   const double amp = std::pow(std::clamp(s.note.velocity, 1, 127) / 127.0, perf.velocity_exponent);
   if (s.consonant_s > 0) consonant(s, amp, rate, rng, out);
   std::vector<double> weight;
-  double phase = 0.0, low = 0.0, lower = 0.0;
+  double phase = 0.0;
   std::size_t curve_at = 0;
-  const double a_low = 1.0 - std::exp(-2.0 * M_PI * 3000.0 / rate), a_lower = 1.0 - std::exp(-2.0 * M_PI * 400.0 / rate);
+  BandNoise breath_noise(400.0, 3000.0, rate);
   for (std::int64_t i = start; i < end; ++i) {
     const double t = static_cast<double>(i - start) / rate;
     const double f = f_note * std::pow(2.0, pitch_cents(s, perf, t) / 1200.0);
@@ -190,9 +203,7 @@ void sing(const SungNote& s, const SingPerformance& perf, double rate, Rng& rng,
       s_k = next;
     }
     // Breath: noise between about 400 Hz and 3 kHz, stronger in the open phase of each period.
-    low += a_low * (rng.uniform(-1.0, 1.0) - low);
-    lower += a_lower * (low - lower);
-    const double breath = perf.breath * 3.0 * (low - lower) * (0.6 + 0.4 * std::cos(phase));
+    const double breath = perf.breath * 3.0 * breath_noise.next(rng) * (0.6 + 0.4 * std::cos(phase));
     const double gain = level(s, perf, t) * expression_gain(*s.expression, s.note.onset + t, curve_at);
     out[static_cast<std::size_t>(i)] += static_cast<float>(amp * gain * (voiced + breath));
   }

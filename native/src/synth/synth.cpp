@@ -550,6 +550,23 @@ void set_level(AudioBuffer& audio, double peak_db) {
 }
 }  // namespace
 
+namespace {
+
+// The sound sources of `o` in Augmentation::soundfont's order: the soundfonts, then TiMidity++,
+// the piano, the plucked strings and the singers, those that are set. The one place that order
+// is written.
+enum class Source { kSoundfont, kTimidity, kPiano, kPluckedStrings, kSungVoices };
+std::vector<Source> source_order(const RenderOptions& o) {
+  std::vector<Source> order(o.soundfonts.size(), Source::kSoundfont);
+  if (!o.timidity_config.empty()) order.push_back(Source::kTimidity);
+  if (!o.piano_samples.empty()) order.push_back(Source::kPiano);
+  if (o.plucked_strings) order.push_back(Source::kPluckedStrings);
+  if (o.sung_voices) order.push_back(Source::kSungVoices);
+  return order;
+}
+
+}  // namespace
+
 Renderer::Renderer(const RenderOptions& options) : impl_(new Impl) {
   quiet_fluidsynth();
   Impl& m = *impl_;
@@ -557,7 +574,7 @@ Renderer::Renderer(const RenderOptions& options) : impl_(new Impl) {
     m.opt = options;
     if (!m.opt.piano_samples.empty()) m.piano = shared_piano(m.opt.piano_samples, m.opt.render_rate);
     if (!m.opt.timidity_config.empty()) m.timidity = std::make_unique<TimidityRenderer>(m.opt.timidity_config, m.opt.render_rate);
-    if (m.opt.soundfonts.empty() && !m.piano && !m.timidity && !m.opt.plucked_strings && !m.opt.sung_voices) {
+    if (source_order(m.opt).empty()) {
       const std::string d = default_soundfont();
       if (d.empty())
         throw Error("no soundfont given and none installed (apt-get install timgm6mb-soundfont or fluid-soundfont-gm)");
@@ -585,19 +602,18 @@ Renderer::Renderer(const RenderOptions& options) : impl_(new Impl) {
 
 Renderer::~Renderer() { delete impl_; }
 
-int Renderer::sources() const {
-  return static_cast<int>(impl_->opt.soundfonts.size()) + (impl_->timidity ? 1 : 0) + (impl_->piano ? 1 : 0) +
-         (impl_->opt.plucked_strings ? 1 : 0) + (impl_->opt.sung_voices ? 1 : 0);
-}
+int Renderer::sources() const { return static_cast<int>(source_order(impl_->opt).size()); }
 
 std::string Renderer::source_name(int index) const {
-  const auto& sf = impl_->opt.soundfonts;
-  const int n = static_cast<int>(sf.size());
-  if (index >= 0 && index < n) return fs::path(sf[static_cast<std::size_t>(index)]).filename().string();
-  if (index == n && impl_->timidity) return "timidity:" + fs::path(impl_->opt.timidity_config).stem().string();
-  const int piano_at = n + (impl_->timidity ? 1 : 0), pluck_at = piano_at + (impl_->piano ? 1 : 0);
-  if (index == piano_at && impl_->piano) return "salamander-piano";
-  if (index == pluck_at && impl_->opt.plucked_strings) return "plucked-strings";
+  const std::vector<Source> order = source_order(impl_->opt);
+  if (index < 0 || index >= static_cast<int>(order.size())) return "sound source " + std::to_string(index) + "?";
+  switch (order[static_cast<std::size_t>(index)]) {
+    case Source::kSoundfont: return fs::path(impl_->opt.soundfonts[static_cast<std::size_t>(index)]).filename().string();
+    case Source::kTimidity: return "timidity:" + fs::path(impl_->opt.timidity_config).stem().string();
+    case Source::kPiano: return "salamander-piano";
+    case Source::kPluckedStrings: return "plucked-strings";
+    case Source::kSungVoices: break;
+  }
   return "sung-voices";
 }
 
@@ -750,22 +766,17 @@ AudioBuffer Renderer::render_timidity(const PreparedPiece& piece, const Augmenta
 
 AudioBuffer Renderer::render(const PreparedPiece& piece, const Augmentation& aug) {
   Impl& m = *impl_;
-  const int n_fonts = static_cast<int>(m.opt.soundfonts.size());
-  // The sources after the soundfonts, in their order: TiMidity++, the piano, the plucked strings,
-  // the singers.
-  const int piano_at = n_fonts + (m.timidity ? 1 : 0), pluck_at = piano_at + (m.piano ? 1 : 0);
-  const int sung_at = pluck_at + (m.opt.plucked_strings ? 1 : 0);
-  const bool timidity = m.timidity && aug.soundfont == n_fonts;
-  const bool piano = m.piano && aug.soundfont == piano_at;
-  const bool plucked = m.opt.plucked_strings && aug.soundfont == pluck_at;
-  const bool sung = m.opt.sung_voices && aug.soundfont >= sung_at;
-  if (n_fonts == 0 && !timidity && !piano && !plucked && !sung)
+  const std::vector<Source> order = source_order(m.opt);
+  if (aug.soundfont < 0 || aug.soundfont >= static_cast<int>(order.size()))
     throw Error("sound source " + std::to_string(aug.soundfont) + " out of range");
-  AudioBuffer audio = timidity  ? render_timidity(piece, aug)
-                      : piano   ? render_piano(piece, aug)
-                      : plucked ? render_plucked(piece, aug)
-                      : sung    ? render_sung(piece, aug)
-                                : render_fluid(piece, aug);
+  AudioBuffer audio;
+  switch (order[static_cast<std::size_t>(aug.soundfont)]) {
+    case Source::kSoundfont: audio = render_fluid(piece, aug); break;
+    case Source::kTimidity: audio = render_timidity(piece, aug); break;
+    case Source::kPiano: audio = render_piano(piece, aug); break;
+    case Source::kPluckedStrings: audio = render_plucked(piece, aug); break;
+    case Source::kSungVoices: audio = render_sung(piece, aug); break;
+  }
   if (m.opt.sample_rate != m.opt.render_rate) {
     const auto want = static_cast<std::size_t>(
         std::llround(static_cast<double>(piece.render_samples) * m.opt.sample_rate / m.opt.render_rate));
@@ -822,8 +833,7 @@ std::string fmt(const char* f, double v) {
 // (before any output exists), and the number of sources.
 RenderOptions checked_render_options(const RenderOptions& given, int& n_sources) {
   RenderOptions ro = given;
-  if (ro.soundfonts.empty() && ro.piano_samples.empty() && ro.timidity_config.empty() && !ro.plucked_strings &&
-      !ro.sung_voices) {
+  if (source_order(ro).empty()) {
     const std::string d = default_soundfont();
     if (d.empty()) throw Error("no soundfont given and none installed (apt-get install timgm6mb-soundfont)");
     ro.soundfonts.push_back(d);
@@ -832,8 +842,7 @@ RenderOptions checked_render_options(const RenderOptions& given, int& n_sources)
     std::error_code ec;
     if (!fs::is_regular_file(sf, ec)) throw Error(sf + ": soundfont not found");
   }
-  n_sources = static_cast<int>(ro.soundfonts.size()) + (ro.timidity_config.empty() ? 0 : 1) +
-              (ro.piano_samples.empty() ? 0 : 1) + (ro.plucked_strings ? 1 : 0) + (ro.sung_voices ? 1 : 0);
+  n_sources = static_cast<int>(source_order(ro).size());
   if (!ro.timidity_config.empty()) TimidityRenderer check(ro.timidity_config, ro.render_rate);  // fail early
   if (!ro.source_weights.empty() && static_cast<int>(ro.source_weights.size()) != n_sources)
     throw Error("--source-weights: " + std::to_string(ro.source_weights.size()) + " weights for " +
