@@ -69,6 +69,8 @@ void AtomicFile::commit() {
   sync_directory(directory_of(path_));
 }
 
+void remove_abandoned_temp(const std::string& path) { std::remove(temp_path_for(path).c_str()); }
+
 void write_file_atomically(const std::string& path, std::string_view bytes) {
   AtomicFile out(path);
   const int fd = ::open(out.temp_path().c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);

@@ -288,6 +288,15 @@ TEST(Trainer, ResumesExactlyAfterSigkill) {
   EXPECT_TRUE(same_weights(a.model, b.model)) << "resumed training differs from the uninterrupted run";
   EXPECT_EQ(read_lines(root + "/run/log.jsonl").size(), 5u);
 
+  // A kill while best.pt was being written leaves its temporary file, and a rerun may never
+  // write best.pt again (no better score; here: no epoch left). The rerun clears it.
+  const std::string stale_temp = root + "/ref/.best.pt.qs-tmp.pt";
+  std::ofstream(stale_temp) << "half a checkpoint";
+  auto finished = train_cmd(root + "/data", root + "/ref");
+  finished.push_back("--resume");
+  ASSERT_EQ(wait_exit(spawn(finished, root + "/finished.log")), 0) << slurp(root + "/finished.log");
+  EXPECT_FALSE(fs::exists(stale_temp)) << "the rerun left a killed write's temporary file";
+
   // Ctrl-C in the middle of an epoch: the batch in flight finishes, the state is saved with the
   // position inside the epoch, exit status 130; --resume again ends identical to the reference.
   // The signal goes out as soon as the run prints "model:" (its handler is installed before that

@@ -496,6 +496,12 @@ struct RunFiles {
         best((fs::path(out) / "best.pt").string()),
         log((fs::path(out) / "log.jsonl").string()),
         curves((fs::path(out) / "curves.svg").string()) {}
+
+  // A run killed while writing one of these leaves its temporary file; a rerun may not rewrite
+  // that file (best.pt only changes on a better score), so it is cleared at the start.
+  void remove_abandoned_temps() const {
+    for (const std::string* f : {&checkpoint, &best, &log, &curves}) remove_abandoned_temp(*f);
+  }
 };
 
 // Where training stands; a checkpoint stores it and --resume restores it.
@@ -666,6 +672,7 @@ class Trainer {
         torch_threads_(set_torch_threads(opt.threads)), dist_(opt.dist), main_rank_(dist_.rank() == 0), files_(opt.out_dir),
         info_(model_from_data(opt, train.info())) {
     fs::create_directories(opt.out_dir);
+    if (main_rank_) files_.remove_abandoned_temps();
     progress_.seed = opt.seed;
     if (opt.resume) restore_progress(files_.checkpoint, train.info(), info_, progress_);
     info_.hyper.validate();

@@ -17,6 +17,11 @@ namespace qs {
 // ("No space left on device", "Permission denied", ...); `path` is then untouched.
 void write_file_atomically(const std::string& path, std::string_view bytes);
 
+// Removes the temporary file a killed writer of `path` left, if any. For writers whose outputs
+// are not all rewritten on a rerun (a resumed training run writes best.pt only when the score
+// improves), so that nothing stale stays beside the outputs. Never throws.
+void remove_abandoned_temp(const std::string& path);
+
 // For writers that need a file name of their own (LibTorch archives, libsndfile, ONNX):
 //   AtomicFile out(path); write to out.temp_path(); out.commit();
 // Without commit() (an exception on the way) the destructor removes the temporary file.
