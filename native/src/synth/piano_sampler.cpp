@@ -8,6 +8,7 @@
 
 #include "synth/key_voices.hpp"
 #include "synth/procedural.hpp"
+#include "synth/one_pole.hpp"
 #include "qscribe/audio_file.hpp"
 #include "qscribe/error.hpp"
 
@@ -85,7 +86,7 @@ void PianoSampler::render(const NoteList& notes, const PianoPerformance& perf, s
     const double vel = std::clamp(k.note.velocity, 1, 127) / 127.0;
     v.amp = static_cast<float>(std::pow(vel, perf.velocity_exponent));
     const double cutoff = perf.brightness * 1000.0 * std::pow(2.0, 5.0 * vel);
-    v.lowpass = cutoff >= 0.45 * rate_ ? 1.0 : 1.0 - std::exp(-2.0 * M_PI * cutoff / rate_);
+    v.lowpass = cutoff >= 0.45 * rate_ ? 1.0 : one_pole_coefficient(cutoff, rate_);  // bright notes: no filter
     if (k.note.pitch <= kHighestDamped) v.damper_tau = 0.05 + 0.25 * std::pow(1.0 - v.key / 87.0, 2.0);
     voices.push_back(v);
   }

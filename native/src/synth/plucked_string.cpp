@@ -5,6 +5,7 @@
 
 #include "synth/key_voices.hpp"
 #include "synth/procedural.hpp"
+#include "synth/one_pole.hpp"
 
 namespace qs::synth {
 
@@ -61,7 +62,7 @@ class StringLoop {
 void excite(StringLoop& loop, const Voice& v, const PluckPerformance& perf, double rate, Rng& rng) {
   std::vector<double>& line = loop.line();
   const double cutoff = std::min(0.45 * rate, v.freq * (2.0 + 30.0 * v.velocity * v.velocity));
-  const double a = 1.0 - std::exp(-2.0 * M_PI * cutoff / rate);
+  const double a = one_pole_coefficient(cutoff, rate);
   double y = 0.0;
   for (double& x : line) x = y += a * (rng.uniform(-1.0, 1.0) - y);
   // The line holds one period: the comb wraps around it, so harmonics k * n / m are nulled.

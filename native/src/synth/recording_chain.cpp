@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <vector>
 
+#include "synth/one_pole.hpp"
 #include "qscribe/audio_file.hpp"
 #include "qscribe/error.hpp"
 
@@ -33,7 +34,7 @@ std::vector<float> room_response(const RecordingDraws& d, double rate) {
   for (std::size_t i = start; i < len; ++i) {
     const double t = double(i - start) / rate;
     const double cutoff = 9000.0 * std::exp(-t / std::max(0.1, 0.6 * d.rt60)) + 800.0;
-    const double a = 1.0 - std::exp(-2.0 * M_PI * std::min(cutoff, 0.45 * rate) / rate);
+    const double a = one_pole_coefficient(cutoff, rate);
     y += a * (r.gaussian() - y);
     tail[i] = y * std::exp(-6.9078 * t / d.rt60);
   }

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "synth/procedural.hpp"
+#include "synth/one_pole.hpp"
 
 namespace qs::synth {
 
@@ -144,8 +145,7 @@ double level(const SungNote& s, const SingPerformance& perf, double t) {
 class BandNoise {
  public:
   BandNoise(double lo, double hi, double rate)
-      : a_hi_(1.0 - std::exp(-2.0 * M_PI * std::min(hi, 0.45 * rate) / rate)),
-        a_lo_(1.0 - std::exp(-2.0 * M_PI * lo / rate)) {}
+      : a_hi_(one_pole_coefficient(hi, rate)), a_lo_(one_pole_coefficient(lo, rate)) {}
   double next(Rng& rng) {
     low_ += a_hi_ * (rng.uniform(-1.0, 1.0) - low_);
     lower_ += a_lo_ * (low_ - lower_);
