@@ -500,3 +500,22 @@ TEST(SpectralEq, TrainerAppliesItReproduciblyAndRejectsBadValues) {
   bad.eq_augment_db = -1.0;
   EXPECT_THROW(qs::train_model(bad, train, nullptr), qs::Error);
 }
+
+TEST(TranscriptionLoss, RestrikeWeightScalesOnlyOnsetsOfASoundingPitch) {
+  // One window of 4 frames, 2 pitches. Pitch 0: struck at frame 0, struck again at frame 2 while
+  // it sounds (a re-strike). Pitch 1: silent, then struck at frame 3 (a fresh onset).
+  auto frames = torch::tensor({1.f, 0.f, 1.f, 0.f, 1.f, 0.f, 1.f, 1.f}).reshape({1, 4, 2});
+  auto onsets = torch::tensor({1.f, 0.f, 0.f, 0.f, 1.f, 0.f, 0.f, 1.f}).reshape({1, 4, 2});
+  qs::ModelOutput out{torch::zeros({1, 4, 2}), torch::linspace(-2.f, 2.f, 8).reshape({1, 4, 2})};
+  const double plain = qs::transcription_loss(out, frames, onsets, 5.0).item<double>();
+  EXPECT_DOUBLE_EQ(qs::transcription_loss(out, frames, onsets, 5.0, 1.0).item<double>(), plain);
+  // The re-strike's onset term alone, as the mean over the 8 cells adds it: pos_weight * softplus(-x).
+  const double x = out.onset_logits[0][2][0].item<double>();
+  const double restrike_term = 5.0 * std::log1p(std::exp(-x)) / 8.0;
+  EXPECT_NEAR(qs::transcription_loss(out, frames, onsets, 5.0, 3.0).item<double>(), plain + 2.0 * restrike_term, 1e-6);
+  // Frame 0's onset (no frame before it in the window) and pitch 1's fresh onset are not re-strikes.
+  auto fresh_only = onsets.clone();
+  fresh_only[0][2][0] = 0.f;
+  EXPECT_NEAR(qs::transcription_loss(out, frames, fresh_only, 5.0, 3.0).item<double>(),
+              qs::transcription_loss(out, frames, fresh_only, 5.0).item<double>(), 1e-7);
+}

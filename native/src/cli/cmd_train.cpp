@@ -158,6 +158,11 @@ QS_COMMAND("train", "Train a transcription model on a preprocessed data set", 40
   sub.add_option("--onset-pos-weight", a->opt.onset_pos_weight,
                  "Weight of positive onset labels in the onset loss (onsets are rare: ~1 frame per note)")
       ->capture_default_str()->check(CLI::PositiveNumber);
+  sub.add_option("--restrike-weight", a->opt.restrike_weight,
+                 "Extra weight of the onset loss where a note is struck again while it still sounds (its frame "
+                 "label on the frame before): such re-strikes are a small share of onsets and the hardest to hear "
+                 "(1: no extra weight). Validation losses are computed without it")
+      ->capture_default_str()->check(CLI::PositiveNumber);
   sub.add_option("--grad-clip", a->opt.grad_clip, "Clip the global gradient norm to this (0: off)")
       ->capture_default_str()->check(CLI::NonNegativeNumber);
   sub.add_option("--eq-augment", a->opt.eq_augment_db,

@@ -144,13 +144,22 @@ void install_interrupt_handler() {
   sigaction(SIGTERM, &sa, nullptr);
 }
 
+// 1 where an onset label falls on a pitch whose frame label is on in the frame before, else 0.
+static at::Tensor restrike_mask(const at::Tensor& frames, const at::Tensor& onsets) {
+  at::Tensor before = torch::zeros_like(frames);
+  const int64_t T = frames.size(1);
+  if (T > 1) before.narrow(1, 1, T - 1).copy_(frames.narrow(1, 0, T - 1));
+  return onsets * before;
+}
+
 at::Tensor transcription_loss(const ModelOutput& out, const at::Tensor& frames, const at::Tensor& onsets,
-                              double onset_pos_weight) {
+                              double onset_pos_weight, double restrike_weight) {
   namespace F = torch::nn::functional;
   auto frame_loss = F::binary_cross_entropy_with_logits(out.frame_logits, frames);
   auto opts = F::BinaryCrossEntropyWithLogitsFuncOptions();
   if (onset_pos_weight != 1.0)
     opts = opts.pos_weight(torch::full({out.onset_logits.size(-1)}, onset_pos_weight, out.onset_logits.options()));
+  if (restrike_weight != 1.0) opts = opts.weight(1.0 + (restrike_weight - 1.0) * restrike_mask(frames, onsets));
   auto onset_loss = F::binary_cross_entropy_with_logits(out.onset_logits, onsets, opts);
   return frame_loss + onset_loss;
 }
@@ -760,6 +769,7 @@ class Trainer {
                     {"lr_schedule", opt_.lr_schedule.kind}, {"lr_decay_start", opt_.lr_schedule.decay_start_epoch},
                     {"lr_final", opt_.lr_schedule.final_fraction},
                     {"window_frames", T_}, {"onset_pos_weight", opt_.onset_pos_weight},
+                    {"restrike_weight", opt_.restrike_weight},
                     {"grad_clip", opt_.grad_clip}, {"eq_augment_db", opt_.eq_augment_db}, {"init_weights", opt_.init_weights}, {"allowed_errors", acc}, {"world_size", dist_.world_size()}}},
                   {"history", hist},
                   {"best", {{"epoch", progress_.best_epoch}, {"score", progress_.best_score}}}};
@@ -843,7 +853,7 @@ class Trainer {
     lr_now_ = scheduled_lr(opt_.lr_schedule, opt_.lr, progress_.step, steps_per_epoch_, opt_.epochs);
     for (auto& g : optimizer.param_groups()) static_cast<torch::optim::AdamOptions&>(g.options()).lr(lr_now_);
     auto out = model->forward(t.cqt);
-    auto loss = transcription_loss(out, t.frames, t.onsets, opt_.onset_pos_weight);
+    auto loss = transcription_loss(out, t.frames, t.onsets, opt_.onset_pos_weight, opt_.restrike_weight);
     last_loss_ = loss.item<double>();
     check_loss(epoch, batch);
     loss.backward();
