@@ -44,8 +44,12 @@ export function longSilentWav(seconds, rate = 8000) {
   return b;
 }
 
-// A sine tone (a piano-range pitch) for the cases whose content should not matter.
-export const tone = (rate, hz = 440, gain = 0.5) => (i) => gain * Math.sin(2 * Math.PI * hz * i / rate);
+// A sine tone (a piano-range pitch) for the cases whose content should not matter. It fades in
+// over 10 ms, as a played note does: a sine switched on at full level starts with a click, and
+// release 11's frame probability dips under its threshold in the frame after that click, which
+// ends the note before its shortest length (the e2e tests are about the files, not the click).
+export const tone = (rate, hz = 440, gain = 0.5) => (i) =>
+  gain * Math.min(1, i / (0.01 * rate)) * Math.sin(2 * Math.PI * hz * i / rate);
 
 // A 1x1 PNG (signature, IHDR, IDAT, IEND; the CRCs are not checked by anything here).
 export function png() {
