@@ -61,8 +61,7 @@ class StringLoop {
 // The pluck: noise, darker for softer notes, combed by the pick position, without DC, RMS 1.
 void excite(StringLoop& loop, const Voice& v, const PluckPerformance& perf, double rate, Rng& rng) {
   std::vector<double>& line = loop.line();
-  const double cutoff = std::min(0.45 * rate, v.freq * (2.0 + 30.0 * v.velocity * v.velocity));
-  const double a = one_pole_coefficient(cutoff, rate);
+  const double a = one_pole_coefficient(v.freq * (2.0 + 30.0 * v.velocity * v.velocity), rate);  // held under Nyquist
   double y = 0.0;
   for (double& x : line) x = y += a * (rng.uniform(-1.0, 1.0) - y);
   // The line holds one period: the comb wraps around it, so harmonics k * n / m are nulled.
