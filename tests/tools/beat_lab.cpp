@@ -25,7 +25,9 @@
 #include <map>
 #include <random>
 #include <sstream>
+#include <stdexcept>
 #include <string>
+#include <tuple>
 
 #include <nlohmann/json.hpp>
 
@@ -139,165 +141,206 @@ Beats read_beats_tsv(const std::string& path, Beats* down) {
   }
   return b;
 }
+// One input: the notes the tracker is given, the reference grid and what the MIDI states.
+struct Piece {
+  qs::NoteList notes;
+  Beats ref, ref_down;
+  double duration = 0;
+  std::string stated;  // the time signature in force longest, "" when the MIDI states none
+  bool fits = true;    // the reference grid fits the notes (score_beats.py's test)
+};
+
+struct Options {
+  double jitter_ms = 0, drop = 0;
+  bool warp = false, oracle = false;
+  unsigned seed = 1;
+  std::string est_out;
+  std::vector<std::string> files;
+};
+
+// The time signature in force longest among a list of (time_s, numerator, denominator).
+template <class List, class Get>
+std::string longest_signature(const List& ts, double end, Get get) {
+  std::string out;
+  double best = -1;
+  for (std::size_t k = 0; k < ts.size(); ++k) {
+    const auto [t, num, den] = get(ts[k]);
+    const double stop = k + 1 < ts.size() ? std::get<0>(get(ts[k + 1])) : std::max(end, t);
+    if (stop - t > best + 1e-9) best = stop - t, out = std::to_string(num) + "/" + std::to_string(den);
+  }
+  return out;
+}
+
+// DATA/est/SET/NAME.json: its transcribed notes (with --oracle the render's own label notes,
+// DATA/ref/SET/NAME.mid: what a perfect transcription would give) against DATA/ref/SET/NAME.beats.tsv.
+Piece load_transcription(const std::string& path, bool oracle) {
+  Piece pc;
+  nlohmann::json meta;
+  pc.notes = qs::read_notes_json(path, &meta);
+  pc.duration = meta.value("duration_s", 0.0);
+  const std::size_t e = path.rfind("/est/");
+  if (e == std::string::npos) throw std::runtime_error("not under DATA/est/");
+  const std::string data = path.substr(0, e), rest = path.substr(e + 5);
+  const std::string stem = data + "/ref/" + rest.substr(0, rest.size() - 5);
+  pc.ref = read_beats_tsv(stem + ".beats.tsv", &pc.ref_down);
+  std::ifstream mf(stem + ".meta.json");
+  nlohmann::json m;
+  mf >> m;
+  if (m.value("stated_time_signature", false) && !m["time_signatures"].empty())
+    pc.stated = longest_signature(m["time_signatures"], pc.ref.empty() ? 0.0 : pc.ref.back(), [](const nlohmann::json& t) {
+      return std::make_tuple(t["time_s"].get<double>(), t["numerator"].get<int>(), t["denominator"].get<int>());
+    });
+  try {
+    const qs::NoteList labels = qs::read_midi_file(stem + ".mid");
+    pc.fits = grid_fits(labels, pc.ref);
+    if (oracle) pc.notes = labels;
+  } catch (const std::exception&) {
+    if (oracle) throw;
+  }
+  return pc;
+}
+
+// FILE.mid read symbolically: its notes, perturbed as asked, against its own beat grid; only the
+// first 90 s, as in the audio dev set.
+Piece load_midi(const std::string& path, const Options& o) {
+  std::ifstream in(path, std::ios::binary);
+  std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)), {});
+  const qs::MidiContents c = qs::parse_midi(bytes.data(), bytes.size());
+  Piece pc;
+  if (c.notes.size() < 16) return pc;
+  const qs::MidiBeatGrid grid = qs::midi_beat_grid(c);
+  pc.fits = grid_fits(c.notes, grid.beats);
+  pc.stated = longest_signature(c.time_signatures, c.end_time, [](const auto& t) {
+    return std::make_tuple(t.time_s, t.numerator, t.denominator);
+  });
+  std::mt19937 rng(o.seed + std::hash<std::string>{}(base_name(path)) % 100000);
+  const double clip = 90.0;
+  Warp w;
+  std::uniform_real_distribution<double> u(0, 1);
+  if (o.warp) {
+    w.g = std::exp(std::log(0.8) + u(rng) * (std::log(1.25) - std::log(0.8)));
+    w.a = 0.03 + 0.04 * u(rng);
+    w.p = 4 + 8 * u(rng);
+  }
+  std::normal_distribution<double> jit(0.0, o.jitter_ms / 1000.0);
+  for (const auto& n : c.notes) {
+    if (n.onset >= clip || u(rng) < o.drop) continue;
+    qs::Note m = n;
+    m.onset = std::max(0.0, w(n.onset) + (o.jitter_ms > 0 ? jit(rng) : 0.0));
+    m.offset = std::max(m.onset + 0.03, w(std::min(n.offset, clip)));
+    pc.notes.push_back(m);
+  }
+  qs::sort_notes(pc.notes);
+  for (double t : grid.beats)
+    if (t < clip) pc.ref.push_back(w(t));
+  for (double t : grid.downbeats)
+    if (t < clip) pc.ref_down.push_back(w(t));
+  pc.duration = w(std::min(c.end_time, clip));
+  return pc;
+}
+
+std::string dump_name(const std::string& path) {
+  return base_name(path) + (path.find("/warped/") != std::string::npos ? ".w" : "");
+}
+
+// LAB_DUMP=DIR: the notes, reference beats and the estimate, for offline analysis.
+void dump(const std::string& path, const Piece& pc, const qs::MusicAnalysis& an) {
+  const char* dir = std::getenv("LAB_DUMP");
+  if (!dir) return;
+  nlohmann::json d;
+  for (const auto& n : pc.notes) d["notes"].push_back({n.onset, n.offset, n.pitch, n.velocity});
+  d["ref"] = pc.ref;
+  d["stated"] = pc.stated;
+  d["fits"] = pc.fits;
+  std::ofstream(std::string(dir) + "/" + dump_name(path) + ".json") << d.dump();
+  nlohmann::json e;
+  e["beats"] = an.beats;
+  e["downbeats"] = an.downbeats;
+  e["meter"] = an.meter.time_signature();
+  std::ofstream(std::string(dir) + "/" + dump_name(path) + ".est.json") << e.dump();
+}
+
+// LAB_LEVELS=FILE: every metrical level track_beats considered, with its F (for tuning the level choice).
+void log_levels(const std::string& path, const Piece& pc) {
+  const char* lv = std::getenv("LAB_LEVELS");
+  if (!lv) return;
+  std::ofstream out(lv, std::ios::app);
+  for (const auto& l : qs::track_beats(qs::onset_envelope(pc.notes, pc.duration)).levels)
+    out << base_name(path) << '\t' << pc.fits << '\t' << l.factor << '\t' << l.bpm << '\t' << l.strength << '\t'
+        << f_measure(pc.ref, l.beats) << '\n';
+}
+
+// The analysis in the `metadata` of a transcribe JSON, as DIR/SET/NAME.json for score_beats.py.
+void write_estimate(const std::string& path, const std::string& est_out, const qs::MusicAnalysis& an) {
+  if (est_out.empty() || path.rfind("/est/") == std::string::npos) return;
+  const std::string out = est_out + "/" + path.substr(path.rfind("/est/") + 5);
+  nlohmann::json md;
+  md["beats"] = an.beats;
+  md["downbeats"] = an.downbeats;
+  md["tempo_bpm"] = an.tempo_bpm;
+  md["meter"] = {{"numerator", an.meter.numerator}, {"denominator", an.meter.denominator}};
+  md["key"] = {{"tonic", an.key.tonic_name()}, {"mode", an.key.minor ? "minor" : "major"}, {"fifths", an.key.fifths}};
+  std::ofstream(out) << nlohmann::json{{"metadata", md}}.dump();
+}
+
+// One line per piece: its F, the F of the same beats against the reference at half and double
+// tempo and on the off-beat (what went wrong), tempo and meter; adds it to the sums.
+void report(const std::string& path, const Piece& pc, const qs::MusicAnalysis& an, Sums& s) {
+  const Beats& ref = pc.ref;
+  const double f = f_measure(ref, an.beats), f_down = f_measure(pc.ref_down, an.downbeats);
+  // est at half the reference tempo: compare est with every other ref beat (either phase)
+  const double fh = std::max(f_measure(every_other(ref, 0), an.beats), f_measure(every_other(ref, 1), an.beats));
+  // est at double tempo: est's every other beat against ref
+  const double fd = std::max(f_measure(ref, every_other(an.beats, 0)), f_measure(ref, every_other(an.beats, 1)));
+  const double fo = f_measure(midpoints(ref), an.beats);
+  std::string kind = "ok";
+  const double alt = std::max({fh, fd, fo});
+  if (f < 0.8) kind = alt < 0.6 ? "other" : alt == fh ? "half" : alt == fd ? "double" : "offbeat";
+  const double rt = median_ibi(ref) > 0 ? 60 / median_ibi(ref) : 0;
+  const std::string meter = an.meter.time_signature();
+  std::printf("%-40s F %.3f  down %.2f  half %.2f double %.2f off %.2f  %-7s tempo %6.1f/%6.1f  meter %s/%s %s\n",
+              base_name(path).c_str(), f, f_down, fh, fd, fo, kind.c_str(), an.tempo_bpm, rt, meter.c_str(),
+              pc.stated.empty() ? "-" : pc.stated.c_str(), pc.fits ? "" : "(grid does not fit)");
+  s.n++, s.f += f;
+  if (pc.fits) s.n_fit++, s.f_fit += f, s.fd_fit += f_down, s.kinds[kind]++;
+  if (!pc.stated.empty()) s.n_stated++, s.meter_ok += meter == pc.stated;
+}
+
+Options parse_options(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--jitter") o.jitter_ms = std::atof(argv[++i]);
+    else if (a == "--drop") o.drop = std::atof(argv[++i]);
+    else if (a == "--warp") o.warp = true;
+    else if (a == "--seed") o.seed = unsigned(std::atoi(argv[++i]));
+    else if (a == "--est-out") o.est_out = argv[++i];
+    else if (a == "--oracle") o.oracle = true;
+    else o.files.push_back(a);
+  }
+  return o;
+}
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  double jitter_ms = 0, drop = 0;
-  bool warp = false;
-  unsigned seed = 1;
-  std::string est_out;
-  std::vector<std::string> files;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    if (a == "--jitter") jitter_ms = std::atof(argv[++i]);
-    else if (a == "--drop") drop = std::atof(argv[++i]);
-    else if (a == "--warp") warp = true;
-    else if (a == "--seed") seed = unsigned(std::atoi(argv[++i]));
-    else if (a == "--est-out") est_out = argv[++i];
-    else files.push_back(a);
-  }
+  const Options o = parse_options(argc, argv);
   Sums s;
-  for (const std::string& path : files) {
-    qs::NoteList notes;
-    Beats ref, ref_down;
-    double duration = 0;
-    std::string stated;
-    bool fits = true;
-    std::mt19937 rng(seed + std::hash<std::string>{}(base_name(path)) % 100000);
-    if (path.size() > 5 && path.substr(path.size() - 5) == ".json") {
-      nlohmann::json meta;
-      try {
-        notes = qs::read_notes_json(path, &meta);
-      } catch (const std::exception& e) {
-        std::fprintf(stderr, "%s: %s\n", path.c_str(), e.what());
-        continue;
-      }
-      duration = meta.value("duration_s", 0.0);
-      const std::size_t e = path.rfind("/est/");
-      const std::string data = path.substr(0, e), rest = path.substr(e + 5);
-      const std::string stem = data + "/ref/" + rest.substr(0, rest.size() - 5);
-      ref = read_beats_tsv(stem + ".beats.tsv", &ref_down);
-      std::ifstream mf(stem + ".meta.json");
-      nlohmann::json m;
-      mf >> m;
-      if (m.value("stated_time_signature", false) && !m["time_signatures"].empty()) {
-        // the one in force longest
-        const auto& ts = m["time_signatures"];
-        double best = -1;
-        for (std::size_t k = 0; k < ts.size(); ++k) {
-          const double stop = k + 1 < ts.size() ? ts[k + 1]["time_s"].get<double>() : std::max(ref.empty() ? 0.0 : ref.back(), ts[k]["time_s"].get<double>());
-          if (stop - ts[k]["time_s"].get<double>() > best + 1e-9)
-            best = stop - ts[k]["time_s"].get<double>(), stated = std::to_string(ts[k]["numerator"].get<int>()) + "/" + std::to_string(ts[k]["denominator"].get<int>());
-        }
-      }
-      try {
-        fits = grid_fits(qs::read_midi_file(stem + ".mid"), ref);
-      } catch (...) {
-      }
-    } else {
-      qs::MidiContents c;
-      try {
-        std::ifstream in(path, std::ios::binary);
-        std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)), {});
-        c = qs::parse_midi(bytes.data(), bytes.size());
-      } catch (const std::exception& e) {
-        std::fprintf(stderr, "%s: %s\n", path.c_str(), e.what());
-        continue;
-      }
-      if (c.notes.size() < 16) continue;
-      const qs::MidiBeatGrid grid = qs::midi_beat_grid(c);
-      ref = grid.beats;
-      ref_down = grid.downbeats;
-      fits = grid_fits(c.notes, ref);
-      if (!c.time_signatures.empty()) {
-        double best = -1;
-        for (std::size_t k = 0; k < c.time_signatures.size(); ++k) {
-          const auto& t = c.time_signatures[k];
-          const double stop = k + 1 < c.time_signatures.size() ? c.time_signatures[k + 1].time_s : std::max(c.end_time, t.time_s);
-          if (stop - t.time_s > best + 1e-9) best = stop - t.time_s, stated = std::to_string(t.numerator) + "/" + std::to_string(t.denominator);
-        }
-      }
-      // Only the first 90 s, as in the audio dev set.
-      const double clip = 90.0;
-      Warp w;
-      if (warp) {
-        std::uniform_real_distribution<double> u(0, 1);
-        w.g = std::exp(std::log(0.8) + u(rng) * (std::log(1.25) - std::log(0.8)));
-        w.a = 0.03 + 0.04 * u(rng);
-        w.p = 4 + 8 * u(rng);
-      }
-      std::normal_distribution<double> jit(0.0, jitter_ms / 1000.0);
-      std::uniform_real_distribution<double> u(0, 1);
-      for (const auto& n : c.notes) {
-        if (n.onset >= clip || u(rng) < drop) continue;
-        qs::Note m = n;
-        m.onset = std::max(0.0, w(n.onset) + (jitter_ms > 0 ? jit(rng) : 0.0));
-        m.offset = std::max(m.onset + 0.03, w(std::min(n.offset, clip)));
-        notes.push_back(m);
-      }
-      qs::sort_notes(notes);
-      Beats r;
-      for (double t : ref)
-        if (t < clip) r.push_back(w(t));
-      ref = r;
-      r.clear();
-      for (double t : ref_down)
-        if (t < clip) r.push_back(w(t));
-      ref_down = r;
-      duration = w(std::min(c.end_time, clip));
+  for (const std::string& path : o.files) {
+    Piece pc;
+    try {
+      const bool json = path.size() > 5 && path.substr(path.size() - 5) == ".json";
+      pc = json ? load_transcription(path, o.oracle) : load_midi(path, o);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "%s: %s\n", path.c_str(), e.what());
+      continue;
     }
-    if (const char* dump = std::getenv("LAB_DUMP")) {  // notes and reference beats for offline analysis
-      nlohmann::json d;
-      for (const auto& n : notes) d["notes"].push_back({n.onset, n.offset, n.pitch, n.velocity});
-      d["ref"] = ref;
-      d["stated"] = stated;
-      d["fits"] = fits;
-      std::ofstream(std::string(dump) + "/" + base_name(path) + (path.find("/warped/") != std::string::npos ? ".w" : "") + ".json") << d.dump();
-    }
-    const qs::MusicAnalysis an = qs::analyse_music(notes, duration);
-    if (const char* dump = std::getenv("LAB_DUMP")) {  // the estimate beside them
-      nlohmann::json d;
-      d["beats"] = an.beats;
-      d["downbeats"] = an.downbeats;
-      d["meter"] = an.meter.time_signature();
-      std::ofstream(std::string(dump) + "/" + base_name(path) + (path.find("/warped/") != std::string::npos ? ".w" : "") + ".est.json") << d.dump();
-    }
-    if (const char* lv = std::getenv("LAB_LEVELS")) {  // every level's evidence and F, for tuning LevelWeights
-      std::ofstream out(lv, std::ios::app);
-      for (const auto& l : qs::track_beats(qs::onset_envelope(notes, duration)).levels)
-        out << base_name(path) << '\t' << fits << '\t' << l.factor << '\t' << l.bpm << '\t' << l.strength << '\t'
-            << f_measure(ref, l.beats) << '\n';
-    }
-    const double f = f_measure(ref, an.beats), f_down = f_measure(ref_down, an.downbeats);
-    // est at half the reference tempo: compare est with every other ref beat (either phase)
-    const double fh = std::max(f_measure(every_other(ref, 0), an.beats), f_measure(every_other(ref, 1), an.beats));
-    // est at double tempo: est's every other beat against ref
-    const double fd = std::max(f_measure(ref, every_other(an.beats, 0)), f_measure(ref, every_other(an.beats, 1)));
-    const double fo = f_measure(midpoints(ref), an.beats);
-    std::string kind = "ok";
-    const double alt = std::max({fh, fd, fo});
-    if (f < 0.8) kind = alt < 0.6 ? "other" : alt == fh ? "half" : alt == fd ? "double" : "offbeat";
-    const double rt = median_ibi(ref) > 0 ? 60 / median_ibi(ref) : 0;
-    const std::string meter = an.meter.time_signature();
-    const bool m_ok = !stated.empty() && meter == stated;
-    std::printf("%-40s F %.3f  down %.2f  half %.2f double %.2f off %.2f  %-7s tempo %6.1f/%6.1f  meter %s/%s %s\n",
-                base_name(path).c_str(), f, f_down, fh, fd, fo, kind.c_str(), an.tempo_bpm, rt, meter.c_str(),
-                stated.empty() ? "-" : stated.c_str(), fits ? "" : "(grid does not fit)");
-    s.n++, s.f += f;
-    if (fits) s.n_fit++, s.f_fit += f, s.fd_fit += f_down, s.kinds[kind]++;
-    if (!stated.empty()) s.n_stated++, s.meter_ok += m_ok;
-    if (!est_out.empty() && path.rfind("/est/") != std::string::npos) {
-      const std::string rest = path.substr(path.rfind("/est/") + 5);
-      const std::string out = est_out + "/" + rest;
-      nlohmann::json md;
-      md["beats"] = an.beats;
-      md["downbeats"] = an.downbeats;
-      md["tempo_bpm"] = an.tempo_bpm;
-      md["meter"] = {{"numerator", an.meter.numerator}, {"denominator", an.meter.denominator}};
-      md["key"] = {{"tonic", an.key.tonic_name()}, {"mode", an.key.minor ? "minor" : "major"}, {"fifths", an.key.fifths}};
-      std::ofstream(out) << nlohmann::json{{"metadata", md}}.dump();
-    }
+    if (pc.notes.empty() && pc.ref.empty()) continue;  // a MIDI file too short to score
+    const qs::MusicAnalysis an = qs::analyse_music(pc.notes, pc.duration);
+    dump(path, pc, an);
+    log_levels(path, pc);
+    report(path, pc, an, s);
+    write_estimate(path, o.est_out, an);
   }
   std::printf("MEAN n %d F %.4f | grid fits n %d F %.4f down %.3f | meter %d/%d = %.3f |", s.n, s.n ? s.f / s.n : 0, s.n_fit,
               s.n_fit ? s.f_fit / s.n_fit : 0, s.n_fit ? s.fd_fit / s.n_fit : 0, s.meter_ok, s.n_stated, s.n_stated ? double(s.meter_ok) / s.n_stated : 0);
