@@ -5,5 +5,6 @@ if(NOT EMSCRIPTEN AND TARGET qscribe)
   add_test(NAME smoke.train_default_small
     COMMAND /bin/bash ${CMAKE_CURRENT_SOURCE_DIR}/smoke/train_default_small.sh $<TARGET_FILE:qscribe>
             ${CMAKE_CURRENT_BINARY_DIR}/train_default_small)
-  set_tests_properties(smoke.train_default_small PROPERTIES LABELS smoke TIMEOUT 600)
+  # COST: the longest test; ctest -j starts it first.
+  set_tests_properties(smoke.train_default_small PROPERTIES LABELS smoke TIMEOUT 600 COST 170)
 endif()

@@ -544,8 +544,7 @@ def row_train(ctx, ds):
     for case, data in dataset_cases(ctx, ds).items():
         judge(ctx, "train", case, [ctx.q, "train", data, "-o", out] + TINY + ["--epochs", "1"], DATA_EXPECT[case])
     base = [ctx.q, "train", ds] + TINY + ["--epochs", "1"]
-    bf.write(ctx.path("garbage.pt"), b"PK\x03\x04 not really a zip" * 10)
-    judge(ctx, "train", "load_weights_corrupt", base + ["-o", out, "--load-weights", ctx.path("garbage.pt")],
+    judge(ctx, "train", "load_weights_corrupt", base + ["-o", out, "--load-weights", ctx.garbage_ckpt],
           Err("not a readable qscribe checkpoint"))
     judge(ctx, "train", "load_weights_missing", base + ["-o", out, "--load-weights", ctx.path("nothing.pt")],
           Err("no such|does not exist|not found"))
@@ -572,7 +571,7 @@ def row_export(ctx):
     out = ctx.path("out", "export", "m")
     for case, ckpt, pattern in (("checkpoint_missing", ctx.path("nothing.pt"), "no such|does not exist"),
                                 ("checkpoint_truncated", ctx.truncated_ckpt, "not a readable qscribe checkpoint"),
-                                ("checkpoint_garbage", ctx.path("garbage.pt"), "not a readable qscribe checkpoint")):
+                                ("checkpoint_garbage", ctx.garbage_ckpt, "not a readable qscribe checkpoint")):
         os.makedirs(os.path.dirname(out), exist_ok=True)
         bf.write(out + ".onnx", EARLIER)
         judge(ctx, "export", case, [ctx.q, "export", "--checkpoint", ckpt, "--out", out], Err(pattern), out + ".onnx",
@@ -805,6 +804,8 @@ def main():
     ctx.truncated_ckpt = ctx.path("truncated.pt")
     shutil.copy(ctx.ckpt, ctx.truncated_ckpt)
     truncate_file(ctx.truncated_ckpt, 0.6)
+    ctx.garbage_ckpt = ctx.path("garbage.pt")  # a zip header and nothing of a checkpoint
+    bf.write(ctx.garbage_ckpt, b"PK\x03\x04 not really a zip" * 10)
     os.makedirs(ctx.path("kill_corpus", "train"), exist_ok=True)
     for n in os.listdir(ctx.path("corpus", "train")):
         shutil.copy(ctx.path("corpus", "train", n), ctx.path("kill_corpus", "train", n))
