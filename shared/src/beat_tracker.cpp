@@ -67,7 +67,10 @@ std::vector<double> window_salience(const std::vector<float>& x, long a, long b,
   ac[0] = autocorrelation(0);
   for (int l = lag_min; l <= max_lag; ++l) ac[static_cast<std::size_t>(l)] = autocorrelation(l);
   auto at = [&](int l) { return l <= max_lag ? std::max(0.0, ac[static_cast<std::size_t>(l)]) : 0.0; };
-  constexpr double kWeights[] = {1.0, 0.5, 0.33, 0.25};  // of the lags l, 2l, 3l, 4l
+  // Of the lags l, 2l, 3l, 4l. A beat's 4x lag is a 4/4 bar and its 2x a half bar, so a figure
+  // that repeats every bar (a 3-3-2 groove, whose dotted eighth beats the beat at lag 1x) still
+  // tells the beat; 3x (a 3/4 bar) weighs less, as triple bars are rarer (docs/score.md).
+  constexpr double kWeights[] = {1.0, 0.5, 0.2, 0.5};
   double weight_sum = 0.0;
   for (double w : kWeights) weight_sum += w;
   const double most = ac[0] * weight_sum;  // a lag's score when every multiple repeats the window exactly
