@@ -26,8 +26,9 @@ namespace {
 // of the mean of 16 rolling rounds with the plucked strings and singers of our own; decoding 0.2 /
 // 0.25 / 80 ms, frame fallback off, re-strike above 0.5 after 0.1 s, rise threshold 0.9) scores
 // 0.6250 pooled note F1 here (146 reference notes). Release 10 (0.3 of release 9's weights with
-// 0.7 of the mean of 16 rolling rounds on newer music; 0.25 / 0.25 / 80 ms) scored 0.6115. Release 9 (release 7's weights with the re-strike rule and
-// confident rises, the same decoding) scored 0.5970; release 8 (the same without confident
+// 0.7 of the mean of 16 rolling rounds on newer music; 0.25 / 0.25 / 80 ms) scored 0.6115.
+// Release 9 (release 7's weights with the re-strike rule and confident rises, the same decoding)
+// scored 0.5970; release 8 (the same without confident
 // rises) scored 0.5530. Release 7 (scripts/train-default's 16 epochs,
 // weight average and multi-source fine-tune, then 26 rounds of rolling fine-tuning on a freshly
 // rendered corpus each, rounds 6-26 averaged; float16 weights; decoding 0.4 / 0.2 / 58 ms, frame

@@ -141,6 +141,7 @@ Beats read_beats_tsv(const std::string& path, Beats* down) {
   }
   return b;
 }
+
 // One input: the notes the tracker is given, the reference grid and what the MIDI states.
 struct Piece {
   qs::NoteList notes;

@@ -7,9 +7,8 @@
 //    heard and follows the decoding sliders; the whole tracker costs about 60 ms per minute of music
 //    natively (half of it the tempo path, half the five levels of step 5).
 // 2. Local tempo: the autocorrelation of the envelope in 8 s windows (hop 1 s), enhanced with its
-//    2x, 3x and 4x lags (weights 0.5, 0.2, 0.5: a pulse whose multiples, the bar above all, are also
-//    pulses is a metrical level) and weighted
-//    by a log-normal tempo prior around 110 bpm. Each window's salience is divided by its
+//    2x, 3x and 4x lags (weights 0.5, 0.2, 0.5: a pulse whose multiples, the bar above all, are
+//    also pulses is a metrical level) and weighted by a log-normal tempo prior around 110 bpm. Each window's salience is divided by its
 //    variance, so a window with clear periodicity votes strongly and a vague one (slow attacks)
 //    hardly at all. A Viterbi path over windows picks one period per window, penalising changes
 //    by (log period ratio)^2, so the tempo can drift, ramp and change but does not jump between
