@@ -51,10 +51,17 @@ BlasReport check_blas(bool measure) {
   r.slow = r.kind == "reference" || (r.gflops > 0 && r.gflops < 6.0);
   if (r.slow) {
     std::ostringstream w;
-    w << "warning: LibTorch runs on a slow BLAS (" << (r.library.empty() ? "unknown library" : r.library);
-    if (r.gflops > 0) w << ", " << static_cast<int>(r.gflops * 10) / 10.0 << " GFLOP/s on one thread";
-    w << "): install libopenblas0-openmp (update-alternatives --config libblas.so.3-x86_64-linux-gnu) "
-         "for ~10x faster training and transcription";
+    const double gflops = static_cast<int>(r.gflops * 10) / 10.0;
+    if (r.kind.rfind("openblas", 0) == 0) {
+      // OpenBLAS already: a slow sgemm means the core is shared (other jobs, nice), not the library.
+      w << "note: OpenBLAS ran " << gflops << " GFLOP/s on one thread (30-100 on an idle core): the CPU is "
+        << "busy with other work, so this run will be slower than usual";
+    } else {
+      w << "warning: LibTorch runs on a slow BLAS (" << (r.library.empty() ? "unknown library" : r.library);
+      if (r.gflops > 0) w << ", " << gflops << " GFLOP/s on one thread";
+      w << "): install libopenblas0-openmp (update-alternatives --config libblas.so.3-x86_64-linux-gnu) "
+           "for ~10x faster training and transcription";
+    }
     r.warning = w.str();
   }
   return r;

@@ -12,7 +12,8 @@ struct BlasReport {
   std::string kind;         // "openblas-openmp", "openblas-pthread", "openblas", "reference", "unknown"
   double gflops = 0.0;      // measured single-precision matmul throughput (0: not measured)
   bool slow = false;        // reference BLAS, or a measured throughput far below OpenBLAS's
-  std::string warning;      // one line for the user when slow ("" otherwise)
+  std::string warning;      // one line for the user when slow ("" otherwise): install OpenBLAS, or,
+                            // when it is OpenBLAS already, the CPU is busy
 };
 
 // Inspects /proc/self/maps (after LibTorch is loaded) and, with `measure`, times a 256x256 sgemm
