@@ -519,3 +519,25 @@ TEST(TranscriptionLoss, RestrikeWeightScalesOnlyOnsetsOfASoundingPitch) {
   EXPECT_NEAR(qs::transcription_loss(out, frames, fresh_only, 5.0, 3.0).item<double>(),
               qs::transcription_loss(out, frames, fresh_only, 5.0).item<double>(), 1e-7);
 }
+
+TEST(TranscriptionLoss, OctaveWeightScalesOnlySilentCellsAnOctaveFromASoundingPitch) {
+  // One frame, 26 pitches: pitch 12 sounds (and starts). Pitches 0 and 24 are an octave below and
+  // above it and silent; every other cell is silent and no octave from anything.
+  auto frames = torch::zeros({1, 1, 26});
+  frames[0][0][12] = 1.f;
+  auto onsets = frames.clone();
+  qs::ModelOutput out{torch::linspace(-1.f, 1.f, 26).reshape({1, 1, 26}), torch::linspace(1.f, -1.f, 26).reshape({1, 1, 26})};
+  const double plain = qs::transcription_loss(out, frames, onsets, 5.0).item<double>();
+  EXPECT_DOUBLE_EQ(qs::transcription_loss(out, frames, onsets, 5.0, 1.0, 1.0).item<double>(), plain);
+  // A silent cell's terms, as the means over 26 cells add them: softplus(x) for frame and onset.
+  auto silent_term = [&](int p) {
+    return (std::log1p(std::exp(out.frame_logits[0][0][p].item<double>())) +
+            std::log1p(std::exp(out.onset_logits[0][0][p].item<double>()))) / 26.0;
+  };
+  EXPECT_NEAR(qs::transcription_loss(out, frames, onsets, 5.0, 1.0, 4.0).item<double>(),
+              plain + 3.0 * (silent_term(0) + silent_term(24)), 1e-6);
+  // The sounding pitch itself is not weighted: with it silent, nothing is an octave from anything.
+  auto none = torch::zeros_like(frames);
+  EXPECT_NEAR(qs::transcription_loss(out, none, none, 5.0, 1.0, 4.0).item<double>(),
+              qs::transcription_loss(out, none, none, 5.0).item<double>(), 1e-7);
+}

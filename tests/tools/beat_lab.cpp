@@ -17,7 +17,7 @@
 // wrong), tempo estimated/reference, meter estimated/stated, whether the reference grid fits its
 // notes (score_beats.py's test); then the means (the error kinds over the pieces whose grid fits).
 // LAB_DUMP=DIR writes each input's notes and reference beats to DIR/NAME.json; LAB_LEVELS=FILE
-// appends every metrical level track_beats considered (factor, bpm, strength, its F) to FILE.
+// appends every metrical level track_beats considered (factor, bpm, strength, its F, its beats) to FILE.
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -268,7 +268,7 @@ void log_levels(const std::string& path, const Piece& pc) {
   std::ofstream out(lv, std::ios::app);
   for (const auto& l : qs::track_beats(qs::onset_envelope(pc.notes, pc.duration)).levels)
     out << base_name(path) << '\t' << pc.fits << '\t' << l.factor << '\t' << l.bpm << '\t' << l.strength << '\t'
-        << f_measure(pc.ref, l.beats) << '\n';
+        << f_measure(pc.ref, l.beats) << '\t' << nlohmann::json(l.beats).dump() << '\n';
 }
 
 // The analysis in the `metadata` of a transcribe JSON, as DIR/SET/NAME.json for score_beats.py.

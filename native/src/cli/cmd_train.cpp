@@ -163,6 +163,11 @@ QS_COMMAND("train", "Train a transcription model on a preprocessed data set", 40
                  "label on the frame before): such re-strikes are a small share of onsets and the hardest to hear "
                  "(1: no extra weight). Validation losses are computed without it")
       ->capture_default_str()->check(CLI::PositiveNumber);
+  sub.add_option("--octave-weight", a->opt.octave_weight,
+                 "Extra weight of the frame and onset losses where a pitch is silent while its octave above or below "
+                 "sounds: the cells where hearing a harmonic as a note writes an octave error, the commonest false "
+                 "note (1: no extra weight). Validation losses are computed without it")
+      ->capture_default_str()->check(CLI::PositiveNumber);
   sub.add_option("--grad-clip", a->opt.grad_clip, "Clip the global gradient norm to this (0: off)")
       ->capture_default_str()->check(CLI::NonNegativeNumber);
   sub.add_option("--eq-augment", a->opt.eq_augment_db,

@@ -152,14 +152,35 @@ static at::Tensor restrike_mask(const at::Tensor& frames, const at::Tensor& onse
   return onsets * before;
 }
 
+// 1 where a pitch is silent while the pitch an octave above or below it sounds, else 0: the
+// cells where a model that hears a harmonic as a note writes an octave error.
+static at::Tensor octave_mask(const at::Tensor& frames) {
+  at::Tensor near = torch::zeros_like(frames);
+  const int64_t P = frames.size(2);
+  if (P > 12) {
+    near.narrow(2, 0, P - 12).copy_(frames.narrow(2, 12, P - 12));                                // an octave above sounds
+    near.narrow(2, 12, P - 12).copy_(torch::max(near.narrow(2, 12, P - 12), frames.narrow(2, 0, P - 12)));  // or below
+  }
+  return near * (1.0 - frames);
+}
+
 at::Tensor transcription_loss(const ModelOutput& out, const at::Tensor& frames, const at::Tensor& onsets,
-                              double onset_pos_weight, double restrike_weight) {
+                              double onset_pos_weight, double restrike_weight, double octave_weight) {
   namespace F = torch::nn::functional;
-  auto frame_loss = F::binary_cross_entropy_with_logits(out.frame_logits, frames);
+  auto frame_opts = F::BinaryCrossEntropyWithLogitsFuncOptions();
   auto opts = F::BinaryCrossEntropyWithLogitsFuncOptions();
+  at::Tensor octave;
+  if (octave_weight != 1.0) {
+    octave = 1.0 + (octave_weight - 1.0) * octave_mask(frames);
+    frame_opts = frame_opts.weight(octave);
+  }
+  auto frame_loss = F::binary_cross_entropy_with_logits(out.frame_logits, frames, frame_opts);
   if (onset_pos_weight != 1.0)
     opts = opts.pos_weight(torch::full({out.onset_logits.size(-1)}, onset_pos_weight, out.onset_logits.options()));
-  if (restrike_weight != 1.0) opts = opts.weight(1.0 + (restrike_weight - 1.0) * restrike_mask(frames, onsets));
+  at::Tensor w;
+  if (restrike_weight != 1.0) w = 1.0 + (restrike_weight - 1.0) * restrike_mask(frames, onsets);
+  if (octave.defined()) w = w.defined() ? w * octave : octave;
+  if (w.defined()) opts = opts.weight(w);
   auto onset_loss = F::binary_cross_entropy_with_logits(out.onset_logits, onsets, opts);
   return frame_loss + onset_loss;
 }
@@ -769,7 +790,7 @@ class Trainer {
                     {"lr_schedule", opt_.lr_schedule.kind}, {"lr_decay_start", opt_.lr_schedule.decay_start_epoch},
                     {"lr_final", opt_.lr_schedule.final_fraction},
                     {"window_frames", T_}, {"onset_pos_weight", opt_.onset_pos_weight},
-                    {"restrike_weight", opt_.restrike_weight},
+                    {"restrike_weight", opt_.restrike_weight}, {"octave_weight", opt_.octave_weight},
                     {"grad_clip", opt_.grad_clip}, {"eq_augment_db", opt_.eq_augment_db}, {"init_weights", opt_.init_weights}, {"allowed_errors", acc}, {"world_size", dist_.world_size()}}},
                   {"history", hist},
                   {"best", {{"epoch", progress_.best_epoch}, {"score", progress_.best_score}}}};
@@ -853,7 +874,8 @@ class Trainer {
     lr_now_ = scheduled_lr(opt_.lr_schedule, opt_.lr, progress_.step, steps_per_epoch_, opt_.epochs);
     for (auto& g : optimizer.param_groups()) static_cast<torch::optim::AdamOptions&>(g.options()).lr(lr_now_);
     auto out = model->forward(t.cqt);
-    auto loss = transcription_loss(out, t.frames, t.onsets, opt_.onset_pos_weight, opt_.restrike_weight);
+    auto loss = transcription_loss(out, t.frames, t.onsets, opt_.onset_pos_weight, opt_.restrike_weight,
+                                   opt_.octave_weight);
     last_loss_ = loss.item<double>();
     check_loss(epoch, batch);
     loss.backward();

@@ -92,6 +92,7 @@ struct TrainOptions {
   int window_frames = 0;               // training window (--context-seconds); 0: the data set's segment length
   double onset_pos_weight = 5.0;       // BCE pos_weight of the onset term
   double restrike_weight = 1.0;        // extra weight of onsets of a pitch sounding the frame before (1: none)
+  double octave_weight = 1.0;          // extra weight of silent cells an octave from a sounding pitch (1: none)
   double grad_clip = 1.0;              // global gradient-norm clip (0: off)
   double eq_augment_db = 0.0;          // random spectral EQ of training windows, +-dB (spectral_eq.hpp; 0: off)
   int threads = 0;                     // LibTorch intra-op threads (0: LibTorch's default)
@@ -159,10 +160,12 @@ EvalResult evaluate_source(Transcriber& model, const CheckpointInfo& info, const
 
 // Loss of a batch: mean BCE(frames) + mean BCE(onsets, pos_weight). With `restrike_weight` != 1
 // the onset term of a re-strike (an onset label where the same pitch's frame label is on in the
-// frame before: a note struck again while it sounds) is multiplied by it. frames, onsets:
+// frame before: a note struck again while it sounds) is multiplied by it. With `octave_weight`
+// != 1 the frame and onset terms of a silent pitch whose octave above or below sounds in that
+// frame (where an octave error would be written) are multiplied by it. frames, onsets:
 // [batch, frames, notes].
 at::Tensor transcription_loss(const ModelOutput& out, const at::Tensor& frames, const at::Tensor& onsets,
-                              double onset_pos_weight, double restrike_weight = 1.0);
+                              double onset_pos_weight, double restrike_weight = 1.0, double octave_weight = 1.0);
 
 // Peak resident memory of this process (getrusage), MiB.
 double peak_rss_mb();
