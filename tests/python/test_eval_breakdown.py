@@ -52,9 +52,27 @@ def hand_made(script, tmp):
     assert row(out, '2-3')[1:] == ['3', '0.67'], out
     assert row(out, 'all')[1:] == ['4', '0.750 / 0.750 / 0.750'], out
     assert '| x R / P |' in out, out
+    # The C6 matches nothing: two octaves above the sounding C4.
+    assert row(out, 'octave or 12th above')[1:] == ['1'], out
+    assert row(out, 'other pitch')[1:] == ['0'], out
     # A directory without any of the estimates is an error, not a row of zeros.
     r = subprocess.run([sys.executable, script, ref_dir, ref_dir], capture_output=True, text=True)
     assert r.returncode == 1 and 'holds none of the 1 NAME.tsv' in r.stderr, (r.returncode, r.stderr)
+
+
+def false_notes(script, tmp):
+    ref_dir, est_dir = os.path.join(tmp, 'fref'), os.path.join(tmp, 'fest')
+    os.makedirs(ref_dir), os.makedirs(est_dir)
+    # C3 held 0-2 s, E4 0-1 s. Estimates: C3 found, C3 struck again at 1 s (re-strike), C4 and G4
+    # at 0.5 s (octave and 12th above C3), E3 at 0.5 s (octave below E4), F#5 at 1.5 s (other).
+    write(os.path.join(ref_dir, 'f.ref.tsv'), [(0.0, 2.0, 48), (0.0, 1.0, 64)])
+    write(os.path.join(est_dir, 'f.tsv'), [(0.0, 2.0, 48), (1.0, 2.0, 48), (0.5, 1.0, 60), (0.5, 1.0, 67),
+                                           (0.5, 1.0, 52), (1.5, 2.0, 78)])
+    out = run(script, ref_dir, est_dir)
+    assert row(out, 're-strike of a sounding pitch')[1:] == ['1'], out
+    assert row(out, 'octave or 12th above')[1:] == ['2'], out
+    assert row(out, 'octave below')[1:] == ['1'], out
+    assert row(out, 'other pitch')[1:] == ['1'], out
 
 
 def random_sets(script, tmp, seed=5):
@@ -96,6 +114,7 @@ def main():
     script = sys.argv[1]
     with tempfile.TemporaryDirectory() as tmp:
         hand_made(script, tmp)
+        false_notes(script, tmp)
         random_sets(script, tmp)
     print('eval-breakdown: ok')
 
