@@ -155,13 +155,11 @@ static at::Tensor restrike_mask(const at::Tensor& frames, const at::Tensor& onse
 // 1 where a pitch is silent while the pitch an octave above or below it sounds, else 0: the
 // cells where a model that hears a harmonic as a note writes an octave error.
 static at::Tensor octave_mask(const at::Tensor& frames) {
-  at::Tensor near = torch::zeros_like(frames);
   const int64_t P = frames.size(2);
-  if (P > 12) {
-    near.narrow(2, 0, P - 12).copy_(frames.narrow(2, 12, P - 12));                                // an octave above sounds
-    near.narrow(2, 12, P - 12).copy_(torch::max(near.narrow(2, 12, P - 12), frames.narrow(2, 0, P - 12)));  // or below
-  }
-  return near * (1.0 - frames);
+  if (P <= 12) return torch::zeros_like(frames);
+  const at::Tensor above = at::constant_pad_nd(frames.narrow(2, 12, P - 12), {0, 12});  // pitch p + 12 sounds
+  const at::Tensor below = at::constant_pad_nd(frames.narrow(2, 0, P - 12), {12, 0});   // pitch p - 12 sounds
+  return torch::max(above, below) * (1.0 - frames);
 }
 
 at::Tensor transcription_loss(const ModelOutput& out, const at::Tensor& frames, const at::Tensor& onsets,
