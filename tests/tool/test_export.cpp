@@ -301,6 +301,35 @@ TEST(HarmonicStacking, LoadingAPlainModelStartsFromItsOutputs) {
   EXPECT_FALSE(qs::copy_weights_adding_harmonics(d, a));
 }
 
+// --load-weights into the same model with more convolution channels (--c): the outputs are the
+// narrow model's exactly, training moves the new channels, and anything else that differs is refused.
+TEST(ModelWidening, LoadingANarrowModelStartsFromItsOutputs) {
+  const qs::ModelHyper narrow = small_hyper();
+  qs::ModelHyper wide = narrow;
+  wide.c = narrow.c + 3;
+  auto a = make_model(narrow, 3), b = make_model(wide, 4);
+  a->eval();
+  b->eval();
+  ASSERT_TRUE(qs::copy_weights_widening(b, a));
+  {
+    torch::NoGradGuard no_grad;
+    const torch::Tensor cqt = torch::rand({2, 9, narrow.n_bins});
+    EXPECT_TRUE(torch::allclose(a->forward(cqt).frame_logits, b->forward(cqt).frame_logits, 1e-5, 1e-6));
+    EXPECT_TRUE(torch::allclose(a->forward(cqt).onset_logits, b->forward(cqt).onset_logits, 1e-5, 1e-6));
+  }
+  // One gradient step reaches the new channels' embedding weights (they are not dead).
+  b->train();
+  const torch::Tensor loss = b->forward(torch::rand({2, 9, narrow.n_bins})).frame_logits.pow(2).mean();
+  loss.backward();
+  const int64_t old_cols = static_cast<int64_t>(narrow.c) * narrow.n_bins;
+  EXPECT_GT(b->freq_fc->weight.grad().narrow(1, old_cols, b->freq_fc->weight.size(1) - old_cols).abs().sum().item<double>(), 0.0);
+  EXPECT_FALSE(qs::copy_weights_widening(a, b)) << "narrowing is not widening";
+  qs::ModelHyper other = wide;
+  other.embed_dim = 32;
+  auto d = make_model(other, 6);
+  EXPECT_FALSE(qs::copy_weights_widening(d, a));
+}
+
 TEST(OnnxExport, RefusesAConfigThatContradictsTheModel) {
   auto model = make_model(small_hyper(), 1);
   auto config = qs::default_model_config(qs::ModelHyper{});  // 352 bins, 88 notes

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <map>
+#include <set>
 #include <sstream>
 
 #include "export/onnx_export.hpp"
@@ -200,14 +201,22 @@ bool load_training_state(const std::string& path, torch::optim::Optimizer& optim
 }
 
 namespace {
-// Copies src's parameters and buffers into dst's of the same names, all but `skip`.
-void copy_by_name(Transcriber& dst, Transcriber& src, const std::string& skip = {}) {
+// Copies src's parameters and buffers into dst's of the same names, all but those in `skip`.
+void copy_by_name(Transcriber& dst, Transcriber& src, const std::set<std::string>& skip = {}) {
   torch::NoGradGuard no_grad;
   auto sp = src->named_parameters();
   for (auto& p : dst->named_parameters())
-    if (p.key() != skip) p.value().copy_(sp[p.key()]);
+    if (!skip.count(p.key())) p.value().copy_(sp[p.key()]);
   auto sb = src->named_buffers();
   for (auto& b : dst->named_buffers()) b.value().copy_(sb[b.key()]);
+}
+
+// Whether dst and src have the same hyper-parameters but for `field`.
+bool same_but(const Transcriber& dst, const Transcriber& src, const char* field) {
+  nlohmann::json a = dst->hyper().to_json(), b = src->hyper().to_json();
+  a.erase(field);
+  b.erase(field);
+  return a == b;
 }
 }  // namespace
 
@@ -221,14 +230,29 @@ bool copy_weights_adding_harmonics(Transcriber& dst, Transcriber& src) {
   if (!src->hyper().harmonics.empty()) return false;
   const auto one = std::find(to.harmonics.begin(), to.harmonics.end(), 1.0);
   if (one == to.harmonics.end()) return false;
-  nlohmann::json a = to.to_json(), b = src->hyper().to_json();
-  a.erase("harmonics");
-  if (a != b) return false;
-  copy_by_name(dst, src, "conv1.weight");
+  if (!same_but(dst, src, "harmonics")) return false;
+  copy_by_name(dst, src, {"conv1.weight"});
   torch::NoGradGuard no_grad;
   torch::Tensor conv1 = dst->conv1->weight;  // [c, harmonics, k]: the plain channel, zeros beside it
   conv1.zero_();
   conv1.narrow(1, one - to.harmonics.begin(), 1).copy_(src->conv1->weight);
+  return true;
+}
+
+bool copy_weights_widening(Transcriber& dst, Transcriber& src) {
+  const int64_t c = dst->hyper().c, c0 = src->hyper().c, f = dst->hyper().n_bins;
+  if (c <= c0 || dst->hyper().freq_layers > 0 || !same_but(dst, src, "c")) return false;
+  copy_by_name(dst, src, {"conv1.weight", "conv1.bias", "conv2.weight", "conv2.bias", "freq_fc.weight"});
+  torch::NoGradGuard no_grad;
+  // The old channels compute what they did, from the old channels only; the new ones keep their
+  // random initialisation (so they learn), and the embedding starts without them.
+  dst->conv1->weight.narrow(0, 0, c0).copy_(src->conv1->weight);
+  dst->conv1->bias.narrow(0, 0, c0).copy_(src->conv1->bias);
+  dst->conv2->weight.narrow(0, 0, c0).zero_();
+  dst->conv2->weight.narrow(0, 0, c0).narrow(1, 0, c0).copy_(src->conv2->weight);
+  dst->conv2->bias.narrow(0, 0, c0).copy_(src->conv2->bias);
+  dst->freq_fc->weight.zero_();  // its input is channel-major: [c x n_bins]
+  dst->freq_fc->weight.narrow(1, 0, c0 * f).copy_(src->freq_fc->weight);
   return true;
 }
 

@@ -84,6 +84,12 @@ void copy_weights(Transcriber& dst, Transcriber& src);
 // zero, so training starts from exactly the old model's outputs. False (nothing copied) when the
 // two differ in anything else.
 bool copy_weights_adding_harmonics(Transcriber& dst, Transcriber& src);
+// --load-weights from a model into the same model with more channels in the frequency
+// convolutions (--c): the old channels take the old weights, the new ones start at random but
+// unconnected to the embedding (their freq_fc columns and their input to the old channels are
+// zero), so training starts from exactly the old model's outputs. False (nothing copied) when
+// the two differ in anything else, when dst has fewer channels, or with note attention.
+bool copy_weights_widening(Transcriber& dst, Transcriber& src);
 
 // CqtParams <-> JSON: qs::cqt_params_to_json / cqt_params_from_json (qscribe/model_config.hpp).
 

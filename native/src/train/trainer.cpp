@@ -613,6 +613,11 @@ void load_starting_weights(Transcriber& model, const TrainOptions& opt, const Da
                    opt.init_weights.c_str());
       return;
     }
+    if (copy_weights_widening(model, ck.model)) {
+      std::fprintf(stderr, "train --load-weights: %s has fewer frequency-convolution channels (--c): the new ones start unconnected\n",
+                   opt.init_weights.c_str());
+      return;
+    }
     throw Error("train --load-weights: " + opt.init_weights +
                 " has other model hyper-parameters (--n-layers, --embed-dim, --harmonics, ...) than requested");
   }
