@@ -330,6 +330,34 @@ TEST(ModelWidening, LoadingANarrowModelStartsFromItsOutputs) {
   EXPECT_FALSE(qs::copy_weights_widening(d, a));
 }
 
+// --load-weights into the same model with more Transformer layers: the outputs are the shallow
+// model's exactly, the new layers get gradients, and anything else that differs is refused.
+TEST(ModelDeepening, LoadingAShallowModelStartsFromItsOutputs) {
+  const qs::ModelHyper shallow = small_hyper();
+  qs::ModelHyper deep = shallow;
+  deep.n_layers = shallow.n_layers + 2;
+  auto a = make_model(shallow, 3), b = make_model(deep, 4);
+  a->eval();
+  b->eval();
+  ASSERT_TRUE(qs::copy_weights_deepening(b, a));
+  {
+    torch::NoGradGuard no_grad;
+    const torch::Tensor cqt = torch::rand({2, 9, shallow.n_bins});
+    EXPECT_TRUE(torch::allclose(a->forward(cqt).frame_logits, b->forward(cqt).frame_logits, 1e-5, 1e-6));
+    EXPECT_TRUE(torch::allclose(a->forward(cqt).onset_logits, b->forward(cqt).onset_logits, 1e-5, 1e-6));
+  }
+  b->train();
+  b->forward(torch::rand({2, 9, shallow.n_bins})).frame_logits.pow(2).mean().backward();
+  auto& last = *b->blocks[static_cast<std::size_t>(deep.n_layers - 1)]->as<qs::TransformerBlockImpl>();
+  EXPECT_GT(last.ff2->weight.grad().abs().sum().item<double>(), 0.0);
+  EXPECT_GT(last.proj->weight.grad().abs().sum().item<double>(), 0.0);
+  EXPECT_FALSE(qs::copy_weights_deepening(a, b)) << "removing layers is not deepening";
+  qs::ModelHyper other = deep;
+  other.c = shallow.c + 1;
+  auto d = make_model(other, 6);
+  EXPECT_FALSE(qs::copy_weights_deepening(d, a));
+}
+
 TEST(OnnxExport, RefusesAConfigThatContradictsTheModel) {
   auto model = make_model(small_hyper(), 1);
   auto config = qs::default_model_config(qs::ModelHyper{});  // 352 bins, 88 notes

@@ -256,4 +256,25 @@ bool copy_weights_widening(Transcriber& dst, Transcriber& src) {
   return true;
 }
 
+bool copy_weights_deepening(Transcriber& dst, Transcriber& src) {
+  const int n = dst->hyper().n_layers, n0 = src->hyper().n_layers;
+  if (n <= n0 || !same_but(dst, src, "n_layers")) return false;
+  std::set<std::string> fresh;  // the new blocks' parameters (their names do not exist in src)
+  for (auto& p : dst->named_parameters())
+    for (int i = n0; i < n; ++i)
+      if (p.key().rfind("blocks." + std::to_string(i) + ".", 0) == 0) fresh.insert(p.key());
+  copy_by_name(dst, src, fresh);
+  torch::NoGradGuard no_grad;
+  // A pre-norm block adds its attention and feed-forward outputs to its input: with both output
+  // projections at zero it passes its input through, and the new blocks append after the old.
+  for (int i = n0; i < n; ++i) {
+    auto& block = *dst->blocks[static_cast<std::size_t>(i)]->as<TransformerBlockImpl>();
+    for (auto* lin : {&block.proj, &block.ff2}) {
+      (*lin)->weight.zero_();
+      (*lin)->bias.zero_();
+    }
+  }
+  return true;
+}
+
 }  // namespace qs

@@ -90,6 +90,11 @@ bool copy_weights_adding_harmonics(Transcriber& dst, Transcriber& src);
 // zero), so training starts from exactly the old model's outputs. False (nothing copied) when
 // the two differ in anything else, when dst has fewer channels, or with note attention.
 bool copy_weights_widening(Transcriber& dst, Transcriber& src);
+// --load-weights from a model into the same model with more Transformer layers (--n-layers): the
+// old layers take the old weights and the new ones, after them, start as identities (their
+// attention and feed-forward output projections are zero), so training starts from exactly the
+// old model's outputs. False (nothing copied) when the two differ in anything else.
+bool copy_weights_deepening(Transcriber& dst, Transcriber& src);
 
 // CqtParams <-> JSON: qs::cqt_params_to_json / cqt_params_from_json (qscribe/model_config.hpp).
 

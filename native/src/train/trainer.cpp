@@ -613,6 +613,11 @@ void load_starting_weights(Transcriber& model, const TrainOptions& opt, const Da
                    opt.init_weights.c_str());
       return;
     }
+    if (copy_weights_deepening(model, ck.model)) {
+      std::fprintf(stderr, "train --load-weights: %s has fewer Transformer layers: the new ones start as identities\n",
+                   opt.init_weights.c_str());
+      return;
+    }
     if (copy_weights_widening(model, ck.model)) {
       std::fprintf(stderr, "train --load-weights: %s has fewer frequency-convolution channels (--c): the new ones start unconnected\n",
                    opt.init_weights.c_str());
