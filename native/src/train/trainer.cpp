@@ -624,7 +624,8 @@ void load_starting_weights(Transcriber& model, const TrainOptions& opt, const Da
       return;
     }
     throw Error("train --load-weights: " + opt.init_weights +
-                " has other model hyper-parameters (--n-layers, --embed-dim, --harmonics, ...) than requested");
+                " has other model hyper-parameters (--n-layers, --embed-dim, --harmonics, ...) than requested"
+                " (a model grows into one with more --c channels, more --n-layers or --harmonics, one at a time)");
   }
 }
 
