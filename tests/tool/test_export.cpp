@@ -278,6 +278,16 @@ TEST(HarmonicStacking, ChannelsAreTheSpectrumShifted) {
   EXPECT_TRUE(torch::equal(s[0][2], torch::tensor({4.f, 5.f, 6.f, 7.f, 8.f, 9.f, 10.f, 0.f, 0.f, 0.f})));
 }
 
+namespace {
+// Both models give the same frame and onset logits on one random input (grown from a smaller one).
+void expect_same_outputs(qs::Transcriber& a, qs::Transcriber& b, int64_t n_bins) {
+  torch::NoGradGuard no_grad;
+  const torch::Tensor cqt = torch::rand({2, 9, n_bins});
+  EXPECT_TRUE(torch::allclose(a->forward(cqt).frame_logits, b->forward(cqt).frame_logits, 1e-5, 1e-6));
+  EXPECT_TRUE(torch::allclose(a->forward(cqt).onset_logits, b->forward(cqt).onset_logits, 1e-5, 1e-6));
+}
+}  // namespace
+
 // --load-weights of a plain model into a stacked one: the outputs are the plain model's exactly
 // (the new channels start at zero), and anything else that differs is refused.
 TEST(HarmonicStacking, LoadingAPlainModelStartsFromItsOutputs) {
@@ -288,10 +298,7 @@ TEST(HarmonicStacking, LoadingAPlainModelStartsFromItsOutputs) {
   a->eval();
   b->eval();
   ASSERT_TRUE(qs::copy_weights_adding_harmonics(b, a));
-  torch::NoGradGuard no_grad;
-  const torch::Tensor cqt = torch::rand({2, 9, plain.n_bins});
-  EXPECT_TRUE(torch::allclose(a->forward(cqt).frame_logits, b->forward(cqt).frame_logits, 1e-5, 1e-6));
-  EXPECT_TRUE(torch::allclose(a->forward(cqt).onset_logits, b->forward(cqt).onset_logits, 1e-5, 1e-6));
+  expect_same_outputs(a, b, plain.n_bins);
   stacked.harmonics = {2, 3};  // no plain channel to put the old weights in
   auto c = make_model(stacked, 5);
   EXPECT_FALSE(qs::copy_weights_adding_harmonics(c, a));
@@ -311,12 +318,7 @@ TEST(ModelWidening, LoadingANarrowModelStartsFromItsOutputs) {
   a->eval();
   b->eval();
   ASSERT_TRUE(qs::copy_weights_widening(b, a));
-  {
-    torch::NoGradGuard no_grad;
-    const torch::Tensor cqt = torch::rand({2, 9, narrow.n_bins});
-    EXPECT_TRUE(torch::allclose(a->forward(cqt).frame_logits, b->forward(cqt).frame_logits, 1e-5, 1e-6));
-    EXPECT_TRUE(torch::allclose(a->forward(cqt).onset_logits, b->forward(cqt).onset_logits, 1e-5, 1e-6));
-  }
+  expect_same_outputs(a, b, narrow.n_bins);
   // One gradient step reaches the new channels' embedding weights (they are not dead).
   b->train();
   const torch::Tensor loss = b->forward(torch::rand({2, 9, narrow.n_bins})).frame_logits.pow(2).mean();
@@ -340,12 +342,7 @@ TEST(ModelDeepening, LoadingAShallowModelStartsFromItsOutputs) {
   a->eval();
   b->eval();
   ASSERT_TRUE(qs::copy_weights_deepening(b, a));
-  {
-    torch::NoGradGuard no_grad;
-    const torch::Tensor cqt = torch::rand({2, 9, shallow.n_bins});
-    EXPECT_TRUE(torch::allclose(a->forward(cqt).frame_logits, b->forward(cqt).frame_logits, 1e-5, 1e-6));
-    EXPECT_TRUE(torch::allclose(a->forward(cqt).onset_logits, b->forward(cqt).onset_logits, 1e-5, 1e-6));
-  }
+  expect_same_outputs(a, b, shallow.n_bins);
   b->train();
   b->forward(torch::rand({2, 9, shallow.n_bins})).frame_logits.pow(2).mean().backward();
   auto& last = *b->blocks[static_cast<std::size_t>(deep.n_layers - 1)]->as<qs::TransformerBlockImpl>();

@@ -145,7 +145,8 @@ QS_COMMAND("train", "Train a transcription model on a preprocessed data set", 40
       ->delimiter(',');
   sub.add_option("--load-weights", a->load_weights,
                  "Start from existing weights: main (the shipped model, models/qscribe-default.onnx), "
-                 "a checkpoint (.pt) or an exported model (.onnx + its .json); the model options must match it");
+                 "a checkpoint (.pt) or an exported model (.onnx + its .json); the model options must match it, or grow it by one "
+                 "of more --c channels, more --n-layers or --harmonics (training then starts from its outputs)");
   sub.add_flag("--resume", a->opt.resume, "Continue OUT/checkpoint.pt exactly where it stopped (Ctrl-C or kill)");
   sub.add_option("--device", a->opt.device, "cpu or cuda")->capture_default_str()
       ->check(CLI::IsMember({"cpu", "cuda"}));

@@ -608,21 +608,18 @@ void load_starting_weights(Transcriber& model, const TrainOptions& opt, const Da
   try {
     copy_weights(model, ck.model);
   } catch (const Error&) {
-    if (copy_weights_adding_harmonics(model, ck.model)) {
-      std::fprintf(stderr, "train --load-weights: %s has no harmonic stacking: the new channels start at zero\n",
-                   opt.init_weights.c_str());
-      return;
-    }
-    if (copy_weights_deepening(model, ck.model)) {
-      std::fprintf(stderr, "train --load-weights: %s has fewer Transformer layers: the new ones start as identities\n",
-                   opt.init_weights.c_str());
-      return;
-    }
-    if (copy_weights_widening(model, ck.model)) {
-      std::fprintf(stderr, "train --load-weights: %s has fewer frequency-convolution channels (--c): the new ones start unconnected\n",
-                   opt.init_weights.c_str());
-      return;
-    }
+    // A smaller model of the same family grows into the requested one, keeping its outputs.
+    const struct {
+      bool (*grow)(Transcriber&, Transcriber&);
+      const char* what;
+    } growths[] = {{copy_weights_adding_harmonics, "has no harmonic stacking: the new channels start at zero"},
+                   {copy_weights_deepening, "has fewer Transformer layers: the new ones start as identities"},
+                   {copy_weights_widening, "has fewer frequency-convolution channels (--c): the new ones start unconnected"}};
+    for (const auto& g : growths)
+      if (g.grow(model, ck.model)) {
+        std::fprintf(stderr, "train --load-weights: %s %s\n", opt.init_weights.c_str(), g.what);
+        return;
+      }
     throw Error("train --load-weights: " + opt.init_weights +
                 " has other model hyper-parameters (--n-layers, --embed-dim, --harmonics, ...) than requested"
                 " (a model grows into one with more --c channels, more --n-layers or --harmonics, one at a time)");
