@@ -328,6 +328,7 @@ EMSCRIPTEN_KEEPALIVE const char* qs_state_json() {
                                            {"frameFallback", a.decoder.frame_fallback},
                                            {"restrike", a.decoder.restrike_threshold},
                                            {"minRestrikeGap", a.decoder.min_restrike_gap_s},
+                                           {"restrikeRiseWeight", a.decoder.restrike_rise_weight},
                                            {"rise", a.decoder.rise_threshold}}},
                              {"showScore", a.show_score},
                              {"overrides", {{"tempo", a.score.overrides().tempo_bpm},

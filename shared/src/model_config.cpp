@@ -50,7 +50,7 @@ void read_features(const Fields& f, CqtParams& p) {
 
 void read_decoding(const Fields& f, DecoderParams& d) {
   double onset = d.onset_threshold, frame = d.frame_threshold, restrike = d.restrike_threshold,
-         rise = d.rise_threshold;
+         rise = d.rise_threshold, restrike_rise = d.restrike_rise_weight;
   f.number("onset_threshold", onset, false, 0.0, 1.0, "a probability in [0, 1]");
   f.number("frame_threshold", frame, false, 0.0, 1.0, "a probability in [0, 1]");
   f.number("min_note_length_s", d.min_note_length_s, false, 0.0, 60.0, "a duration in [0, 60] seconds");
@@ -58,12 +58,15 @@ void read_decoding(const Fields& f, DecoderParams& d) {
   // Optional: sidecars older than the re-strike rule decode as before (every peak re-strikes).
   f.number("restrike_threshold", restrike, false, 0.0, 1.0, "a probability in [0, 1]");
   f.number("min_restrike_gap_s", d.min_restrike_gap_s, false, 0.0, 60.0, "a duration in [0, 60] seconds");
+  // Optional: sidecars older than the frame rise's part in re-strikes weigh the onset alone.
+  f.number("restrike_rise_weight", restrike_rise, false, 0.0, 10.0, "a weight in [0, 10]");
   // Optional: sidecars older than confident rises start notes at onset peaks alone.
   f.number("rise_threshold", rise, false, 0.0, 1.0, "a probability in [0, 1]");
   d.onset_threshold = static_cast<float>(onset);
   d.frame_threshold = static_cast<float>(frame);
   d.restrike_threshold = static_cast<float>(restrike);
   d.rise_threshold = static_cast<float>(rise);
+  d.restrike_rise_weight = static_cast<float>(restrike_rise);
 }
 
 TensorSpec read_tensor(const Fields& f) {
@@ -287,6 +290,7 @@ json model_config_to_json(const ModelConfig& c) {
                    {"frame_fallback", c.decoding.frame_fallback},
                    {"restrike_threshold", prob(c.decoding.restrike_threshold)},
                    {"min_restrike_gap_s", c.decoding.min_restrike_gap_s},
+                   {"restrike_rise_weight", prob(c.decoding.restrike_rise_weight)},
                    {"rise_threshold", prob(c.decoding.rise_threshold)}};
   j["io"] = {{"input", tensor_to_json(c.input)},
              {"frame_output", tensor_to_json(c.frame_output)},

@@ -40,6 +40,20 @@ struct Voices {
   double rise_sum[kMaxNotes];  // sum of that run's frame probabilities
 };
 
+// A re-strike's evidence at peak frame j of pitch k, sounding since frame `start`: the onset
+// probability plus `weight` times the frame probability's rise around the peak (note_decoder.hpp).
+float restrike_evidence(const Activations& act, std::size_t j, int k, int start, float weight) {
+  const std::size_t notes = static_cast<std::size_t>(act.n_notes);
+  const float onset = act.onsets[j * notes + k];
+  if (!(weight > 0.0f)) return onset;
+  constexpr std::size_t kLookBack = 6, kLookAhead = 2;
+  const std::size_t from = std::max(static_cast<std::size_t>(start), j >= kLookBack ? j - kLookBack : 0);
+  float dip = clean(act.frames[j * notes + k]);
+  for (std::size_t i = from; i < j; ++i) dip = std::min(dip, clean(act.frames[i * notes + k]));
+  const float ahead = clean(act.frames[std::min(act.n_frames - 1, j + kLookAhead) * notes + k]);
+  return onset + weight * std::max(0.0f, ahead - dip);
+}
+
 }  // namespace
 
 void DecoderParams::validate() const {
@@ -54,6 +68,8 @@ void DecoderParams::validate() const {
   if (!(min_restrike_gap_s >= 0.0 && min_restrike_gap_s <= 60.0))
     fail("min_restrike_gap_s", "must be between 0 and 60 seconds");
   if (!(rise_threshold >= 0.0f && rise_threshold <= 1.0f)) fail("rise_threshold", "must be between 0 and 1");
+  if (!(restrike_rise_weight >= 0.0f && restrike_rise_weight <= 10.0f))
+    fail("restrike_rise_weight", "must be between 0 and 10");
 }
 
 void decode_notes(const Activations& act, const DecoderParams& params, NoteList& out) {
@@ -112,8 +128,9 @@ void decode_notes(const Activations& act, const DecoderParams& params, NoteList&
         }
       }
       if (v.start[k] >= 0) {
-        const bool restrike = peak && o[k] > restrike_thr &&
-                              static_cast<double>(j - static_cast<std::size_t>(v.start[k])) >= restrike_gap;
+        const bool restrike =
+            peak && static_cast<double>(j - static_cast<std::size_t>(v.start[k])) >= restrike_gap &&
+            restrike_evidence(act, j, k, v.start[k], params.restrike_rise_weight) > restrike_thr;
         if (restrike) {
           close(k, j);
         } else if (fv > fr_thr) {

@@ -399,3 +399,68 @@ TEST(NoteDecoder, RejectsABadRiseThreshold) {
     EXPECT_NE(std::string(e.what()).find("rise_threshold"), std::string::npos);
   }
 }
+
+TEST(NoteDecoder, FrameRiseAroundAPeakHelpsItRestrike) {
+  // Two held notes, each with a 0.45 onset peak at frame 12 (re-strike threshold 0.6). On pitch 10
+  // the frame probability dips to 0.5 before the peak and is back at 0.9 two frames after it (a
+  // note struck again); pitch 20 stays flat at 0.9 (a held note's wavering onset).
+  Grid g(40, 88);
+  for (int k : {10, 20}) {
+    g.frame(0, 30, k, 0.9f);
+    g.onset(0, k, 0.8f);
+    g.onset(12, k, 0.45f);
+  }
+  g.frame(9, 13, 10, 0.5f);
+  qs::DecoderParams p;
+  p.onset_threshold = 0.4f;
+  p.restrike_threshold = 0.6f;
+  EXPECT_EQ(qs::decode_notes(g.act(), p).size(), 2u);  // weight 0: the onset alone, neither re-strikes
+  p.restrike_rise_weight = 0.5f;                        // 0.45 + 0.5 * (0.9 - 0.5) = 0.65 > 0.6
+  const qs::NoteList notes = qs::decode_notes(g.act(), p);
+  ASSERT_EQ(notes.size(), 3u);
+  EXPECT_EQ(notes[0].pitch, 31);
+  EXPECT_DOUBLE_EQ(notes[0].offset, 12 * kHop);
+  EXPECT_EQ(notes[1].pitch, 41);  // the flat note sounds on
+  EXPECT_DOUBLE_EQ(notes[1].offset, 30 * kHop);
+  EXPECT_EQ(notes[2].pitch, 31);
+  EXPECT_DOUBLE_EQ(notes[2].onset, 12 * kHop);
+  p.restrike_rise_weight = 0.3f;  // 0.45 + 0.3 * 0.4 = 0.57: too little
+  EXPECT_EQ(qs::decode_notes(g.act(), p).size(), 2u);
+}
+
+TEST(NoteDecoder, RestrikeRiseLooksOnlyWithinTheNoteAndTheSignal) {
+  // The silence before the note's start (frame 5) is no dip, and a peak on the last frame reads
+  // that frame as its "two frames after".
+  Grid g(20, 88);
+  g.frame(6, 20, 10, 0.9f);
+  g.onset(6, 10, 0.8f);
+  g.onset(11, 10, 0.45f);
+  g.onset(19, 10, 0.45f);
+  g.frame(17, 19, 10, 0.4f);
+  qs::DecoderParams p;
+  p.onset_threshold = 0.4f;
+  p.restrike_threshold = 0.6f;
+  p.min_note_length_s = 0.0;
+  p.restrike_rise_weight = 1.0f;
+  const qs::NoteList notes = qs::decode_notes(g.act(), p);
+  // Frame 11: no dip within the note (0.45 + 0 < 0.6), no re-strike. Frame 19 (the last): the dip
+  // to 0.4 at frames 17-18 and 0.9 at the last frame give 0.45 + 0.5 > 0.6: a re-strike.
+  ASSERT_EQ(notes.size(), 2u);
+  EXPECT_DOUBLE_EQ(notes[0].onset, 6 * kHop);
+  EXPECT_DOUBLE_EQ(notes[0].offset, 19 * kHop);
+  EXPECT_DOUBLE_EQ(notes[1].onset, 19 * kHop);
+}
+
+TEST(NoteDecoder, RejectsABadRestrikeRiseWeight) {
+  Grid g(4, 4);
+  qs::DecoderParams p;
+  for (float w : {-0.1f, 11.0f, std::numeric_limits<float>::quiet_NaN()}) {
+    p.restrike_rise_weight = w;
+    try {
+      qs::decode_notes(g.act(), p);
+      FAIL() << "expected qs::Error for " << w;
+    } catch (const qs::Error& e) {
+      EXPECT_NE(std::string(e.what()).find("restrike_rise_weight"), std::string::npos);
+    }
+  }
+}

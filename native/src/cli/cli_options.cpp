@@ -60,6 +60,11 @@ void add_note_start_options(CLI::App& sub, NoteStartOverrides& r) {
   sub.add_option("--min-restrike-gap", r.min_restrike_gap_s,
                  "Shortest time, seconds, from a note's start to a re-strike of it (default: the model's)")
       ->check(CLI::Range(0.0, 60.0));
+  sub.add_option("--restrike-rise-weight", r.restrike_rise_weight,
+                 "How much the frame probability's rise around a peak (a note struck again dips and comes back) "
+                 "adds to its onset probability in the re-strike test: it re-strikes when onset + weight x rise "
+                 "exceeds the re-strike threshold (0: the onset alone; default: the model's)")
+      ->check(CLI::Range(0.0, 10.0));
   sub.add_option("--rise-threshold", r.rise_threshold,
                  "With the frame fallback off: a frame probability rising above this without an onset peak (a slur, "
                  "a sung glide) starts a note, from the rise's first frame above the frame threshold (0: never; "

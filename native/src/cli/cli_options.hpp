@@ -20,14 +20,16 @@ CLI::Option* add_min_note_length(CLI::App& sub, double& seconds, const std::stri
 CLI::Option* add_frame_fallback(CLI::App& sub, std::string& on_off, const std::string& help);
 
 // Where notes start besides fresh onset peaks: re-striking a sounding note
-// (qs::DecoderParams::restrike_threshold, min_restrike_gap_s) and confident rises without a peak
+// (qs::DecoderParams::restrike_threshold, min_restrike_gap_s, restrike_rise_weight) and confident rises without a peak
 // (rise_threshold); a negative value keeps the model's.
 struct NoteStartOverrides {
   float restrike_threshold = -1;
   double min_restrike_gap_s = -1;
   float rise_threshold = -1;
+  float restrike_rise_weight = -1;
 };
-// --restrike-threshold P (0..1), --min-restrike-gap SECONDS (0..60) and --rise-threshold P (0..1).
+// --restrike-threshold P (0..1), --min-restrike-gap SECONDS (0..60), --restrike-rise-weight W (0..10)
+// and --rise-threshold P (0..1).
 void add_note_start_options(CLI::App& sub, NoteStartOverrides& r);
 
 }  // namespace qs::cli

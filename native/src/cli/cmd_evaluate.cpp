@@ -61,6 +61,7 @@ nlohmann::json decoding_json(const qs::DecoderParams& d) {
           {"frame_fallback", d.frame_fallback},
           {"restrike_threshold", std::round(d.restrike_threshold * 1e6) / 1e6},
           {"min_restrike_gap_s", d.min_restrike_gap_s},
+          {"restrike_rise_weight", std::round(d.restrike_rise_weight * 1e6) / 1e6},
           {"rise_threshold", std::round(d.rise_threshold * 1e6) / 1e6}};
 }
 
@@ -211,7 +212,8 @@ void print_tune_table(const EvaluateArgs& a, const std::string& model_path, cons
     std::printf("chosen: rank %zu, the highest exact-frame accuracy (k=0 %.4f against %.4f) within %.4g note F1 of "
                 "rank 1\n", t.chosen + 1, t.scores[t.chosen].exact_accuracy[0], t.scores.front().exact_accuracy[0], a.tune_margin);
   const qs::DecoderParams& best = ranked[t.chosen].params;
-  std::printf("frame fallback: %s\n", best.frame_fallback ? "on" : "off");
+  std::printf("frame fallback: %s; re-strike rise weight %.6g (not searched: --restrike-rise-weight or the model's)\n",
+              best.frame_fallback ? "on" : "off", best.restrike_rise_weight);
   std::printf("%.6g %.6g %.6g %s %.6g %.6g\n", best.onset_threshold, best.frame_threshold,
               std::round(best.min_note_length_s * 1e9) / 1e6, best.frame_fallback ? "on" : "off",
               best.restrike_threshold, best.rise_threshold);
@@ -259,7 +261,7 @@ void run(EvaluateArgs& a) {
   qs::DecoderParams dec =
       qs::decoder_with_overrides(info.decoding, a.onset_threshold, a.frame_threshold, a.min_note_length, a.frame_fallback,
                                  a.starts.restrike_threshold, a.starts.min_restrike_gap_s,
-                                 a.starts.rise_threshold);
+                                 a.starts.rise_threshold, a.starts.restrike_rise_weight);
   if (a.tune) {
     run_tune(a, m, model_path, dec);
     return;

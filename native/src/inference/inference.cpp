@@ -133,7 +133,8 @@ LoadedModel load_model_for_inference(const std::string& path) {
 
 DecoderParams decoder_with_overrides(DecoderParams d, float onset_threshold, float frame_threshold,
                                      double min_note_length_s, const std::string& frame_fallback,
-                                     float restrike_threshold, double min_restrike_gap_s, float rise_threshold) {
+                                     float restrike_threshold, double min_restrike_gap_s, float rise_threshold,
+                                     float restrike_rise_weight) {
   if (onset_threshold >= 0) d.onset_threshold = onset_threshold;
   if (frame_threshold >= 0) d.frame_threshold = frame_threshold;
   if (min_note_length_s >= 0) d.min_note_length_s = min_note_length_s;
@@ -141,6 +142,7 @@ DecoderParams decoder_with_overrides(DecoderParams d, float onset_threshold, flo
   if (restrike_threshold >= 0) d.restrike_threshold = restrike_threshold;
   if (min_restrike_gap_s >= 0) d.min_restrike_gap_s = min_restrike_gap_s;
   if (rise_threshold >= 0) d.rise_threshold = rise_threshold;
+  if (restrike_rise_weight >= 0) d.restrike_rise_weight = restrike_rise_weight;
   d.validate();
   return d;
 }

@@ -23,6 +23,12 @@
 //    sounding note has lasted at least `min_restrike_gap_s`; other peaks leave it sounding. A
 //    held note's onset probability wavers (vibrato, bowing, a pad's swell) and would otherwise
 //    chop it into a chain of short notes, where a fresh note needs less evidence (docs/training.md).
+//    With `restrike_rise_weight` w > 0 the peak's evidence is its onset probability plus w times
+//    the rise of the note's frame probability around it: the frame probability two frames after
+//    the peak less its lowest value over the peak frame and the 6 frames before it (within the
+//    note; 0 when it fell). A note struck again dips and comes back; a held note whose onset
+//    probability wavers does not, so a weaker peak with a rise re-strikes and a strong peak on a
+//    flat note may not (+0.003 to +0.004 note F1 on every dev set, docs/training.md).
 //  - Notes shorter than `min_note_length_s` are dropped.
 //  - Times: frame j is centred at t = j / frame_rate. A note covering frames [s, e) has
 //    onset = s / frame_rate and offset = e / frame_rate (so a 1-frame note lasts one hop).
@@ -52,12 +58,15 @@ struct DecoderParams {
   float restrike_threshold = 0.0f;
   // Shortest time from a sounding note's start to a re-strike of it, in seconds (0: any time).
   double min_restrike_gap_s = 0.0;
+  // Weight of the frame probability's rise around a peak in the re-strike test (0: the onset
+  // probability alone): the peak re-strikes when onset + weight * rise > the re-strike threshold.
+  float restrike_rise_weight = 0.0f;
   // Frame probability a rise without an onset peak must exceed to start a note when
   // frame_fallback is off (0: such rises never start notes).
   float rise_threshold = 0.0f;
 
   // Throws qs::Error naming the field when a value is out of range (thresholds in [0, 1],
-  // min_note_length_s and min_restrike_gap_s in [0, 60]).
+  // min_note_length_s and min_restrike_gap_s in [0, 60], restrike_rise_weight in [0, 10]).
   void validate() const;
 };
 
