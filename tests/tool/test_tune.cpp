@@ -302,6 +302,13 @@ TEST(Tune, EvaluateTuneFindsThresholdsAtLeastAsGoodAsTheDefaults) {
                                   "--restrike-threshold 0.65 --rise-threshold 0.8", &out, qs::test::Stderr::drop), 0) << out;
   EXPECT_NEAR(nlohmann::json::parse(out)["best"]["rise_threshold"].get<double>(), 0.8, 1e-6);
   EXPECT_EQ(nlohmann::json::parse(out)["evaluated"].get<int>(), 11 * 5);
+  // The re-strike rise weight is never searched: every candidate decodes with the one given.
+  ASSERT_EQ(qs::test::run_qscribe("evaluate -m " + fx.model + " " + pairs + " --tune --json --onset-threshold 0.6 "
+                                  "--restrike-threshold 0.65 --rise-threshold 0.8 --restrike-rise-weight 0.5",
+                                  &out, qs::test::Stderr::drop), 0) << out;
+  for (const auto& e : nlohmann::json::parse(out)["top"])
+    EXPECT_NEAR(e["restrike_rise_weight"].get<double>(), 0.5, 1e-6) << e;
+  EXPECT_EQ(nlohmann::json::parse(out)["evaluated"].get<int>(), 11 * 5);
   // Bad grids are usage errors with a message (exit 1 from qs::Error).
   EXPECT_EQ(qs::test::run_qscribe("evaluate -m " + fx.model + " " + pairs + " --tune --tune-onset 0.8:0.2:0.1", &out, qs::test::Stderr::drop), 1);
 }

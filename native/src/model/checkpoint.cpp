@@ -41,6 +41,7 @@ nlohmann::json decoding_to_json(const DecoderParams& d) {
           {"frame_fallback", d.frame_fallback},
           {"restrike_threshold", prob(d.restrike_threshold)},
           {"min_restrike_gap_s", d.min_restrike_gap_s},
+          {"restrike_rise_weight", prob(d.restrike_rise_weight)},
           {"rise_threshold", prob(d.rise_threshold)}};
 }
 
@@ -76,6 +77,7 @@ CheckpointInfo CheckpointInfo::from_json(const nlohmann::json& j) {
       d.number("restrike_threshold", c.decoding.restrike_threshold, false, 0.0, 1.0, "from 0 to 1");
       d.number("min_restrike_gap_s", c.decoding.min_restrike_gap_s, false, 0.0, 60.0, "from 0 to 60 seconds");
       d.number("rise_threshold", c.decoding.rise_threshold, false, 0.0, 1.0, "from 0 to 1");
+      d.number("restrike_rise_weight", c.decoding.restrike_rise_weight, false, 0.0, 10.0, "from 0 to 10");
     }
     if (j.contains("training")) c.training = j["training"];
   } catch (const nlohmann::json::exception& e) {
