@@ -329,6 +329,8 @@ EMSCRIPTEN_KEEPALIVE const char* qs_state_json() {
                                            {"restrike", a.decoder.restrike_threshold},
                                            {"minRestrikeGap", a.decoder.min_restrike_gap_s},
                                            {"restrikeRiseWeight", a.decoder.restrike_rise_weight},
+                                           {"weakOnset", a.decoder.weak_onset_threshold},
+                                           {"weakOnsetFrame", a.decoder.weak_onset_frame},
                                            {"rise", a.decoder.rise_threshold}}},
                              {"showScore", a.show_score},
                              {"overrides", {{"tempo", a.score.overrides().tempo_bpm},

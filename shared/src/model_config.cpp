@@ -50,7 +50,8 @@ void read_features(const Fields& f, CqtParams& p) {
 
 void read_decoding(const Fields& f, DecoderParams& d) {
   double onset = d.onset_threshold, frame = d.frame_threshold, restrike = d.restrike_threshold,
-         rise = d.rise_threshold, restrike_rise = d.restrike_rise_weight;
+         rise = d.rise_threshold, restrike_rise = d.restrike_rise_weight, weak = d.weak_onset_threshold,
+         weak_frame = d.weak_onset_frame;
   f.number("onset_threshold", onset, false, 0.0, 1.0, "a probability in [0, 1]");
   f.number("frame_threshold", frame, false, 0.0, 1.0, "a probability in [0, 1]");
   f.number("min_note_length_s", d.min_note_length_s, false, 0.0, 60.0, "a duration in [0, 60] seconds");
@@ -60,6 +61,9 @@ void read_decoding(const Fields& f, DecoderParams& d) {
   f.number("min_restrike_gap_s", d.min_restrike_gap_s, false, 0.0, 60.0, "a duration in [0, 60] seconds");
   // Optional: sidecars older than the frame rise's part in re-strikes weigh the onset alone.
   f.number("restrike_rise_weight", restrike_rise, false, 0.0, 10.0, "a weight in [0, 10]");
+  // Optional: sidecars older than the weak-onset test start a note at every peak on a silent pitch.
+  f.number("weak_onset_threshold", weak, false, 0.0, 1.0, "a probability in [0, 1]");
+  f.number("weak_onset_frame", weak_frame, false, 0.0, 1.0, "a probability in [0, 1]");
   // Optional: sidecars older than confident rises start notes at onset peaks alone.
   f.number("rise_threshold", rise, false, 0.0, 1.0, "a probability in [0, 1]");
   d.onset_threshold = static_cast<float>(onset);
@@ -67,6 +71,8 @@ void read_decoding(const Fields& f, DecoderParams& d) {
   d.restrike_threshold = static_cast<float>(restrike);
   d.rise_threshold = static_cast<float>(rise);
   d.restrike_rise_weight = static_cast<float>(restrike_rise);
+  d.weak_onset_threshold = static_cast<float>(weak);
+  d.weak_onset_frame = static_cast<float>(weak_frame);
 }
 
 TensorSpec read_tensor(const Fields& f) {
@@ -291,7 +297,9 @@ json model_config_to_json(const ModelConfig& c) {
                    {"restrike_threshold", prob(c.decoding.restrike_threshold)},
                    {"min_restrike_gap_s", c.decoding.min_restrike_gap_s},
                    {"restrike_rise_weight", prob(c.decoding.restrike_rise_weight)},
-                   {"rise_threshold", prob(c.decoding.rise_threshold)}};
+                   {"rise_threshold", prob(c.decoding.rise_threshold)},
+                   {"weak_onset_threshold", prob(c.decoding.weak_onset_threshold)},
+                   {"weak_onset_frame", prob(c.decoding.weak_onset_frame)}};
   j["io"] = {{"input", tensor_to_json(c.input)},
              {"frame_output", tensor_to_json(c.frame_output)},
              {"onset_output", c.has_onset_output ? tensor_to_json(c.onset_output) : json(nullptr)},

@@ -54,6 +54,15 @@ float restrike_evidence(const Activations& act, std::size_t j, int k, int start,
   return onset + weight * std::max(0.0f, ahead - dip);
 }
 
+// Whether a weak onset peak at frame j on a silent pitch k lacks the frames a note needs
+// (note_decoder.hpp): the mean frame probability over frames j..j+2 is at or below `min_frame`.
+bool weak_without_frames(const Activations& act, std::size_t j, int k, float min_frame) {
+  const std::size_t notes = static_cast<std::size_t>(act.n_notes), end = std::min(act.n_frames, j + 3);
+  float sum = 0.0f;
+  for (std::size_t i = j; i < end; ++i) sum += clean(act.frames[i * notes + k]);
+  return !(sum / static_cast<float>(end - j) > min_frame);
+}
+
 }  // namespace
 
 void DecoderParams::validate() const {
@@ -68,6 +77,9 @@ void DecoderParams::validate() const {
   if (!(min_restrike_gap_s >= 0.0 && min_restrike_gap_s <= 60.0))
     fail("min_restrike_gap_s", "must be between 0 and 60 seconds");
   if (!(rise_threshold >= 0.0f && rise_threshold <= 1.0f)) fail("rise_threshold", "must be between 0 and 1");
+  if (!(weak_onset_threshold >= 0.0f && weak_onset_threshold <= 1.0f))
+    fail("weak_onset_threshold", "must be between 0 and 1");
+  if (!(weak_onset_frame >= 0.0f && weak_onset_frame <= 1.0f)) fail("weak_onset_frame", "must be between 0 and 1");
   if (!(restrike_rise_weight >= 0.0f && restrike_rise_weight <= 10.0f))
     fail("restrike_rise_weight", "must be between 0 and 10");
 }
@@ -125,6 +137,8 @@ void decode_notes(const Activations& act, const DecoderParams& params, NoteList&
           const float prev = o_prev ? clean(o_prev[k]) : 0.0f;
           const float next = o_next ? clean(o_next[k]) : 0.0f;
           peak = ov > prev && ov >= next;
+          if (peak && v.start[k] < 0 && ov <= params.weak_onset_threshold)
+            peak = !weak_without_frames(act, j, k, params.weak_onset_frame);
         }
       }
       if (v.start[k] >= 0) {

@@ -58,6 +58,7 @@ TEST(ModelConfig, MinimalFileGetsDefaults) {
   EXPECT_EQ(c.decoding.min_restrike_gap_s, 0.0);
   EXPECT_EQ(c.decoding.rise_threshold, 0.0f);  // and only onset peaks start notes
   EXPECT_EQ(c.decoding.restrike_rise_weight, 0.0f);  // and the onset alone decides a re-strike
+  EXPECT_EQ(c.decoding.weak_onset_threshold, 0.0f);  // and every peak on a silent pitch starts a note
   EXPECT_TRUE(c.has_onset_output);
   EXPECT_TRUE(c.outputs_are_logits);
   EXPECT_EQ(c.input.shape[2], qs::TensorDim::fixed(352));
@@ -78,6 +79,8 @@ TEST(ModelConfig, RoundTripKeepsEverything) {
   c.decoding.min_restrike_gap_s = 0.116;
   c.decoding.rise_threshold = 0.85f;
   c.decoding.restrike_rise_weight = 0.5f;
+  c.decoding.weak_onset_threshold = 0.4f;
+  c.decoding.weak_onset_frame = 0.3f;
   c.segment_frames = 86;
   c.context_frames = 4;
   c.architecture = {{"d_model", 128}, {"layers", 4}};
@@ -93,6 +96,8 @@ TEST(ModelConfig, RoundTripKeepsEverything) {
   EXPECT_EQ(back.decoding.min_restrike_gap_s, 0.116);
   EXPECT_EQ(back.decoding.rise_threshold, 0.85f);
   EXPECT_EQ(back.decoding.restrike_rise_weight, 0.5f);
+  EXPECT_EQ(back.decoding.weak_onset_threshold, 0.4f);
+  EXPECT_EQ(back.decoding.weak_onset_frame, 0.3f);
   EXPECT_NE(text.find("\"restrike_rise_weight\": 0.5"), std::string::npos) << text;
   EXPECT_NE(text.find("\"rise_threshold\": 0.85"), std::string::npos) << text;
   EXPECT_NE(text.find("\"onset_threshold\": 0.35,\n"), std::string::npos) << text;  // written as typed, not 0.3499999940
@@ -173,6 +178,8 @@ TEST(ModelConfig, FieldTypeErrorsNameThePath) {
   expect_error(with(minimal(), "/decoding"_json_pointer, json{{"rise_threshold", 1.5}}), {"decoding.rise_threshold"});
   expect_error(with(minimal(), "/decoding"_json_pointer, json{{"restrike_rise_weight", -1}}),
                {"decoding.restrike_rise_weight"});
+  expect_error(with(minimal(), "/decoding"_json_pointer, json{{"weak_onset_threshold", 2}}),
+               {"decoding.weak_onset_threshold"});
   expect_error(with(minimal(), "/name"_json_pointer, 3), {"\"name\"", "string"});
   expect_error(with(minimal(), "/architecture"_json_pointer, "big"), {"\"architecture\"", "object"});
   expect_error(with(minimal(), "/training"_json_pointer, 1), {"\"training\"", "object"});

@@ -464,3 +464,45 @@ TEST(NoteDecoder, RejectsABadRestrikeRiseWeight) {
     }
   }
 }
+
+TEST(NoteDecoder, WeakOnsetOnASilentPitchNeedsFrames) {
+  // Two weak peaks (0.3) on silent pitches: pitch 10's frames average 0.6 over its first three
+  // frames, pitch 20's only 0.2 (a blip the model is not sure sounds). With the weak-onset test
+  // (at or below 0.4, frames above 0.35) only the first starts a note; a strong peak needs nothing.
+  Grid g(30, 88);
+  g.onset(5, 10, 0.3f);
+  g.frame(5, 15, 10, 0.6f);
+  g.onset(5, 20, 0.3f);
+  g.frame(5, 15, 20, 0.2f);
+  qs::DecoderParams p;
+  p.onset_threshold = 0.2f;
+  p.frame_threshold = 0.1f;
+  p.frame_fallback = false;
+  EXPECT_EQ(qs::decode_notes(g.act(), p).size(), 2u);  // off by default: both start
+  p.weak_onset_threshold = 0.4f;
+  p.weak_onset_frame = 0.35f;
+  qs::NoteList notes = qs::decode_notes(g.act(), p);
+  ASSERT_EQ(notes.size(), 1u);
+  EXPECT_EQ(notes[0].pitch, 31);
+  g.onset(5, 20, 0.5f);  // above the weak-onset threshold: a note whatever its frames
+  EXPECT_EQ(qs::decode_notes(g.act(), p).size(), 2u);
+  p.weak_onset_frame = 1.0f;  // no frames are enough: pitch 10's weak peak starts nothing either
+  notes = qs::decode_notes(g.act(), p);
+  ASSERT_EQ(notes.size(), 1u);
+  EXPECT_EQ(notes[0].pitch, 41);
+}
+
+TEST(NoteDecoder, RejectsBadWeakOnsetParameters) {
+  Grid g(4, 4);
+  qs::DecoderParams p;
+  p.weak_onset_threshold = 1.5f;
+  EXPECT_THROW(qs::decode_notes(g.act(), p), qs::Error);
+  p = {};
+  p.weak_onset_frame = -0.1f;
+  try {
+    qs::decode_notes(g.act(), p);
+    FAIL() << "expected qs::Error";
+  } catch (const qs::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("weak_onset_frame"), std::string::npos);
+  }
+}

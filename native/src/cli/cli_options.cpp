@@ -65,6 +65,14 @@ void add_note_start_options(CLI::App& sub, NoteStartOverrides& r) {
                  "adds to its onset probability in the re-strike test: it re-strikes when onset + weight x rise "
                  "exceeds the re-strike threshold (0: the onset alone; default: the model's)")
       ->check(CLI::Range(0.0, 10.0));
+  sub.add_option("--weak-onset-threshold", r.weak_onset_threshold,
+                 "A peak at or below this onset probability on a silent pitch starts a note only when the frame "
+                 "probability over its first three frames averages above --weak-onset-frame (0: every peak; "
+                 "default: the model's)")
+      ->check(CLI::Range(0.0, 1.0));
+  sub.add_option("--weak-onset-frame", r.weak_onset_frame,
+                 "The mean frame probability a weak onset's first three frames need (default: the model's)")
+      ->check(CLI::Range(0.0, 1.0));
   sub.add_option("--rise-threshold", r.rise_threshold,
                  "With the frame fallback off: a frame probability rising above this without an onset peak (a slur, "
                  "a sung glide) starts a note, from the rise's first frame above the frame threshold (0: never; "

@@ -27,9 +27,11 @@ struct NoteStartOverrides {
   double min_restrike_gap_s = -1;
   float rise_threshold = -1;
   float restrike_rise_weight = -1;
+  float weak_onset_threshold = -1;
+  float weak_onset_frame = -1;
 };
 // --restrike-threshold P (0..1), --min-restrike-gap SECONDS (0..60), --restrike-rise-weight W (0..10)
-// and --rise-threshold P (0..1).
+// --rise-threshold P (0..1), --weak-onset-threshold P (0..1) and --weak-onset-frame P (0..1).
 void add_note_start_options(CLI::App& sub, NoteStartOverrides& r);
 
 }  // namespace qs::cli

@@ -62,6 +62,8 @@ nlohmann::json decoding_json(const qs::DecoderParams& d) {
           {"restrike_threshold", std::round(d.restrike_threshold * 1e6) / 1e6},
           {"min_restrike_gap_s", d.min_restrike_gap_s},
           {"restrike_rise_weight", std::round(d.restrike_rise_weight * 1e6) / 1e6},
+          {"weak_onset_threshold", std::round(d.weak_onset_threshold * 1e6) / 1e6},
+          {"weak_onset_frame", std::round(d.weak_onset_frame * 1e6) / 1e6},
           {"rise_threshold", std::round(d.rise_threshold * 1e6) / 1e6}};
 }
 
@@ -261,7 +263,8 @@ void run(EvaluateArgs& a) {
   qs::DecoderParams dec =
       qs::decoder_with_overrides(info.decoding, a.onset_threshold, a.frame_threshold, a.min_note_length, a.frame_fallback,
                                  a.starts.restrike_threshold, a.starts.min_restrike_gap_s,
-                                 a.starts.rise_threshold, a.starts.restrike_rise_weight);
+                                 a.starts.rise_threshold, a.starts.restrike_rise_weight,
+                                 a.starts.weak_onset_threshold, a.starts.weak_onset_frame);
   if (a.tune) {
     run_tune(a, m, model_path, dec);
     return;

@@ -99,6 +99,8 @@ void run_export(const ExportArgs& a) {
   if (a.starts.min_restrike_gap_s >= 0) config.decoding.min_restrike_gap_s = a.starts.min_restrike_gap_s;
   if (a.starts.rise_threshold >= 0) config.decoding.rise_threshold = a.starts.rise_threshold;
   if (a.starts.restrike_rise_weight >= 0) config.decoding.restrike_rise_weight = a.starts.restrike_rise_weight;
+  if (a.starts.weak_onset_threshold >= 0) config.decoding.weak_onset_threshold = a.starts.weak_onset_threshold;
+  if (a.starts.weak_onset_frame >= 0) config.decoding.weak_onset_frame = a.starts.weak_onset_frame;
   try {
     config.decoding.validate();
   } catch (const qs::Error& e) {

@@ -102,7 +102,8 @@ void run(TranscribeArgs& a) {
   qs::DecoderParams dec =
       qs::decoder_with_overrides(info.decoding, a.onset_threshold, a.frame_threshold, a.min_note_length, a.frame_fallback,
                                  a.starts.restrike_threshold, a.starts.min_restrike_gap_s,
-                                 a.starts.rise_threshold, a.starts.restrike_rise_weight);
+                                 a.starts.rise_threshold, a.starts.restrike_rise_weight,
+                                 a.starts.weak_onset_threshold, a.starts.weak_onset_frame);
   qs::InferenceOptions inf;
   if (a.window_seconds > 0)
     inf.window_frames = std::max(1, static_cast<int>(std::lround(a.window_seconds * info.features.frame_rate())));

@@ -64,6 +64,7 @@ std::string default_model_path();
 DecoderParams decoder_with_overrides(DecoderParams model_defaults, float onset_threshold, float frame_threshold,
                                      double min_note_length_s, const std::string& frame_fallback = "",
                                      float restrike_threshold = -1, double min_restrike_gap_s = -1,
-                                     float rise_threshold = -1, float restrike_rise_weight = -1);
+                                     float rise_threshold = -1, float restrike_rise_weight = -1,
+                                     float weak_onset_threshold = -1, float weak_onset_frame = -1);
 
 }  // namespace qs

@@ -42,7 +42,9 @@ nlohmann::json decoding_to_json(const DecoderParams& d) {
           {"restrike_threshold", prob(d.restrike_threshold)},
           {"min_restrike_gap_s", d.min_restrike_gap_s},
           {"restrike_rise_weight", prob(d.restrike_rise_weight)},
-          {"rise_threshold", prob(d.rise_threshold)}};
+          {"rise_threshold", prob(d.rise_threshold)},
+          {"weak_onset_threshold", prob(d.weak_onset_threshold)},
+          {"weak_onset_frame", prob(d.weak_onset_frame)}};
 }
 
 CheckpointInfo CheckpointInfo::from_json(const nlohmann::json& j) {
@@ -78,6 +80,8 @@ CheckpointInfo CheckpointInfo::from_json(const nlohmann::json& j) {
       d.number("min_restrike_gap_s", c.decoding.min_restrike_gap_s, false, 0.0, 60.0, "from 0 to 60 seconds");
       d.number("rise_threshold", c.decoding.rise_threshold, false, 0.0, 1.0, "from 0 to 1");
       d.number("restrike_rise_weight", c.decoding.restrike_rise_weight, false, 0.0, 10.0, "from 0 to 10");
+      d.number("weak_onset_threshold", c.decoding.weak_onset_threshold, false, 0.0, 1.0, "from 0 to 1");
+      d.number("weak_onset_frame", c.decoding.weak_onset_frame, false, 0.0, 1.0, "from 0 to 1");
     }
     if (j.contains("training")) c.training = j["training"];
   } catch (const nlohmann::json::exception& e) {

@@ -29,6 +29,10 @@
 //    note; 0 when it fell). A note struck again dips and comes back; a held note whose onset
 //    probability wavers does not, so a weaker peak with a rise re-strikes and a strong peak on a
 //    flat note may not (+0.003 to +0.004 note F1 on every dev set, docs/training.md).
+//  - With `weak_onset_threshold` > 0, a weak peak (at or below it) on a silent pitch starts a note
+//    only when the frame probability, averaged over the peak frame and the next two, exceeds
+//    `weak_onset_frame`; otherwise it counts as no peak there. The model's weakest onsets with no
+//    note sounding after them are mostly wrong (docs/training.md).
 //  - Notes shorter than `min_note_length_s` are dropped.
 //  - Times: frame j is centred at t = j / frame_rate. A note covering frames [s, e) has
 //    onset = s / frame_rate and offset = e / frame_rate (so a 1-frame note lasts one hop).
@@ -61,6 +65,10 @@ struct DecoderParams {
   // Weight of the frame probability's rise around a peak in the re-strike test (0: the onset
   // probability alone): the peak re-strikes when onset + weight * rise > the re-strike threshold.
   float restrike_rise_weight = 0.0f;
+  // A peak at or below this onset probability on a silent pitch needs frames too (0: off) ...
+  float weak_onset_threshold = 0.0f;
+  // ... their mean frame probability over the peak frame and the next two must exceed this.
+  float weak_onset_frame = 0.35f;
   // Frame probability a rise without an onset peak must exceed to start a note when
   // frame_fallback is off (0: such rises never start notes).
   float rise_threshold = 0.0f;
