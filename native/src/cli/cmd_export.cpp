@@ -7,6 +7,7 @@
 #include "cli/cli_options.hpp"
 #include "cli/command.hpp"
 #include "export/onnx_export.hpp"
+#include "inference/inference.hpp"
 #include "qscribe/error.hpp"
 
 namespace {
@@ -91,18 +92,13 @@ void run_export(const ExportArgs& a) {
                          std::to_string(h.embed_dim) + "), " +
                          (h.n_notes == 12 ? std::string("12 pitch classes") : std::to_string(h.n_notes) + " keys");
   }
-  if (*a.onset_opt) config.decoding.onset_threshold = static_cast<float>(a.onset_threshold);
-  if (*a.frame_opt) config.decoding.frame_threshold = static_cast<float>(a.frame_threshold);
-  if (a.min_note_length >= 0) config.decoding.min_note_length_s = a.min_note_length;
-  if (!a.frame_fallback.empty()) config.decoding.frame_fallback = a.frame_fallback == "on";
-  if (a.starts.restrike_threshold >= 0) config.decoding.restrike_threshold = a.starts.restrike_threshold;
-  if (a.starts.min_restrike_gap_s >= 0) config.decoding.min_restrike_gap_s = a.starts.min_restrike_gap_s;
-  if (a.starts.rise_threshold >= 0) config.decoding.rise_threshold = a.starts.rise_threshold;
-  if (a.starts.restrike_rise_weight >= 0) config.decoding.restrike_rise_weight = a.starts.restrike_rise_weight;
-  if (a.starts.weak_onset_threshold >= 0) config.decoding.weak_onset_threshold = a.starts.weak_onset_threshold;
-  if (a.starts.weak_onset_frame >= 0) config.decoding.weak_onset_frame = a.starts.weak_onset_frame;
+  // The same overrides as transcribe's and evaluate's, on the decoding the sidecar will carry.
   try {
-    config.decoding.validate();
+    config.decoding = qs::decoder_with_overrides(
+        config.decoding, *a.onset_opt ? static_cast<float>(a.onset_threshold) : -1.0f,
+        *a.frame_opt ? static_cast<float>(a.frame_threshold) : -1.0f, a.min_note_length, a.frame_fallback,
+        a.starts.restrike_threshold, a.starts.min_restrike_gap_s, a.starts.rise_threshold, a.starts.restrike_rise_weight,
+        a.starts.weak_onset_threshold, a.starts.weak_onset_frame);
   } catch (const qs::Error& e) {
     throw qs::Error(std::string("decoding thresholds: ") + e.what());
   }

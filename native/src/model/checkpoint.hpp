@@ -15,7 +15,8 @@
 //     "notes":    {lowest_pitch, n_notes, only_note_names},
 //     "segment":  {frames (training context length in frames), context_frames (0)},
 //     "decoding": {onset_threshold, frame_threshold, min_note_length_s, frame_fallback,
-//                  restrike_threshold, min_restrike_gap_s, restrike_rise_weight, rise_threshold},
+//                  restrike_threshold, min_restrike_gap_s, restrike_rise_weight, rise_threshold,
+//                  weak_onset_threshold, weak_onset_frame},
 //     "training": free-form provenance: {epoch (completed epochs), batch_in_epoch (batches of the
 //                 next epoch already done; > 0 only for a checkpoint saved on Ctrl-C), step,
 //                 seed, date, data (where the training data came from, text), options {...},

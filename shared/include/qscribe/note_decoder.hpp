@@ -74,7 +74,8 @@ struct DecoderParams {
   float rise_threshold = 0.0f;
 
   // Throws qs::Error naming the field when a value is out of range (thresholds in [0, 1],
-  // min_note_length_s and min_restrike_gap_s in [0, 60], restrike_rise_weight in [0, 10]).
+  // weak_onset_frame too; min_note_length_s and min_restrike_gap_s in [0, 60];
+  // restrike_rise_weight in [0, 10]).
   void validate() const;
 };
 
