@@ -48,33 +48,6 @@ void read_features(const Fields& f, CqtParams& p) {
   f.number("sparsity", p.sparsity, false, 0.0, 1.0, "a number in [0, 1)");
 }
 
-void read_decoding(const Fields& f, DecoderParams& d) {
-  double onset = d.onset_threshold, frame = d.frame_threshold, restrike = d.restrike_threshold,
-         rise = d.rise_threshold, restrike_rise = d.restrike_rise_weight, weak = d.weak_onset_threshold,
-         weak_frame = d.weak_onset_frame;
-  f.number("onset_threshold", onset, false, 0.0, 1.0, "a probability in [0, 1]");
-  f.number("frame_threshold", frame, false, 0.0, 1.0, "a probability in [0, 1]");
-  f.number("min_note_length_s", d.min_note_length_s, false, 0.0, 60.0, "a duration in [0, 60] seconds");
-  f.boolean("frame_fallback", d.frame_fallback);
-  // Optional: sidecars older than the re-strike rule decode as before (every peak re-strikes).
-  f.number("restrike_threshold", restrike, false, 0.0, 1.0, "a probability in [0, 1]");
-  f.number("min_restrike_gap_s", d.min_restrike_gap_s, false, 0.0, 60.0, "a duration in [0, 60] seconds");
-  // Optional: sidecars older than the frame rise's part in re-strikes weigh the onset alone.
-  f.number("restrike_rise_weight", restrike_rise, false, 0.0, 10.0, "a weight in [0, 10]");
-  // Optional: sidecars older than the weak-onset test start a note at every peak on a silent pitch.
-  f.number("weak_onset_threshold", weak, false, 0.0, 1.0, "a probability in [0, 1]");
-  f.number("weak_onset_frame", weak_frame, false, 0.0, 1.0, "a probability in [0, 1]");
-  // Optional: sidecars older than confident rises start notes at onset peaks alone.
-  f.number("rise_threshold", rise, false, 0.0, 1.0, "a probability in [0, 1]");
-  d.onset_threshold = static_cast<float>(onset);
-  d.frame_threshold = static_cast<float>(frame);
-  d.restrike_threshold = static_cast<float>(restrike);
-  d.rise_threshold = static_cast<float>(rise);
-  d.restrike_rise_weight = static_cast<float>(restrike_rise);
-  d.weak_onset_threshold = static_cast<float>(weak);
-  d.weak_onset_frame = static_cast<float>(weak_frame);
-}
-
 TensorSpec read_tensor(const Fields& f) {
   TensorSpec t;
   f.string("name", t.name, true);
@@ -245,7 +218,7 @@ ModelConfig model_config_from_json(const json& j) {
     f.integer("frames", c.segment_frames, false, 1, kMaxInt, "a positive integer");
     f.integer("context_frames", c.context_frames, false, 0, kMaxInt, "a non-negative integer");
   }
-  if (const json* dec = root.object("decoding", false)) read_decoding(Fields(*dec, "decoding"), c.decoding);
+  if (const json* dec = root.object("decoding", false)) c.decoding = decoder_params_from_json(*dec, c.decoding);
 
   const Fields io(*root.object("io", true), "io");
   c.input = read_tensor(Fields(*io.object("input", true), "io.input"));
@@ -279,6 +252,40 @@ CqtParams cqt_params_from_json(const json& j, const std::string& context, const 
   return p;
 }
 
+json decoder_params_to_json(const DecoderParams& d) {
+  auto prob = [](float x) { return shortest_double(x); };
+  return {{"onset_threshold", prob(d.onset_threshold)},
+          {"frame_threshold", prob(d.frame_threshold)},
+          {"min_note_length_s", d.min_note_length_s},
+          {"frame_fallback", d.frame_fallback},
+          {"restrike_threshold", prob(d.restrike_threshold)},
+          {"min_restrike_gap_s", d.min_restrike_gap_s},
+          {"restrike_rise_weight", prob(d.restrike_rise_weight)},
+          {"rise_threshold", prob(d.rise_threshold)},
+          {"weak_onset_threshold", prob(d.weak_onset_threshold)},
+          {"weak_onset_frame", prob(d.weak_onset_frame)}};
+}
+
+DecoderParams decoder_params_from_json(const json& j, const DecoderParams& base, const std::string& context,
+                                       const std::string& path) {
+  if (!j.is_object()) fail_got(path, "must be an object", j, context);
+  const Fields f(j, path, context);
+  DecoderParams d = base;
+  f.number("onset_threshold", d.onset_threshold, false, 0.0, 1.0, "a probability in [0, 1]");
+  f.number("frame_threshold", d.frame_threshold, false, 0.0, 1.0, "a probability in [0, 1]");
+  f.number("min_note_length_s", d.min_note_length_s, false, 0.0, 60.0, "a duration in [0, 60] seconds");
+  f.boolean("frame_fallback", d.frame_fallback);
+  // Optional, each absent from files older than its rule: the re-strike rule, the frame rise's
+  // part in it, the weak-onset test and confident rises.
+  f.number("restrike_threshold", d.restrike_threshold, false, 0.0, 1.0, "a probability in [0, 1]");
+  f.number("min_restrike_gap_s", d.min_restrike_gap_s, false, 0.0, 60.0, "a duration in [0, 60] seconds");
+  f.number("restrike_rise_weight", d.restrike_rise_weight, false, 0.0, 10.0, "a weight in [0, 10]");
+  f.number("weak_onset_threshold", d.weak_onset_threshold, false, 0.0, 1.0, "a probability in [0, 1]");
+  f.number("weak_onset_frame", d.weak_onset_frame, false, 0.0, 1.0, "a probability in [0, 1]");
+  f.number("rise_threshold", d.rise_threshold, false, 0.0, 1.0, "a probability in [0, 1]");
+  return d;
+}
+
 json model_config_to_json(const ModelConfig& c) {
   json j;
   j["format_version"] = c.format_version;
@@ -289,17 +296,7 @@ json model_config_to_json(const ModelConfig& c) {
   j["segment"] = {{"frames", c.segment_frames}, {"context_frames", c.context_frames}};
   // Thresholds are floats in memory; write the double nearest their decimal form (0.3, not
   // 0.30000001192092896) so the file stays readable and re-reads to the same float.
-  auto prob = [](float x) { return shortest_double(x); };
-  j["decoding"] = {{"onset_threshold", prob(c.decoding.onset_threshold)},
-                   {"frame_threshold", prob(c.decoding.frame_threshold)},
-                   {"min_note_length_s", c.decoding.min_note_length_s},
-                   {"frame_fallback", c.decoding.frame_fallback},
-                   {"restrike_threshold", prob(c.decoding.restrike_threshold)},
-                   {"min_restrike_gap_s", c.decoding.min_restrike_gap_s},
-                   {"restrike_rise_weight", prob(c.decoding.restrike_rise_weight)},
-                   {"rise_threshold", prob(c.decoding.rise_threshold)},
-                   {"weak_onset_threshold", prob(c.decoding.weak_onset_threshold)},
-                   {"weak_onset_frame", prob(c.decoding.weak_onset_frame)}};
+  j["decoding"] = decoder_params_to_json(c.decoding);
   j["io"] = {{"input", tensor_to_json(c.input)},
              {"frame_output", tensor_to_json(c.frame_output)},
              {"onset_output", c.has_onset_output ? tensor_to_json(c.onset_output) : json(nullptr)},

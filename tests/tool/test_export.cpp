@@ -400,7 +400,7 @@ TEST(OnnxExport, CheckpointRoundTripAndCliExport) {
   // CLI: from the checkpoint, with thresholds overridden on the command line.
   const std::string prefix = dir + "/out/exported";
   auto r = qs::test::run_shell(std::string(QSCRIBE_BIN) + " export --checkpoint " + quote(dir + "/run/best.pt") + " --out " +
-                       quote(prefix) + " --name ckpt-test --frame-threshold 0.25 --min-note-length 0.07");
+                       quote(prefix) + " --name ckpt-test --frame-threshold 0.25 --min-note-length 0.07 --context-frames 5");
   ASSERT_EQ(r.status, 0) << r.out;
   EXPECT_NE(r.out.find("parameters: " + std::to_string(model->parameter_count())), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("exported.onnx"), std::string::npos) << r.out;
@@ -409,7 +409,21 @@ TEST(OnnxExport, CheckpointRoundTripAndCliExport) {
   EXPECT_FLOAT_EQ(cfg.decoding.onset_threshold, 0.45f);  // from the checkpoint
   EXPECT_FLOAT_EQ(cfg.decoding.frame_threshold, 0.25f);  // from the command line
   EXPECT_DOUBLE_EQ(cfg.decoding.min_note_length_s, 0.07);
+  EXPECT_EQ(cfg.context_frames, 5);  // runtimes overlap their windows by 2 x 5 frames
+  EXPECT_NE(r.out.find("5 discarded at each side"), std::string::npos) << r.out;
   EXPECT_EQ(cfg.training.at("data"), "unit test");
+  // Re-exporting the ONNX keeps the context; half the window or more leaves no frames to keep.
+  r = qs::test::run_shell(std::string(QSCRIBE_BIN) + " export --checkpoint " + quote(prefix + ".onnx") + " --out " +
+                          quote(prefix + "2"));
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_EQ(qs::load_model_config(prefix + "2.json").context_frames, 5);
+  r = qs::test::run_shell(std::string(QSCRIBE_BIN) + " export --checkpoint " + quote(prefix + ".onnx") + " --out " +
+                          quote(prefix + "3") + " --context-frames " + std::to_string((cfg.segment_frames + 1) / 2));
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_NE(r.out.find("--context-frames"), std::string::npos) << r.out;
+  EXPECT_FALSE(fs::exists(prefix + "3.json"));
+  EXPECT_EQ(qs::test::run_shell(std::string(QSCRIBE_BIN) + " export --random-init --context-frames -1 --out " +
+                                quote(prefix + "4")).status, 2);
   expect_well_formed(prefix + ".onnx", h);
   // The file the CLI wrote computes what the in-memory model computes.
   const auto stats = check_parity(*model, prefix + ".onnx", dir, {{1, 5}, {2, 30}}, "cli-checkpoint");
@@ -559,6 +573,6 @@ TEST(OnnxExport, CliRandomInitAndErrors) {
   r = qs::test::run_shell(bin + " export --help");
   EXPECT_EQ(r.status, 0);
   for (const char* opt : {"--checkpoint", "--random-init", "--seed", "--hyper", "--out", "--name", "--onset-threshold",
-                          "--frame-threshold", "--min-note-length", "--frame-fallback"})
+                          "--frame-threshold", "--min-note-length", "--frame-fallback", "--context-frames"})
     EXPECT_NE(r.out.find(opt), std::string::npos) << opt;
 }

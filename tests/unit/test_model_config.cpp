@@ -35,6 +35,18 @@ void expect_error(const json& j, std::initializer_list<std::string> fragments) {
   }
 }
 
+// Expects `f` to throw qs::Error with a message containing every fragment.
+template <class F>
+void expect_error_text(F f, std::initializer_list<std::string> fragments) {
+  try {
+    f();
+    ADD_FAILURE() << "no error";
+  } catch (const qs::Error& e) {
+    for (const std::string& part : fragments)
+      EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << "message: " << e.what() << "\nmissing: " << part;
+  }
+}
+
 json with(json j, const json::json_pointer& ptr, const json& value) {
   j[ptr] = value;
   return j;
@@ -106,6 +118,29 @@ TEST(ModelConfig, RoundTripKeepsEverything) {
   // nlohmann ADL hooks
   const json j = c;
   EXPECT_EQ(j.get<qs::ModelConfig>().name, "tiny");
+}
+
+// One reader and writer of the "decoding" object for sidecars and checkpoints: absent fields keep
+// the base (older files decode as they did), bad ones name the document and field.
+TEST(ModelConfig, DecodingObjectIsSharedByEveryDocument) {
+  qs::DecoderParams d;
+  d.onset_threshold = 0.2f;
+  d.weak_onset_frame = 0.35f;
+  d.min_restrike_gap_s = 0.1;
+  const json j = qs::decoder_params_to_json(d);
+  EXPECT_EQ(j.at("onset_threshold").dump(), "0.2");
+  EXPECT_EQ(j.at("weak_onset_frame").dump(), "0.35");
+  const qs::DecoderParams back = qs::decoder_params_from_json(j, qs::DecoderParams{});
+  EXPECT_EQ(qs::decoder_params_to_json(back), j);
+
+  qs::DecoderParams base;
+  base.restrike_rise_weight = 0.7f;
+  const qs::DecoderParams old = qs::decoder_params_from_json(json{{"onset_threshold", 0.4}}, base, "checkpoint");
+  EXPECT_EQ(old.onset_threshold, 0.4f);
+  EXPECT_EQ(old.restrike_rise_weight, 0.7f);  // absent: the base's
+  expect_error_text([] { qs::decoder_params_from_json(json{{"weak_onset_frame", 2}}, {}, "checkpoint"); },
+                    {"checkpoint", "decoding.weak_onset_frame", "[0, 1]"});
+  expect_error_text([] { qs::decoder_params_from_json(json::array(), {}); }, {"model config", "decoding"});
 }
 
 TEST(ModelConfig, UnknownFieldsAreIgnored) {

@@ -26,7 +26,7 @@ struct EvaluateArgs {
   std::vector<int> allowed_errors{0, 1, 2};
   float onset_threshold = -1, frame_threshold = -1;
   double min_note_length = -1;
-  int threads = 0;
+  int threads = 0, overlap = 0;
   bool json = false, per_piece = false;
   // --tune
   bool tune = false;
@@ -54,17 +54,11 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
+// A tuned decoding: the sidecar's fields plus min_note_ms, the unit of the --tune grid.
 nlohmann::json decoding_json(const qs::DecoderParams& d) {
-  return {{"onset_threshold", std::round(d.onset_threshold * 1e6) / 1e6},
-          {"frame_threshold", std::round(d.frame_threshold * 1e6) / 1e6},
-          {"min_note_ms", std::round(d.min_note_length_s * 1e9) / 1e6},
-          {"frame_fallback", d.frame_fallback},
-          {"restrike_threshold", std::round(d.restrike_threshold * 1e6) / 1e6},
-          {"min_restrike_gap_s", d.min_restrike_gap_s},
-          {"restrike_rise_weight", std::round(d.restrike_rise_weight * 1e6) / 1e6},
-          {"weak_onset_threshold", std::round(d.weak_onset_threshold * 1e6) / 1e6},
-          {"weak_onset_frame", std::round(d.weak_onset_frame * 1e6) / 1e6},
-          {"rise_threshold", std::round(d.rise_threshold * 1e6) / 1e6}};
+  nlohmann::json j = qs::decoder_params_to_json(d);
+  j["min_note_ms"] = std::round(d.min_note_length_s * 1e9) / 1e6;
+  return j;
 }
 
 // The --tune grid: an axis fixed by its option (--onset-threshold, ...) or searched.
@@ -100,6 +94,7 @@ qs::TuneGrid tune_grid(const EvaluateArgs& a) {
 std::vector<qs::TunePiece> tune_pieces(const EvaluateArgs& a, qs::LoadedModel& m, const qs::DecoderParams& base) {
   const auto& info = m.checkpoint.info;
   qs::InferenceOptions inf;
+  inf.overlap_frames = a.overlap;
   std::vector<qs::TunePiece> pieces;
   for (const auto& dir : a.data) {
     qs::DatasetSource src(dir);
@@ -270,6 +265,7 @@ void run(EvaluateArgs& a) {
     return;
   }
   qs::InferenceOptions inf;
+  inf.overlap_frames = a.overlap;
 
   std::vector<qs::PieceCounts> pieces;
   std::vector<std::string> names;
@@ -299,7 +295,7 @@ void run(EvaluateArgs& a) {
 
   if (a.json) {
     nlohmann::json j = {{"model", model_path}, {"pieces", pieces.size()}, {"pooled", scores_json(pooled, a.allowed_errors)},
-                        {"decoding", qs::decoding_to_json(dec)}};
+                        {"decoding", qs::decoder_params_to_json(dec)}};
     if (loss_frames) j["loss"] = loss_sum / loss_frames;
     if (a.per_piece) {
       j["per_piece"] = nlohmann::json::array();
@@ -351,6 +347,10 @@ QS_COMMAND("evaluate", "Score a model on a preprocessed split or on audio + refe
       "on: notes also start at frame rises without an onset peak; off: only at onset peaks (default: the model's)");
   qs::cli::add_min_note_length(sub, a->min_note_length, "Shortest decoded note, seconds (default: the model's)");
   qs::cli::add_note_start_options(sub, a->starts);
+  sub.add_option("--overlap", a->overlap,
+                 "Frames of context discarded at each side of a model window, at least the model's "
+                 "segment.context_frames (0: the model's own; -1: window/8), as in transcribe")
+      ->capture_default_str();
   sub.add_option("--threads", a->threads, "LibTorch threads, and --tune's grid-search threads (0: all cores)")
       ->capture_default_str();
   sub.add_flag("--json", a->json, "Print the metrics as JSON instead of a table");

@@ -36,6 +36,7 @@ struct ExportArgs {
   std::string frame_fallback;
   qs::cli::NoteStartOverrides starts;  // < 0: the checkpoint's
   std::string weights = "float32";
+  int context_frames = -1;  // < 0: the checkpoint's
   CLI::Option *onset_opt = nullptr, *frame_opt = nullptr, *name_opt = nullptr,
               *description_opt = nullptr;
 };
@@ -103,6 +104,14 @@ void run_export(const ExportArgs& a) {
     throw qs::Error(std::string("decoding thresholds: ") + e.what());
   }
 
+  if (a.context_frames >= 0) {
+    if (2 * a.context_frames >= config.segment_frames)
+      throw qs::Error("--context-frames: " + std::to_string(a.context_frames) +
+                      " frames on each side leave no frames of the model's " + std::to_string(config.segment_frames) +
+                      "-frame window; use less than half of it");
+    config.context_frames = a.context_frames;
+  }
+
   const auto r = qs::export_onnx(*model, config, onnx_path,
                                  a.weights == "float16" ? qs::WeightType::float16 : qs::WeightType::float32);
   std::printf("exported %s\n", source.c_str());
@@ -112,6 +121,9 @@ void run_export(const ExportArgs& a) {
   std::printf("  parameters: %lld; input %s [batch, frames, %d] -> %s, %s [batch, frames, %d]\n",
               static_cast<long long>(r.parameter_count), r.config.input.name.c_str(), r.config.features.n_bins,
               r.config.frame_output.name.c_str(), r.config.onset_output.name.c_str(), r.config.n_notes);
+  if (r.config.context_frames > 0)
+    std::printf("  windows of %d frames, %d discarded at each side (overlapping by %d)\n", r.config.segment_frames,
+                r.config.context_frames, 2 * r.config.context_frames);
   std::printf("  decoding defaults: onset %.3g, frame %.3g, min note %.0f ms, frame fallback %s, re-strike above %.3g "
               "after %.0f ms, rise threshold %.3g\n",
               r.config.decoding.onset_threshold, r.config.decoding.frame_threshold,
@@ -175,6 +187,13 @@ QS_COMMAND("export", "Export a model for the browser: NAME.onnx (ONNX opset 17) 
                                          "probability rises without an onset peak, off = only onset peaks start notes "
                                          "(default: the checkpoint's, else on)");
              qs::cli::add_note_start_options(sub, a->starts);
+             sub.add_option("--context-frames", a->context_frames,
+                            "Frames at each side of every model window that inference runs for context only and "
+                            "discards, so that windows overlap by twice this (stored as segment.context_frames; "
+                            "transcribe, evaluate and the browser use it; 0: windows tile the audio as in training; "
+                            "default: the checkpoint's). Frames near a window's edge see less context and come out "
+                            "worse: docs/benchmarks.md")
+                 ->check(CLI::NonNegativeNumber);
              sub.add_option("--weights", a->weights,
                             "How the weights are stored: float32, or float16 (half the file; each weight is cast to "
                             "float32 when the model loads, so inference stays float32 and only the weights are "

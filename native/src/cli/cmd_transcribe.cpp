@@ -45,7 +45,7 @@ void transcribe_one(const std::string& in, const std::string& dst, const Transcr
   const nlohmann::json meta = {{"source", fs::path(in).filename().string()},
                                {"duration_s", r.duration_s},
                                {"model", fs::path(model_path).filename().string()},
-                               {"decoding", qs::decoding_to_json(dec)}};
+                               {"decoding", qs::decoder_params_to_json(dec)}};
   qs::MusicOutputOptions mo = a.music;
   mo.title = fs::path(in).stem().string();
   qs::write_music(dst, r.notes, r.duration_s, mo, meta);
@@ -162,7 +162,7 @@ QS_COMMAND("transcribe", "Transcribe audio files to MIDI, TSV or JSON notes", 60
                  "Model window length (0: the training context of the model)")->capture_default_str()
       ->check(CLI::NonNegativeNumber);
   sub.add_option("--overlap", a->overlap,
-                 "Frames of context discarded at each side of a window (0: windows tile the audio as in training; -1: window/8, ~30 % slower)")->capture_default_str();
+                 "Frames of context discarded at each side of a window, at least the model's segment.context_frames (0: the model's own; -1: window/8; each 10 frames of an 86-frame window cost ~30 % more model work)")->capture_default_str();
   sub.add_option("--batch-windows", a->batch_windows, "Windows per forward pass")->capture_default_str()
       ->check(CLI::PositiveNumber);
   sub.add_option("--save-activations", a->activations_dir,

@@ -29,22 +29,8 @@ nlohmann::json CheckpointInfo::to_json() const {
           {"features", cqt_params_to_json(features)},
           {"notes", {{"lowest_pitch", lowest_pitch}, {"n_notes", n_notes}, {"only_note_names", only_note_names}}},
           {"segment", {{"frames", segment_frames}, {"context_frames", context_frames}}},
-          {"decoding", decoding_to_json(decoding)},
+          {"decoding", decoder_params_to_json(decoding)},
           {"training", training}};
-}
-
-nlohmann::json decoding_to_json(const DecoderParams& d) {
-  auto prob = [](float x) { return std::round(x * 1e6) / 1e6; };  // float -> short decimal
-  return {{"onset_threshold", prob(d.onset_threshold)},
-          {"frame_threshold", prob(d.frame_threshold)},
-          {"min_note_length_s", d.min_note_length_s},
-          {"frame_fallback", d.frame_fallback},
-          {"restrike_threshold", prob(d.restrike_threshold)},
-          {"min_restrike_gap_s", d.min_restrike_gap_s},
-          {"restrike_rise_weight", prob(d.restrike_rise_weight)},
-          {"rise_threshold", prob(d.rise_threshold)},
-          {"weak_onset_threshold", prob(d.weak_onset_threshold)},
-          {"weak_onset_frame", prob(d.weak_onset_frame)}};
 }
 
 CheckpointInfo CheckpointInfo::from_json(const nlohmann::json& j) {
@@ -70,19 +56,8 @@ CheckpointInfo CheckpointInfo::from_json(const nlohmann::json& j) {
       s.integer("frames", c.segment_frames, false, 1, 1 << 24, "a positive integer");
       s.integer("context_frames", c.context_frames, false, 0, 1 << 24, "0 or more");
     }
-    if (const nlohmann::json* dec = f.object("decoding", false)) {
-      const JsonFields d = f.nested(*dec, "decoding");
-      d.number("onset_threshold", c.decoding.onset_threshold, false, 0.0, 1.0, "from 0 to 1");
-      d.number("frame_threshold", c.decoding.frame_threshold, false, 0.0, 1.0, "from 0 to 1");
-      d.number("min_note_length_s", c.decoding.min_note_length_s, false, 0.0, 60.0, "from 0 to 60 seconds");
-      d.boolean("frame_fallback", c.decoding.frame_fallback);
-      d.number("restrike_threshold", c.decoding.restrike_threshold, false, 0.0, 1.0, "from 0 to 1");
-      d.number("min_restrike_gap_s", c.decoding.min_restrike_gap_s, false, 0.0, 60.0, "from 0 to 60 seconds");
-      d.number("rise_threshold", c.decoding.rise_threshold, false, 0.0, 1.0, "from 0 to 1");
-      d.number("restrike_rise_weight", c.decoding.restrike_rise_weight, false, 0.0, 10.0, "from 0 to 10");
-      d.number("weak_onset_threshold", c.decoding.weak_onset_threshold, false, 0.0, 1.0, "from 0 to 1");
-      d.number("weak_onset_frame", c.decoding.weak_onset_frame, false, 0.0, 1.0, "from 0 to 1");
-    }
+    if (const nlohmann::json* dec = f.object("decoding", false))
+      c.decoding = decoder_params_from_json(*dec, c.decoding, "checkpoint");
     if (j.contains("training")) c.training = j["training"];
   } catch (const nlohmann::json::exception& e) {
     throw Error(std::string("bad checkpoint metadata: ") + e.what());

@@ -100,8 +100,5 @@ bool copy_weights_deepening(Transcriber& dst, Transcriber& src);
 
 // CqtParams <-> JSON: qs::cqt_params_to_json / cqt_params_from_json (qscribe/model_config.hpp).
 
-// The decoding thresholds as the checkpoint's "decoding" object (and the metadata that
-// `transcribe` and `evaluate --json` report): probabilities rounded to 6 decimals.
-nlohmann::json decoding_to_json(const DecoderParams& d);
 
 }  // namespace qs

@@ -97,6 +97,14 @@ ModelConfig model_config_from_json(const nlohmann::json& j);
 nlohmann::json cqt_params_to_json(const CqtParams& p);
 CqtParams cqt_params_from_json(const nlohmann::json& j, const std::string& context = "model config",
                                const std::string& path = "features");
+// The "decoding" object shared by the sidecar, checkpoints and the tools' JSON reports:
+// DecoderParams <-> JSON, thresholds as their shortest decimal (0.3, not 0.30000001192092896).
+// Absent fields keep `base`'s values, so files older than a decoder rule decode as they did
+// (DecoderParams' defaults switch each later rule off). Errors name the document and field.
+nlohmann::json decoder_params_to_json(const DecoderParams& d);
+DecoderParams decoder_params_from_json(const nlohmann::json& j, const DecoderParams& base,
+                                       const std::string& context = "model config",
+                                       const std::string& path = "decoding");
 // Config -> JSON object (all fields written; from_json(to_json(c)) == c).
 nlohmann::json model_config_to_json(const ModelConfig& c);
 

@@ -45,8 +45,9 @@ NoteList decode_probabilities(const NoteProbabilities& probs, const ModelConfig&
 struct WindowOptions {
   int window_frames = 0;  // 0: the model's training context (segment.frames)
   // Frames of context discarded on each side; -1: window / 8. At least the model's
-  // segment.context_frames. Default 0: windows tile the audio like the training windows (on the
-  // first model's dev set, window/8 changed note F1 by +0.003 for 30 % more model work).
+  // segment.context_frames, so 0 means the model's choice: windows tile the audio like the
+  // training windows when that is 0. Edge frames see less context; for release 11, 10 frames
+  // of context raised note F1 by 0.002-0.02 for 30 % more model work (docs/benchmarks.md).
   int overlap_frames = 0;
   int batch_windows = 16;  // windows per request
 };
