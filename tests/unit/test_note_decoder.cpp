@@ -34,6 +34,17 @@ struct Grid {
 
 constexpr double kHop = 512.0 / 22050.0;
 
+// Decoding any activations with `p` must fail with a qs::Error that names `field`.
+void expect_rejected(const qs::DecoderParams& p, const std::string& field) {
+  const Grid g(4, 4);
+  try {
+    qs::decode_notes(g.act(), p);
+    ADD_FAILURE() << "expected qs::Error naming " << field;
+  } catch (const qs::Error& e) {
+    EXPECT_NE(std::string(e.what()).find(field), std::string::npos) << e.what();
+  }
+}
+
 }  // namespace
 
 TEST(NoteDecoder, OnsetPeakStartsNoteFramesSustainIt) {
@@ -226,12 +237,7 @@ TEST(NoteDecoder, RejectsBadShapesAndParameters) {
   EXPECT_THROW(qs::decode_notes(g.act(), p), qs::Error);
   p = {};
   p.min_note_length_s = -1.0;
-  try {
-    qs::decode_notes(g.act(), p);
-    FAIL() << "expected qs::Error";
-  } catch (const qs::Error& e) {
-    EXPECT_NE(std::string(e.what()).find("min_note_length_s"), std::string::npos);
-  }
+  expect_rejected(p, "min_note_length_s");
 }
 
 TEST(NoteDecoder, SigmoidMapsLogits) {
@@ -312,12 +318,7 @@ TEST(NoteDecoder, RejectsBadRestrikeParameters) {
   EXPECT_THROW(qs::decode_notes(g.act(), p), qs::Error);
   p = {};
   p.min_restrike_gap_s = -0.1;
-  try {
-    qs::decode_notes(g.act(), p);
-    FAIL() << "expected qs::Error";
-  } catch (const qs::Error& e) {
-    EXPECT_NE(std::string(e.what()).find("min_restrike_gap_s"), std::string::npos);
-  }
+  expect_rejected(p, "min_restrike_gap_s");
 }
 
 TEST(NoteDecoder, ConfidentRiseWithoutPeakStartsANoteFromItsFirstFrame) {
@@ -389,15 +390,9 @@ TEST(NoteDecoder, OnsetPeakDuringARiseStartsTheNoteAtThePeak) {
 }
 
 TEST(NoteDecoder, RejectsABadRiseThreshold) {
-  Grid g(4, 4);
   qs::DecoderParams p;
   p.rise_threshold = -0.5f;
-  try {
-    qs::decode_notes(g.act(), p);
-    FAIL() << "expected qs::Error";
-  } catch (const qs::Error& e) {
-    EXPECT_NE(std::string(e.what()).find("rise_threshold"), std::string::npos);
-  }
+  expect_rejected(p, "rise_threshold");
 }
 
 TEST(NoteDecoder, FrameRiseAroundAPeakHelpsItRestrike) {
@@ -452,16 +447,11 @@ TEST(NoteDecoder, RestrikeRiseLooksOnlyWithinTheNoteAndTheSignal) {
 }
 
 TEST(NoteDecoder, RejectsABadRestrikeRiseWeight) {
-  Grid g(4, 4);
   qs::DecoderParams p;
   for (float w : {-0.1f, 11.0f, std::numeric_limits<float>::quiet_NaN()}) {
     p.restrike_rise_weight = w;
-    try {
-      qs::decode_notes(g.act(), p);
-      FAIL() << "expected qs::Error for " << w;
-    } catch (const qs::Error& e) {
-      EXPECT_NE(std::string(e.what()).find("restrike_rise_weight"), std::string::npos);
-    }
+    SCOPED_TRACE(w);
+    expect_rejected(p, "restrike_rise_weight");
   }
 }
 
@@ -499,10 +489,5 @@ TEST(NoteDecoder, RejectsBadWeakOnsetParameters) {
   EXPECT_THROW(qs::decode_notes(g.act(), p), qs::Error);
   p = {};
   p.weak_onset_frame = -0.1f;
-  try {
-    qs::decode_notes(g.act(), p);
-    FAIL() << "expected qs::Error";
-  } catch (const qs::Error& e) {
-    EXPECT_NE(std::string(e.what()).find("weak_onset_frame"), std::string::npos);
-  }
+  expect_rejected(p, "weak_onset_frame");
 }
