@@ -52,7 +52,7 @@ CLI::Option* add_frame_fallback(CLI::App& sub, std::string& on_off, const std::s
   return opt;
 }
 
-void add_note_start_options(CLI::App& sub, NoteStartOverrides& r) {
+void add_note_start_options(CLI::App& sub, DecoderOverrides& r) {
   sub.add_option("--restrike-threshold", r.restrike_threshold,
                  "Onset probability a peak must exceed to re-strike a note that is still sounding; weaker peaks "
                  "(a held note's vibrato or swell) leave it sounding (0: the onset threshold alone; default: the model's)")
@@ -78,6 +78,21 @@ void add_note_start_options(CLI::App& sub, NoteStartOverrides& r) {
                  "a sung glide) starts a note, from the rise's first frame above the frame threshold (0: never; "
                  "default: the model's)")
       ->check(CLI::Range(0.0, 1.0));
+}
+
+qs::DecoderParams with_overrides(qs::DecoderParams d, const DecoderOverrides& o) {
+  if (o.onset_threshold >= 0) d.onset_threshold = o.onset_threshold;
+  if (o.frame_threshold >= 0) d.frame_threshold = o.frame_threshold;
+  if (o.min_note_length_s >= 0) d.min_note_length_s = o.min_note_length_s;
+  if (!o.frame_fallback.empty()) d.frame_fallback = o.frame_fallback == "on";
+  if (o.restrike_threshold >= 0) d.restrike_threshold = o.restrike_threshold;
+  if (o.min_restrike_gap_s >= 0) d.min_restrike_gap_s = o.min_restrike_gap_s;
+  if (o.rise_threshold >= 0) d.rise_threshold = o.rise_threshold;
+  if (o.restrike_rise_weight >= 0) d.restrike_rise_weight = o.restrike_rise_weight;
+  if (o.weak_onset_threshold >= 0) d.weak_onset_threshold = o.weak_onset_threshold;
+  if (o.weak_onset_frame >= 0) d.weak_onset_frame = o.weak_onset_frame;
+  d.validate();
+  return d;
 }
 
 }  // namespace qs::cli

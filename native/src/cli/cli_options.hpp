@@ -2,6 +2,10 @@
 #pragma once
 #include <CLI/CLI.hpp>
 
+#include <string>
+
+#include "qscribe/note_decoder.hpp"
+
 namespace qs::cli {
 
 // The CQT feature options of `preprocess` (and `features`, which must describe the same
@@ -19,10 +23,16 @@ CLI::Option* add_min_note_length(CLI::App& sub, double& seconds, const std::stri
 // --no-frame-fallback flag (transcribe's old spelling) stores "off".
 CLI::Option* add_frame_fallback(CLI::App& sub, std::string& on_off, const std::string& help);
 
-// Where notes start besides fresh onset peaks: re-striking a sounding note
-// (qs::DecoderParams::restrike_threshold, min_restrike_gap_s, restrike_rise_weight) and confident rises without a peak
-// (rise_threshold); a negative value keeps the model's.
-struct NoteStartOverrides {
+// The decoding a command line asks for over the model's (qs::DecoderParams, field for field): a
+// negative value, or an empty frame_fallback ("on" / "off"), keeps the model's. transcribe, evaluate
+// and export fill one from their options and apply it with with_overrides.
+struct DecoderOverrides {
+  float onset_threshold = -1;
+  float frame_threshold = -1;
+  double min_note_length_s = -1;
+  std::string frame_fallback;
+  // Where notes start besides fresh onset peaks: re-striking a sounding note and confident rises
+  // without a peak.
   float restrike_threshold = -1;
   double min_restrike_gap_s = -1;
   float rise_threshold = -1;
@@ -32,6 +42,9 @@ struct NoteStartOverrides {
 };
 // --restrike-threshold P (0..1), --min-restrike-gap SECONDS (0..60), --restrike-rise-weight W (0..10)
 // --rise-threshold P (0..1), --weak-onset-threshold P (0..1) and --weak-onset-frame P (0..1).
-void add_note_start_options(CLI::App& sub, NoteStartOverrides& r);
+void add_note_start_options(CLI::App& sub, DecoderOverrides& r);
+
+// `model`'s decoding with the overrides applied; validated (qs::Error names a bad field).
+qs::DecoderParams with_overrides(qs::DecoderParams model, const DecoderOverrides& o);
 
 }  // namespace qs::cli

@@ -24,8 +24,6 @@ struct EvaluateArgs {
   std::string model;
   std::vector<std::string> data, audio, refs;
   std::vector<int> allowed_errors{0, 1, 2};
-  float onset_threshold = -1, frame_threshold = -1;
-  double min_note_length = -1;
   int threads = 0, overlap = 0;
   bool json = false, per_piece = false;
   // --tune
@@ -34,8 +32,7 @@ struct EvaluateArgs {
   std::string tune_restrike = "0,0.5,0.6,0.7", tune_rise = "0,0.9";
   std::string tune_fallback = "both";
   double tune_margin = 0.0, tune_k0_gain = 0.0;
-  std::string frame_fallback;  // "on" / "off" overrides the model's
-  qs::cli::NoteStartOverrides starts;
+  qs::cli::DecoderOverrides decoding;
   int top = 10;
 };
 
@@ -64,26 +61,27 @@ nlohmann::json decoding_json(const qs::DecoderParams& d) {
 // The --tune grid: an axis fixed by its option (--onset-threshold, ...) or searched.
 qs::TuneGrid tune_grid(const EvaluateArgs& a) {
   qs::TuneGrid grid;
-  if (a.onset_threshold >= 0) {
-    grid.onset_thresholds = {a.onset_threshold};
+  if (a.decoding.onset_threshold >= 0) {
+    grid.onset_thresholds = {a.decoding.onset_threshold};
   } else {
     for (double v : qs::parse_grid_axis(a.tune_onset, "--tune-onset")) grid.onset_thresholds.push_back(static_cast<float>(v));
   }
-  if (a.frame_threshold >= 0) {
-    grid.frame_thresholds = {a.frame_threshold};
+  if (a.decoding.frame_threshold >= 0) {
+    grid.frame_thresholds = {a.decoding.frame_threshold};
   } else {
     for (double v : qs::parse_grid_axis(a.tune_frame, "--tune-frame")) grid.frame_thresholds.push_back(static_cast<float>(v));
   }
-  grid.min_note_ms = a.min_note_length >= 0 ? std::vector<double>{a.min_note_length * 1000.0}
-                                            : qs::parse_grid_axis(a.tune_min_note_ms, "--tune-min-note-ms");
-  if (a.starts.restrike_threshold >= 0) {
-    grid.restrike_thresholds = {a.starts.restrike_threshold};
+  grid.min_note_ms = a.decoding.min_note_length_s >= 0
+                         ? std::vector<double>{a.decoding.min_note_length_s * 1000.0}
+                         : qs::parse_grid_axis(a.tune_min_note_ms, "--tune-min-note-ms");
+  if (a.decoding.restrike_threshold >= 0) {
+    grid.restrike_thresholds = {a.decoding.restrike_threshold};
   } else {
     for (double v : qs::parse_grid_axis(a.tune_restrike, "--tune-restrike"))
       grid.restrike_thresholds.push_back(static_cast<float>(v));
   }
-  if (a.starts.rise_threshold >= 0) {
-    grid.rise_thresholds = {a.starts.rise_threshold};
+  if (a.decoding.rise_threshold >= 0) {
+    grid.rise_thresholds = {a.decoding.rise_threshold};
   } else {
     for (double v : qs::parse_grid_axis(a.tune_rise, "--tune-rise")) grid.rise_thresholds.push_back(static_cast<float>(v));
   }
@@ -122,7 +120,7 @@ qs::TuneResult search_decoding(const EvaluateArgs& a, const std::vector<qs::Tune
   qs::TuneResult r;
   bool have = false;
   for (const bool fallback : {true, false}) {
-    const std::string& only = a.frame_fallback.empty() ? a.tune_fallback : a.frame_fallback;
+    const std::string& only = a.decoding.frame_fallback.empty() ? a.tune_fallback : a.decoding.frame_fallback;
     if ((only == "on" && !fallback) || (only == "off" && fallback)) continue;
     qs::DecoderParams b = base;
     b.frame_fallback = fallback;
@@ -255,11 +253,7 @@ void run(EvaluateArgs& a) {
   const std::string model_path = a.model.empty() ? qs::default_model_path() : a.model;
   qs::LoadedModel m = qs::load_model_for_inference(model_path);
   const auto& info = m.checkpoint.info;
-  qs::DecoderParams dec =
-      qs::decoder_with_overrides(info.decoding, a.onset_threshold, a.frame_threshold, a.min_note_length, a.frame_fallback,
-                                 a.starts.restrike_threshold, a.starts.min_restrike_gap_s,
-                                 a.starts.rise_threshold, a.starts.restrike_rise_weight,
-                                 a.starts.weak_onset_threshold, a.starts.weak_onset_frame);
+  qs::DecoderParams dec = qs::cli::with_overrides(info.decoding, a.decoding);
   if (a.tune) {
     run_tune(a, m, model_path, dec);
     return;
@@ -338,15 +332,16 @@ QS_COMMAND("evaluate", "Score a model on a preprocessed split or on audio + refe
   sub.add_option("--ref", a->refs, "Reference notes for each --audio, in the same order: .mid, .tsv, .json or "
                                    "MusicNet .csv")->check(CLI::ExistingFile);
   sub.add_option("--allowed-errors", a->allowed_errors, "k values of the exact-frame accuracy")->capture_default_str();
-  sub.add_option("--onset-threshold", a->onset_threshold, "Decoder onset threshold (default: the model's)")
+  sub.add_option("--onset-threshold", a->decoding.onset_threshold, "Decoder onset threshold (default: the model's)")
       ->check(CLI::Range(0.0, 1.0));
-  sub.add_option("--frame-threshold", a->frame_threshold, "Decoder frame threshold (default: the model's)")
+  sub.add_option("--frame-threshold", a->decoding.frame_threshold, "Decoder frame threshold (default: the model's)")
       ->check(CLI::Range(0.0, 1.0));
   qs::cli::add_frame_fallback(
-      sub, a->frame_fallback,
+      sub, a->decoding.frame_fallback,
       "on: notes also start at frame rises without an onset peak; off: only at onset peaks (default: the model's)");
-  qs::cli::add_min_note_length(sub, a->min_note_length, "Shortest decoded note, seconds (default: the model's)");
-  qs::cli::add_note_start_options(sub, a->starts);
+  qs::cli::add_min_note_length(sub, a->decoding.min_note_length_s,
+                               "Shortest decoded note, seconds (default: the model's)");
+  qs::cli::add_note_start_options(sub, a->decoding);
   sub.add_option("--overlap", a->overlap,
                  "Frames of context discarded at each side of a model window, at least the model's "
                  "segment.context_frames (0: the model's own; -1: window/8), as in transcribe")

@@ -31,14 +31,10 @@ struct ExportArgs {
   std::string out;
   std::string name;
   std::string description;
-  double onset_threshold = 0.5, frame_threshold = 0.3;
-  double min_note_length = -1;  // seconds; < 0: the checkpoint's
-  std::string frame_fallback;
-  qs::cli::NoteStartOverrides starts;  // < 0: the checkpoint's
+  qs::cli::DecoderOverrides decoding;  // < 0: the checkpoint's
   std::string weights = "float32";
   int context_frames = -1;  // < 0: the checkpoint's
-  CLI::Option *onset_opt = nullptr, *frame_opt = nullptr, *name_opt = nullptr,
-              *description_opt = nullptr;
+  CLI::Option *name_opt = nullptr, *description_opt = nullptr;
 };
 
 void run_export(const ExportArgs& a) {
@@ -95,11 +91,7 @@ void run_export(const ExportArgs& a) {
   }
   // The same overrides as transcribe's and evaluate's, on the decoding the sidecar will carry.
   try {
-    config.decoding = qs::decoder_with_overrides(
-        config.decoding, *a.onset_opt ? static_cast<float>(a.onset_threshold) : -1.0f,
-        *a.frame_opt ? static_cast<float>(a.frame_threshold) : -1.0f, a.min_note_length, a.frame_fallback,
-        a.starts.restrike_threshold, a.starts.min_restrike_gap_s, a.starts.rise_threshold, a.starts.restrike_rise_weight,
-        a.starts.weak_onset_threshold, a.starts.weak_onset_frame);
+    config.decoding = qs::cli::with_overrides(config.decoding, a.decoding);
   } catch (const qs::Error& e) {
     throw qs::Error(std::string("decoding thresholds: ") + e.what());
   }
@@ -171,22 +163,22 @@ QS_COMMAND("export", "Export a model for the browser: NAME.onnx (ONNX opset 17) 
              a->description_opt = sub.add_option("--description", a->description,
                                                  "One-line description stored in the JSON (default: the checkpoint's, "
                                                  "else a summary of the architecture)");
-             a->onset_opt = sub.add_option("--onset-threshold", a->onset_threshold,
-                                           "Default onset probability threshold of the note decoder, in [0, 1] "
-                                           "(default: the checkpoint's, else 0.5)")
-                                ->check(CLI::Range(0.0, 1.0));
-             a->frame_opt = sub.add_option("--frame-threshold", a->frame_threshold,
-                                           "Default frame probability threshold (a note lasts while its frames exceed "
-                                           "it), in [0, 1] (default: the checkpoint's, else 0.3)")
-                                ->check(CLI::Range(0.0, 1.0));
-             qs::cli::add_min_note_length(sub, a->min_note_length,
+             sub.add_option("--onset-threshold", a->decoding.onset_threshold,
+                            "Default onset probability threshold of the note decoder, in [0, 1] "
+                            "(default: the checkpoint's, else 0.5)")
+                 ->check(CLI::Range(0.0, 1.0));
+             sub.add_option("--frame-threshold", a->decoding.frame_threshold,
+                            "Default frame probability threshold (a note lasts while its frames exceed "
+                            "it), in [0, 1] (default: the checkpoint's, else 0.3)")
+                 ->check(CLI::Range(0.0, 1.0));
+             qs::cli::add_min_note_length(sub, a->decoding.min_note_length_s,
                                           "Default shortest note kept by the decoder, in seconds (default: the "
                                           "checkpoint's, else 0.058 = 2.5 frames)");
-             qs::cli::add_frame_fallback(sub, a->frame_fallback,
+             qs::cli::add_frame_fallback(sub, a->decoding.frame_fallback,
                                          "Default of the decoder's frame fallback: on = notes also start where a frame "
                                          "probability rises without an onset peak, off = only onset peaks start notes "
                                          "(default: the checkpoint's, else on)");
-             qs::cli::add_note_start_options(sub, a->starts);
+             qs::cli::add_note_start_options(sub, a->decoding);
              sub.add_option("--context-frames", a->context_frames,
                             "Frames at each side of every model window that inference runs for context only and "
                             "discards, so that windows overlap by twice this (stored as segment.context_frames; "

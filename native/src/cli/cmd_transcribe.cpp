@@ -26,10 +26,7 @@ namespace fs = std::filesystem;
 struct TranscribeArgs {
   std::vector<std::string> inputs;
   std::string out, model, format = "mid", activations_dir;
-  float onset_threshold = -1, frame_threshold = -1;
-  double min_note_length = -1;
-  std::string frame_fallback;  // "on" / "off" overrides the model's
-  qs::cli::NoteStartOverrides starts;
+  qs::cli::DecoderOverrides decoding;
   int threads = 0, overlap = 0, batch_windows = 16;
   double window_seconds = 0;
   bool quiet = false;
@@ -99,11 +96,7 @@ void run(TranscribeArgs& a) {
   const std::string model_path = a.model.empty() ? qs::default_model_path() : a.model;
   qs::LoadedModel m = qs::load_model_for_inference(model_path);
   const auto& info = m.checkpoint.info;
-  qs::DecoderParams dec =
-      qs::decoder_with_overrides(info.decoding, a.onset_threshold, a.frame_threshold, a.min_note_length, a.frame_fallback,
-                                 a.starts.restrike_threshold, a.starts.min_restrike_gap_s,
-                                 a.starts.rise_threshold, a.starts.restrike_rise_weight,
-                                 a.starts.weak_onset_threshold, a.starts.weak_onset_frame);
+  qs::DecoderParams dec = qs::cli::with_overrides(info.decoding, a.decoding);
   qs::InferenceOptions inf;
   if (a.window_seconds > 0)
     inf.window_frames = std::max(1, static_cast<int>(std::lround(a.window_seconds * info.features.frame_rate())));
@@ -145,17 +138,18 @@ QS_COMMAND("transcribe", "Transcribe audio files to MIDI, TSV or JSON notes", 60
   sub.add_option("-m,--model", a->model,
                  "Model: a training checkpoint (.pt) or an exported model (.onnx); its sidecar NAME.json "
                  "(required for .onnx) gives the decoding defaults (default: " + qs::default_model_path() + ")");
-  sub.add_option("--onset-threshold", a->onset_threshold,
+  sub.add_option("--onset-threshold", a->decoding.onset_threshold,
                  "Onset probability a peak must exceed to start a note (default: the model's, 0.5)")
       ->check(CLI::Range(0.0, 1.0));
-  sub.add_option("--frame-threshold", a->frame_threshold,
+  sub.add_option("--frame-threshold", a->decoding.frame_threshold,
                  "Frame probability a note must exceed to keep sounding (default: the model's, 0.3)")
       ->check(CLI::Range(0.0, 1.0));
-  qs::cli::add_min_note_length(sub, a->min_note_length, "Shortest note kept, seconds (default: the model's, 0.058)");
-  qs::cli::add_frame_fallback(sub, a->frame_fallback,
+  qs::cli::add_min_note_length(sub, a->decoding.min_note_length_s,
+                               "Shortest note kept, seconds (default: the model's, 0.058)");
+  qs::cli::add_frame_fallback(sub, a->decoding.frame_fallback,
                               "on: notes also start at frame rises without an onset peak; off: only at onset peaks "
                               "(default: the model's, on)");
-  qs::cli::add_note_start_options(sub, a->starts);
+  qs::cli::add_note_start_options(sub, a->decoding);
   sub.add_option("--threads", a->threads, "LibTorch threads (0: all cores)")->capture_default_str()
       ->check(CLI::NonNegativeNumber);
   sub.add_option("--window-seconds", a->window_seconds,

@@ -131,23 +131,4 @@ LoadedModel load_model_for_inference(const std::string& path) {
   return m;
 }
 
-DecoderParams decoder_with_overrides(DecoderParams d, float onset_threshold, float frame_threshold,
-                                     double min_note_length_s, const std::string& frame_fallback,
-                                     float restrike_threshold, double min_restrike_gap_s, float rise_threshold,
-                                     float restrike_rise_weight, float weak_onset_threshold,
-                                     float weak_onset_frame) {
-  if (onset_threshold >= 0) d.onset_threshold = onset_threshold;
-  if (frame_threshold >= 0) d.frame_threshold = frame_threshold;
-  if (min_note_length_s >= 0) d.min_note_length_s = min_note_length_s;
-  if (!frame_fallback.empty()) d.frame_fallback = frame_fallback == "on";
-  if (restrike_threshold >= 0) d.restrike_threshold = restrike_threshold;
-  if (min_restrike_gap_s >= 0) d.min_restrike_gap_s = min_restrike_gap_s;
-  if (rise_threshold >= 0) d.rise_threshold = rise_threshold;
-  if (restrike_rise_weight >= 0) d.restrike_rise_weight = restrike_rise_weight;
-  if (weak_onset_threshold >= 0) d.weak_onset_threshold = weak_onset_threshold;
-  if (weak_onset_frame >= 0) d.weak_onset_frame = weak_onset_frame;
-  d.validate();
-  return d;
-}
-
 }  // namespace qs

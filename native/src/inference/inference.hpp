@@ -59,12 +59,4 @@ LoadedModel load_model_for_inference(const std::string& path);
 // QSCRIBE_MODELS_DIR/qscribe-default.onnx (the shipped model, the same file the browser runs)
 std::string default_model_path();
 
-// The model's decoding thresholds with the command line's overrides applied (a negative value,
-// or an empty frame_fallback, keeps the model's; frame_fallback is "on" or "off"); validated.
-DecoderParams decoder_with_overrides(DecoderParams model_defaults, float onset_threshold, float frame_threshold,
-                                     double min_note_length_s, const std::string& frame_fallback = "",
-                                     float restrike_threshold = -1, double min_restrike_gap_s = -1,
-                                     float rise_threshold = -1, float restrike_rise_weight = -1,
-                                     float weak_onset_threshold = -1, float weak_onset_frame = -1);
-
 }  // namespace qs
