@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Smoke test of scripts/train-default: SMALL=1 runs the whole pipeline in miniature (corpus from
-# two Debian MIDI files + procedural music, and their second and third renderings -> preprocess ->
+# the first minute of two Debian MIDI files + procedural music, and their second and third
+# renderings -> preprocess ->
 # 1 epoch of training -> 1 epoch of each fine-tuning and refining run -> their weight average ->
 # the multi-source corpus and 1 epoch of fine-tuning on it -> threshold tuning) into WORKDIR, and must leave loadable checkpoints, training logs, the average,
 # tuned thresholds, and models/ untouched (SMALL stops before the export stage).
