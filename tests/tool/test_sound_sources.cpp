@@ -1,6 +1,6 @@
 // The training audio's variety: the sampled Salamander piano (pitch, onset, damper, re-strike),
 // the plucked-string model (pitch, decay, mute, pick position, velocity), the singers (pitch,
-// slurs and scoops, swells),
+// slurs and scoops, swells), the sustained tones of drawn spectra (pitch, variety, release),
 // the recording chain (room, microphone, codec: the labels' times survive each), the sources'
 // weights and the performance draws, and the procedural textures (re-struck notes, high register).
 #include <gtest/gtest.h>
@@ -21,6 +21,7 @@
 #include "synth/plucked_string.hpp"
 #include "synth/procedural.hpp"
 #include "synth/sung_voice.hpp"
+#include "synth/sustained_tone.hpp"
 #include "qscribe/audio_file.hpp"
 #include "qscribe/error.hpp"
 #include "qscribe/midi_file.hpp"
@@ -389,6 +390,65 @@ TEST(SynthSources, SungVoicesSourceRendersEveryPart) {
   ASSERT_EQ(renderer.sources(), 2);
   EXPECT_EQ(renderer.source_name(0), "plucked-strings");
   EXPECT_EQ(renderer.source_name(1), "sung-voices");
+}
+
+namespace {
+
+std::vector<float> tones(const std::vector<qs::NoteList>& parts, double seconds, const TonePerformance& perf) {
+  std::vector<float> out(static_cast<std::size_t>(seconds * kRate), 0.0f);
+  render_sustained_tones(parts, perf, kRate, out);
+  return out;
+}
+
+}  // namespace
+
+// Whatever spectrum a part draws (organ ranks above the key, a weak fundamental, odd harmonics),
+// the note's fundamental sounds, nothing sounds an octave below it or a semitone above it, and the note
+// is silent before its onset and after its release (at most 0.25 s after the note-off).
+TEST(SustainedTones, EveryDrawnInstrumentSoundsItsKeyFromOnsetToRelease) {
+  for (std::uint64_t seed = 1; seed <= 12; ++seed)
+    for (int pitch : {36, 57, 69, 84}) {
+      SCOPED_TRACE(std::to_string(seed) + " " + std::to_string(pitch));
+      TonePerformance perf;
+      perf.seed = seed;
+      const std::vector<float> x = tones({{{0.3, 1.5, pitch, 100}}}, 2.0, perf);
+      const double f = 440.0 * std::pow(2.0, (pitch - 69) / 12.0);
+      const double at_key = power_at(x, kRate, f, 0.6, 1.4);  // vibrato swings it by up to 30 cents
+      EXPECT_GT(at_key, 30.0 * power_at(x, kRate, f * std::pow(2.0, 1.0 / 12.0), 0.6, 1.4));  // a semitone up
+      EXPECT_GT(at_key, 30.0 * power_at(x, kRate, f / 2.0, 0.6, 1.4));                         // an octave down
+      EXPECT_EQ(rms(x, kRate, 0.0, 0.299), 0.0);
+      EXPECT_GT(rms(x, kRate, 0.9, 1.4), 1e-2);
+      EXPECT_EQ(rms(x, kRate, 1.5 + 0.251, 2.0), 0.0);
+    }
+}
+
+// The parts' instruments differ: over twelve seeds the level of the second harmonic against the
+// first spans more than 15 dB. The same seed gives the same samples.
+TEST(SustainedTones, SpectraVaryBySeedAndRepeatForOne) {
+  double lo = 1e9, hi = -1e9;
+  const double f = 220.0;
+  for (std::uint64_t seed = 1; seed <= 12; ++seed) {
+    TonePerformance perf;
+    perf.seed = seed;
+    const std::vector<float> x = tones({{{0.0, 1.0, 57, 100}}}, 1.0, perf);
+    const double second = db(std::sqrt(power_at(x, kRate, 2 * f, 0.5, 0.9) / power_at(x, kRate, f, 0.5, 0.9)));
+    lo = std::min(lo, second), hi = std::max(hi, second);
+    EXPECT_EQ(x, tones({{{0.0, 1.0, 57, 100}}}, 1.0, perf));
+  }
+  EXPECT_GT(hi - lo, 15.0);
+}
+
+// `qscribe synth --sustained-tones`: the last source, named in the manifest, audio at every label.
+TEST(SynthSources, SustainedTonesSourceRendersEveryPart) {
+  expect_source_renders(qs::test::temp_dir("synth_tones"), "sustained-tones",
+                        [](RenderOptions& r) { r.sustained_tones = true; });
+  RenderOptions ro;
+  ro.sung_voices = true;
+  ro.sustained_tones = true;
+  Renderer renderer(ro);
+  ASSERT_EQ(renderer.sources(), 2);
+  EXPECT_EQ(renderer.source_name(0), "sung-voices");
+  EXPECT_EQ(renderer.source_name(1), "sustained-tones");
 }
 
 // The room keeps the direct sound where it was (labels keep their times) and adds a tail that

@@ -85,15 +85,19 @@ QS_COMMAND("synth", "Render MIDI files or procedural music with fluidsynth into 
                "the files it draws");
   sub.add_flag("--sung-voices", o.render.sung_voices,
                "Also render with singers of our own (additive source-filter synthesis: vowels, vibrato, scoops, "
-               "glides between slurred notes, breath; docs/synth.md). The last source; it sings every part of the files "
-               "it draws");
+               "glides between slurred notes, breath; docs/synth.md). It comes after the plucked strings and sings every "
+               "part of the files it draws");
+  sub.add_flag("--sustained-tones", o.render.sustained_tones,
+               "Also render with sustained tones of our own (additive synthesis of a harmonic spectrum drawn per part: "
+               "tilt, reed-like odd harmonics, organ ranks an octave or a twelfth up, a resonance, slow attacks, "
+               "vibrato, breath; docs/synth.md). The last source; it plays every part of the files it draws");
   sub.add_option("--timidity-config", o.render.timidity_config,
                  "Also render with TiMidity++ and this configuration's patch set, e.g. /etc/timidity/freepats.cfg "
                  "(Debian freepats + timidity); programs the set lacks become the nearest of their GM family")
       ->check(CLI::ExistingFile);
   sub.add_option("--source-weights", o.render.source_weights,
                  "How often each sound source is drawn (the --soundfont files in order, then TiMidity++, then the "
-                 "piano, then the plucked strings, then the singers), e.g. "
+                 "piano, then the plucked strings, then the singers, then the sustained tones), e.g. "
                  "--source-weights 3,1,2; default: equal")
       ->delimiter(',')->check(CLI::NonNegativeNumber);
   sub.add_option("--seed", o.seed, "Random seed of all draws (per file: hash of seed, name and variant)")

@@ -27,4 +27,11 @@ std::vector<ExpressionPoint> expression_curve(NoteList notes, int shape, int flo
   return curve;
 }
 
+double expression_gain(const std::vector<ExpressionPoint>& curve, double time_s, std::size_t& at) {
+  if (curve.empty() || time_s < curve.front().time_s) return 1.0;
+  while (at + 1 < curve.size() && curve[at + 1].time_s <= time_s) ++at;
+  const double v = std::clamp(curve[at].value, 0, 127) / 127.0;
+  return v * v;
+}
+
 }  // namespace qs::synth

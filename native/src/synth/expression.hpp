@@ -3,6 +3,7 @@
 // hold a sustained note's level until its release; singers and players do not. Both renderers
 // play the same curve: fluidsynth as controller events, TiMidity++ as a track of its MIDI file.
 #pragma once
+#include <cstddef>
 #include <vector>
 
 #include "qscribe/note.hpp"
@@ -24,5 +25,10 @@ struct ExpressionPoint {
 // to the next onset or the chord's end, a point every `step_s`; the next onset starts afresh.
 // Empty for kSteady.
 std::vector<ExpressionPoint> expression_curve(NoteList notes, int shape, int floor_value, double step_s = 0.01);
+
+// The gain of `curve` at `time_s` for the sound sources of our own ((value / 127)^2; 1 where the
+// curve is empty or has not begun). `at` is the caller's position in the curve, advanced as time
+// goes on (times asked in increasing order).
+double expression_gain(const std::vector<ExpressionPoint>& curve, double time_s, std::size_t& at);
 
 }  // namespace qs::synth

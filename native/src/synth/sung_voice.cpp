@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "synth/harmonic_sum.hpp"
 #include "synth/procedural.hpp"
 #include "synth/one_pole.hpp"
 
@@ -28,15 +29,6 @@ struct SungNote {
   double jitter_phase[2] = {0.0, 0.0}, vibrato_phase = 0.0;
   const std::vector<ExpressionPoint>* expression = nullptr;  // its part's curve (empty: steady)
 };
-
-// The gain of the expression curve at `time_s` (value / 127 squared; 1 where the curve is empty).
-// `at` is the caller's position in the curve, advanced as time goes on.
-double expression_gain(const std::vector<ExpressionPoint>& curve, double time_s, std::size_t& at) {
-  if (curve.empty() || time_s < curve.front().time_s) return 1.0;
-  while (at + 1 < curve.size() && curve[at + 1].time_s <= time_s) ++at;
-  const double v = std::clamp(curve[at].value, 0, 127) / 127.0;
-  return v * v;
-}
 
 // Gain of the vocal tract at `hz`: four cascaded resonances (unit gain at 0 Hz).
 double tract_gain(double hz, const std::array<double, 4>& formants) {
@@ -140,22 +132,6 @@ double level(const SungNote& s, const SingPerformance& perf, double t) {
   return after >= release ? 0.0 : rise * (0.5 + 0.5 * std::cos(M_PI * after / release));
 }
 
-// White noise band-passed by two one-pole low-passes (the difference of a `hi` and a `lo` Hz
-// one): the consonants and the breath.
-class BandNoise {
- public:
-  BandNoise(double lo, double hi, double rate)
-      : a_hi_(one_pole_coefficient(hi, rate)), a_lo_(one_pole_coefficient(lo, rate)) {}
-  double next(Rng& rng) {
-    low_ += a_hi_ * (rng.uniform(-1.0, 1.0) - low_);
-    lower_ += a_lo_ * (low_ - lower_);
-    return low_ - lower_;
-  }
-
- private:
-  double a_hi_, a_lo_, low_ = 0.0, lower_ = 0.0;
-};
-
 // The consonant before a syllable: band-passed noise rising and falling over its length, which
 // ends at the onset.
 void consonant(const SungNote& s, double amp, double rate, Rng& rng, std::vector<float>& out) {
@@ -164,7 +140,8 @@ void consonant(const SungNote& s, double amp, double rate, Rng& rng, std::vector
   BandNoise noise(s.consonant_lo, s.consonant_hi, rate);
   for (std::int64_t i = start; i < std::min<std::int64_t>(end, static_cast<std::int64_t>(out.size())); ++i) {
     const double x = static_cast<double>(i - start) / static_cast<double>(std::max<std::int64_t>(1, end - start));
-    out[static_cast<std::size_t>(i)] += static_cast<float>(0.5 * amp * std::sin(M_PI * x) * noise.next(rng));
+    const double hiss = noise.next(rng.uniform(-1.0, 1.0));
+    out[static_cast<std::size_t>(i)] += static_cast<float>(0.5 * amp * std::sin(M_PI * x) * hiss);
   }
 }
 
@@ -193,17 +170,10 @@ void sing(const SungNote& s, const SingPerformance& perf, double rate, Rng& rng,
       for (double& w : weight) w /= std::sqrt(power);
     }
     phase = std::fmod(phase + 2.0 * M_PI * f / rate, 2.0 * M_PI);
-    // sin(k phase) by the Chebyshev recurrence: two multiply-adds per harmonic.
-    const double c2 = 2.0 * std::cos(phase);
-    double s_prev = 0.0, s_k = std::sin(phase), voiced = 0.0;
-    for (double w : weight) {
-      voiced += w * s_k;
-      const double next = c2 * s_k - s_prev;
-      s_prev = s_k;
-      s_k = next;
-    }
+    const double voiced = harmonic_sum(phase, weight);
     // Breath: noise between about 400 Hz and 3 kHz, stronger in the open phase of each period.
-    const double breath = perf.breath * 3.0 * breath_noise.next(rng) * (0.6 + 0.4 * std::cos(phase));
+    const double noise = breath_noise.next(rng.uniform(-1.0, 1.0));
+    const double breath = perf.breath * 3.0 * noise * (0.6 + 0.4 * std::cos(phase));
     const double gain = level(s, perf, t) * expression_gain(*s.expression, s.note.onset + t, curve_at);
     out[static_cast<std::size_t>(i)] += static_cast<float>(amp * gain * (voiced + breath));
   }

@@ -177,6 +177,15 @@ Augmentation draw_augmentation(std::uint64_t seed, const AugmentOptions& o, cons
   a.sing.swell = sung_swell ? sung_shape : kSteady;
   a.sing.swell_floor = r.integer(30, 90);
   a.sing.seed = r.next();
+  // The sustained tones, drawn after everything else for the same reason (their instruments come
+  // from their own seed).
+  a.tone.velocity_exponent = r.uniform(1.2, 2.0);
+  a.tone.detune_cents = tuning;
+  const bool tone_swell = r.chance(o.swell_prob);
+  const int tone_shape = r.integer(kFade, kArch);
+  a.tone.swell = tone_swell ? tone_shape : kSteady;
+  a.tone.swell_floor = r.integer(30, 90);
+  a.tone.seed = r.next();
   return a;
 }
 
@@ -553,15 +562,16 @@ void set_level(AudioBuffer& audio, double peak_db) {
 namespace {
 
 // The sound sources of `o` in Augmentation::soundfont's order: the soundfonts, then TiMidity++,
-// the piano, the plucked strings and the singers, those that are set. The one place that order
-// is written.
-enum class Source { kSoundfont, kTimidity, kPiano, kPluckedStrings, kSungVoices };
+// the piano, the plucked strings, the singers and the sustained tones, those that are set. The one
+// place that order is written.
+enum class Source { kSoundfont, kTimidity, kPiano, kPluckedStrings, kSungVoices, kSustainedTones };
 std::vector<Source> source_order(const RenderOptions& o) {
   std::vector<Source> order(o.soundfonts.size(), Source::kSoundfont);
   if (!o.timidity_config.empty()) order.push_back(Source::kTimidity);
   if (!o.piano_samples.empty()) order.push_back(Source::kPiano);
   if (o.plucked_strings) order.push_back(Source::kPluckedStrings);
   if (o.sung_voices) order.push_back(Source::kSungVoices);
+  if (o.sustained_tones) order.push_back(Source::kSustainedTones);
   return order;
 }
 
@@ -612,9 +622,10 @@ std::string Renderer::source_name(int index) const {
     case Source::kTimidity: return "timidity:" + fs::path(impl_->opt.timidity_config).stem().string();
     case Source::kPiano: return "salamander-piano";
     case Source::kPluckedStrings: return "plucked-strings";
-    case Source::kSungVoices: break;
+    case Source::kSungVoices: return "sung-voices";
+    case Source::kSustainedTones: break;
   }
-  return "sung-voices";
+  return "sustained-tones";
 }
 
 namespace {
@@ -748,6 +759,12 @@ AudioBuffer Renderer::render_sung(const PreparedPiece& piece, const Augmentation
   return audio;
 }
 
+AudioBuffer Renderer::render_tones(const PreparedPiece& piece, const Augmentation& aug) {
+  AudioBuffer audio = silence(piece, impl_->opt.render_rate);
+  render_sustained_tones(parts_curved(piece, aug), aug.tone, audio.sample_rate, audio.samples);  // one instrument a part
+  return audio;
+}
+
 AudioBuffer Renderer::render_plucked(const PreparedPiece& piece, const Augmentation& aug) {
   AudioBuffer audio = silence(piece, impl_->opt.render_rate);
   render_plucked_strings(all_parts_curved(piece, aug), aug.pluck, audio.sample_rate, audio.samples);
@@ -776,6 +793,7 @@ AudioBuffer Renderer::render(const PreparedPiece& piece, const Augmentation& aug
     case Source::kPiano: audio = render_piano(piece, aug); break;
     case Source::kPluckedStrings: audio = render_plucked(piece, aug); break;
     case Source::kSungVoices: audio = render_sung(piece, aug); break;
+    case Source::kSustainedTones: audio = render_tones(piece, aug); break;
   }
   if (m.opt.sample_rate != m.opt.render_rate) {
     const auto want = static_cast<std::size_t>(

@@ -13,6 +13,7 @@
 
 #include "synth/piano_sampler.hpp"
 #include "synth/plucked_string.hpp"
+#include "synth/sustained_tone.hpp"
 #include "synth/procedural.hpp"
 #include "synth/sung_voice.hpp"
 #include "qscribe/audio.hpp"
@@ -133,6 +134,7 @@ struct Augmentation {
   PianoPerformance piano;           // the sampled piano's draws (when it is the source)
   PluckPerformance pluck;           // the plucked strings' draws (when they are the source)
   SingPerformance sing;             // the sung voices' draws (when they are the source)
+  TonePerformance tone;             // the sustained tones' draws (when they are the source)
   RecordingDraws recording;
   TempoWarp tempo_warp;             // MIDI inputs with AugmentOptions::tempo_warp
 };
@@ -148,14 +150,16 @@ Augmentation draw_augmentation(std::uint64_t file_seed, const AugmentOptions& op
 // timidity_config is set a GUS patch set played by TiMidity++ (timidity_render.hpp), and when
 // piano_samples is set the sampled Salamander grand piano (piano_sampler.hpp), which plays every
 // part of the file, when plucked_strings is set the physical model of plucked strings
-// (plucked_string.hpp), and when sung_voices is set the singers (sung_voice.hpp), which play every
+// (plucked_string.hpp), when sung_voices is set the singers (sung_voice.hpp), and when
+// sustained_tones is set the instruments of drawn spectra (sustained_tone.hpp), which play every
 // part too. Augmentation::soundfont indexes them in that order.
 struct RenderOptions {
   std::vector<std::string> soundfonts;  // .sf2/.sf3 files; empty (and no other source): default_soundfont()
   std::string timidity_config;          // e.g. /etc/timidity/freepats.cfg, or ""
   std::string piano_samples;            // node_modules folder holding @audio-samples/piano-*, or ""
   bool plucked_strings = false;         // the plucked-string model as a source (after the piano)
-  bool sung_voices = false;             // the singers as the last source
+  bool sung_voices = false;             // the singers (after the plucked strings)
+  bool sustained_tones = false;         // the sustained tones of drawn spectra as the last source
   std::vector<double> source_weights;   // per source; empty: equal
   double sample_rate = 22050.0;         // of the written WAV (mono)
   double render_rate = 44100.0;         // fluidsynth's rate; resampled (soxr HQ) to sample_rate
@@ -198,6 +202,7 @@ class Renderer {
   AudioBuffer render_piano(const PreparedPiece& piece, const Augmentation& aug);  // at render_rate
   AudioBuffer render_plucked(const PreparedPiece& piece, const Augmentation& aug);  // at render_rate
   AudioBuffer render_sung(const PreparedPiece& piece, const Augmentation& aug);     // at render_rate
+  AudioBuffer render_tones(const PreparedPiece& piece, const Augmentation& aug);    // at render_rate
   AudioBuffer render_timidity(const PreparedPiece& piece, const Augmentation& aug);  // at render_rate
   struct Impl;
   Impl* impl_;
