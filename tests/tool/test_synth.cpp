@@ -167,6 +167,35 @@ TEST(SynthProcedural, StrummedChordsOnAGuitarPart) {
   EXPECT_GE(strums, 30);
 }
 
+// The comping style on a guitar part: fragments of extended chords (a seventh or a ninth, so two
+// of their pitch classes a semitone or a tone apart) plucked together. The strummed texture's
+// open-position triads never have them.
+TEST(SynthProcedural, CompingPlaysSeventhsAndNinthsOnAGuitar) {
+  ProceduralOptions po;
+  po.duration = 20;
+  int extended = 0;
+  for (std::uint64_t seed = 0; seed < 200; ++seed) {
+    const Piece p = generate_procedural(seed, po);
+    for (const auto& part : p.parts) {
+      if (part.program < 24 || part.program > 26) continue;
+      const auto& n = part.notes;  // sorted by onset
+      for (std::size_t a = 0; a < n.size();) {
+        std::size_t b = a + 1;
+        while (b < n.size() && n[b].onset - n[b - 1].onset < 0.015) ++b;
+        bool close = false;
+        for (std::size_t i = a; i < b; ++i)
+          for (std::size_t j = i + 1; j < b; ++j) {
+            const int iv = std::abs(n[i].pitch - n[j].pitch) % 12;
+            close = close || iv == 1 || iv == 2 || iv == 10 || iv == 11;
+          }
+        extended += b - a >= 2 && close;
+        a = b;
+      }
+    }
+  }
+  EXPECT_GE(extended, 50) << "fragments of extended chords on guitars";
+}
+
 // The sung line: a part on a voice program, chosen by the texture (kept by --programs random),
 // one note at a time, in phrases of long notes slurred into each other with breaths between.
 TEST(SynthProcedural, SungLineOnAVoicePart) {

@@ -366,6 +366,49 @@ struct Section {
     }
   }
 
+  // Comping (part 3 on a nylon, steel or jazz guitar, or part 1 on the accompaniment's program):
+  // a bass on the thumb (root or fifth, beats 1 and 3 or a bossa's 1, 2+ and 3) under fragments of
+  // extended chords plucked by the fingers on off-beat eighths: shells (3rd + 7th), rootless (3, 5,
+  // 7, 9), 7th + 9th, or 5, 7, 9 with a 6th or 13th. Sevenths and ninths a semitone or a tone from
+  // another chord tone or from the bass's partials are what the recorded bossa comping (GuitarSet,
+  // ../shared/fixtures/real) lost most; the triads of every other texture never have them.
+  void comping() {
+    const bool guitar = rng.chance(0.7);
+    const int part = guitar ? 3 : 1;
+    if (guitar) {
+      static constexpr int kGuitars[] = {24, 24, 25, 26};  // nylon (twice: bossa), steel, jazz
+      piece.parts[3].program = kGuitars[rng.integer(0, 3)];
+      piece.parts[3].program_chosen = true;
+    }
+    // Chord tones as scale degrees above the root (0 root, 2 third, 4 fifth, 6 seventh, 8 ninth, 12 thirteenth).
+    static constexpr std::array<std::array<int, 4>, 5> kVoicings{{{2, 6, -1, -1}, {2, 4, 6, 8}, {6, 8, -1, -1}, {4, 6, 8, 12}, {2, 6, 8, 12}}};
+    const int voicing = rng.integer(0, 4);
+    const bool bossa = rng.chance(0.5);
+    const double eighth = beat / 2;
+    double bar = t0;
+    while (bar < t1) {
+      const int d = progression_degree();
+      const int octave = rng.integer(3, 4);
+      // The bass: root on 1, fifth (or root) on 3; a bossa adds the and of 2.
+      for (const double at : {0.0, bossa ? 3.0 : -1.0, 4.0})
+        if (at >= 0) add(part, bar + at * eighth, bar + (at + 2) * eighth, degree_pitch(d + (at == 4.0 && rng.chance(0.6) ? 4 : 0), 2), velocity(8));
+      for (int e = 0; e < 8; ++e) {
+        // Fragments on the off-beat eighths mostly, sometimes with the bass.
+        if (!rng.chance(e % 2 ? 0.55 : 0.2)) continue;
+        const double on = bar + e * eighth;
+        const double ring = eighth * rng.integer(1, 4);
+        const int v = std::max(1, velocity(10) - 8);
+        double t = on + 0.002;
+        for (int tone : kVoicings[static_cast<std::size_t>(voicing)]) {
+          if (tone < 0) break;
+          add(part, t, t + ring, degree_pitch(d + tone, octave), std::clamp(v + rng.integer(-6, 6), 1, 127));
+          t += rng.uniform(0.001, 0.012);  // fingers pluck together, low to high within a few ms
+        }
+      }
+      bar += 8 * eighth;
+    }
+  }
+
   void polyphony() {
     const int voices = rng.integer(1, 6);
     const bool wide = rng.chance(0.4);
@@ -397,9 +440,10 @@ Piece generate_procedural(std::uint64_t seed, const ProceduralOptions& options) 
     // Some sections sit one or two octaves higher: the high register is rare in real music.
     if (rng.chance(0.15)) s.shift = 12 * rng.integer(1, 2);
     const double pick = rng.uniform();
-    const double rest = (pick - 0.15) / 0.85;  // the older styles keep their shares of the rest
+    const double rest = (pick - 0.2) / 0.8;  // the older styles keep their shares of the rest
     if (pick < 0.09) s.strummed();
     else if (pick < 0.15) s.sung();
+    else if (pick < 0.2) s.comping();
     else if (rest < 0.12) s.chords();
     else if (rest < 0.24) s.scale();
     else if (rest < 0.36) s.arpeggio();
