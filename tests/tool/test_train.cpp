@@ -507,17 +507,17 @@ TEST(TranscriptionLoss, RestrikeWeightScalesOnlyOnsetsOfASoundingPitch) {
   auto frames = torch::tensor({1.f, 0.f, 1.f, 0.f, 1.f, 0.f, 1.f, 1.f}).reshape({1, 4, 2});
   auto onsets = torch::tensor({1.f, 0.f, 0.f, 0.f, 1.f, 0.f, 0.f, 1.f}).reshape({1, 4, 2});
   qs::ModelOutput out{torch::zeros({1, 4, 2}), torch::linspace(-2.f, 2.f, 8).reshape({1, 4, 2})};
-  const double plain = qs::transcription_loss(out, frames, onsets, 5.0).item<double>();
-  EXPECT_DOUBLE_EQ(qs::transcription_loss(out, frames, onsets, 5.0, 1.0).item<double>(), plain);
+  const double plain = qs::transcription_loss(out, frames, onsets, qs::LossWeights{5.0}).item<double>();
+  EXPECT_DOUBLE_EQ(qs::transcription_loss(out, frames, onsets, qs::LossWeights{5.0, 1.0}).item<double>(), plain);
   // The re-strike's onset term alone, as the mean over the 8 cells adds it: pos_weight * softplus(-x).
   const double x = out.onset_logits[0][2][0].item<double>();
   const double restrike_term = 5.0 * std::log1p(std::exp(-x)) / 8.0;
-  EXPECT_NEAR(qs::transcription_loss(out, frames, onsets, 5.0, 3.0).item<double>(), plain + 2.0 * restrike_term, 1e-6);
+  EXPECT_NEAR(qs::transcription_loss(out, frames, onsets, qs::LossWeights{5.0, 3.0}).item<double>(), plain + 2.0 * restrike_term, 1e-6);
   // Frame 0's onset (no frame before it in the window) and pitch 1's fresh onset are not re-strikes.
   auto fresh_only = onsets.clone();
   fresh_only[0][2][0] = 0.f;
-  EXPECT_NEAR(qs::transcription_loss(out, frames, fresh_only, 5.0, 3.0).item<double>(),
-              qs::transcription_loss(out, frames, fresh_only, 5.0).item<double>(), 1e-7);
+  EXPECT_NEAR(qs::transcription_loss(out, frames, fresh_only, qs::LossWeights{5.0, 3.0}).item<double>(),
+              qs::transcription_loss(out, frames, fresh_only, qs::LossWeights{5.0}).item<double>(), 1e-7);
 }
 
 TEST(TranscriptionLoss, OctaveWeightScalesOnlySilentCellsAnOctaveFromASoundingPitch) {
@@ -527,17 +527,43 @@ TEST(TranscriptionLoss, OctaveWeightScalesOnlySilentCellsAnOctaveFromASoundingPi
   frames[0][0][12] = 1.f;
   auto onsets = frames.clone();
   qs::ModelOutput out{torch::linspace(-1.f, 1.f, 26).reshape({1, 1, 26}), torch::linspace(1.f, -1.f, 26).reshape({1, 1, 26})};
-  const double plain = qs::transcription_loss(out, frames, onsets, 5.0).item<double>();
-  EXPECT_DOUBLE_EQ(qs::transcription_loss(out, frames, onsets, 5.0, 1.0, 1.0).item<double>(), plain);
+  const double plain = qs::transcription_loss(out, frames, onsets, qs::LossWeights{5.0}).item<double>();
+  EXPECT_DOUBLE_EQ(qs::transcription_loss(out, frames, onsets, qs::LossWeights{5.0, 1.0, 1.0}).item<double>(), plain);
   // A silent cell's terms, as the means over 26 cells add them: softplus(x) for frame and onset.
   auto silent_term = [&](int p) {
     return (std::log1p(std::exp(out.frame_logits[0][0][p].item<double>())) +
             std::log1p(std::exp(out.onset_logits[0][0][p].item<double>()))) / 26.0;
   };
-  EXPECT_NEAR(qs::transcription_loss(out, frames, onsets, 5.0, 1.0, 4.0).item<double>(),
+  EXPECT_NEAR(qs::transcription_loss(out, frames, onsets, qs::LossWeights{5.0, 1.0, 4.0}).item<double>(),
               plain + 3.0 * (silent_term(0) + silent_term(24)), 1e-6);
   // The sounding pitch itself is not weighted: with it silent, nothing is an octave from anything.
   auto none = torch::zeros_like(frames);
-  EXPECT_NEAR(qs::transcription_loss(out, none, none, 5.0, 1.0, 4.0).item<double>(),
-              qs::transcription_loss(out, none, none, 5.0).item<double>(), 1e-7);
+  EXPECT_NEAR(qs::transcription_loss(out, none, none, qs::LossWeights{5.0, 1.0, 4.0}).item<double>(),
+              qs::transcription_loss(out, none, none, qs::LossWeights{5.0}).item<double>(), 1e-7);
+}
+
+TEST(TranscriptionLoss, PartialWeightScalesOnlySoundingPitchesBesideALowerPitchsHarmonics) {
+  // Two frames, 40 pitches. The bass, pitch 3, sounds in both, and so does pitch 9 (a tritone
+  // above it: beside none of its harmonics, 15, 22 and 27). Pitch 14 (the major seventh, a semitone
+  // under the bass's 2nd harmonic) starts in frame 0 and sounds on; pitch 22 (the bass's 3rd
+  // harmonic) sounds in frame 1 only, without an onset. Only 14 and 22 are weighted.
+  auto frames = torch::zeros({1, 2, 40});
+  for (int t = 0; t < 2; ++t) frames[0][t][3] = frames[0][t][14] = frames[0][t][9] = 1.f;
+  frames[0][1][22] = 1.f;
+  auto onsets = torch::zeros_like(frames);
+  onsets[0][0][3] = onsets[0][0][14] = onsets[0][0][9] = 1.f;
+  qs::ModelOutput out{torch::linspace(-1.f, 1.f, 80).reshape({1, 2, 40}), torch::linspace(1.f, -1.f, 80).reshape({1, 2, 40})};
+  const double plain = qs::transcription_loss(out, frames, onsets, qs::LossWeights{5.0}).item<double>();
+  EXPECT_DOUBLE_EQ(qs::transcription_loss(out, frames, onsets, qs::LossWeights{5.0, 1.0, 1.0, 1.0}).item<double>(), plain);
+  // A sounding cell's frame term and a starting cell's onset term, as the means over 80 cells add them.
+  auto frame_term = [&](int t, int p) { return std::log1p(std::exp(-out.frame_logits[0][t][p].item<double>())) / 80.0; };
+  auto onset_term = [&](int t, int p) { return 5.0 * std::log1p(std::exp(-out.onset_logits[0][t][p].item<double>())) / 80.0; };
+  const double weighted = frame_term(0, 14) + frame_term(1, 14) + frame_term(1, 22) + onset_term(0, 14);
+  EXPECT_NEAR(qs::transcription_loss(out, frames, onsets, qs::LossWeights{5.0, 1.0, 1.0, 3.0}).item<double>(),
+              plain + 2.0 * weighted, 1e-6);
+  // Alone, the bass is nobody's partial: nothing is weighted.
+  auto bass = torch::zeros_like(frames);
+  bass[0][0][3] = 1.f;
+  EXPECT_NEAR(qs::transcription_loss(out, bass, bass, qs::LossWeights{5.0, 1.0, 1.0, 3.0}).item<double>(),
+              qs::transcription_loss(out, bass, bass, qs::LossWeights{5.0}).item<double>(), 1e-7);
 }

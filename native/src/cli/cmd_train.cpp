@@ -156,18 +156,24 @@ QS_COMMAND("train", "Train a transcription model on a preprocessed data set", 40
                  "Attention span: length of each training window in seconds (0: the data set's segment length, "
                  "--batch-seconds of preprocess, 1 s = 43 frames by default)")
       ->capture_default_str()->check(CLI::NonNegativeNumber);
-  sub.add_option("--onset-pos-weight", a->opt.onset_pos_weight,
+  sub.add_option("--onset-pos-weight", a->opt.loss.onset_pos,
                  "Weight of positive onset labels in the onset loss (onsets are rare: ~1 frame per note)")
       ->capture_default_str()->check(CLI::PositiveNumber);
-  sub.add_option("--restrike-weight", a->opt.restrike_weight,
+  sub.add_option("--restrike-weight", a->opt.loss.restrike,
                  "Extra weight of the onset loss where a note is struck again while it still sounds (its frame "
                  "label on the frame before): such re-strikes are a small share of onsets and the hardest to hear "
                  "(1: no extra weight). Validation losses are computed without it")
       ->capture_default_str()->check(CLI::PositiveNumber);
-  sub.add_option("--octave-weight", a->opt.octave_weight,
+  sub.add_option("--octave-weight", a->opt.loss.octave,
                  "Extra weight of the frame and onset losses where a pitch is silent while its octave above or below "
                  "sounds: the cells where hearing a harmonic as a note writes an octave error, the commonest false "
                  "note (1: no extra weight). Validation losses are computed without it")
+      ->capture_default_str()->check(CLI::PositiveNumber);
+  sub.add_option("--partial-weight", a->opt.loss.partial,
+                 "Extra weight of the frame loss of a sounding pitch, and of its onset loss where it starts, when it "
+                 "lies on or a semitone beside the 2nd, 3rd or 4th harmonic of a lower sounding pitch: octave "
+                 "doublings and sevenths or ninths over the bass, the true notes a louder partial hides (1: no extra "
+                 "weight). Validation losses are computed without it")
       ->capture_default_str()->check(CLI::PositiveNumber);
   sub.add_option("--grad-clip", a->opt.grad_clip, "Clip the global gradient norm to this (0: off)")
       ->capture_default_str()->check(CLI::NonNegativeNumber);

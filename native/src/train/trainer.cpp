@@ -162,22 +162,39 @@ static at::Tensor octave_mask(const at::Tensor& frames) {
   return torch::max(above, below) * (1.0 - frames);
 }
 
+// 1 where a pitch sounds on or a semitone beside the 2nd, 3rd or 4th harmonic (12, 19 or 24
+// semitones up) of a lower sounding pitch, else 0: true notes that a louder partial of another
+// hides (octave doublings; a major seventh or minor ninth over the bass).
+static at::Tensor partial_mask(const at::Tensor& frames) {
+  const int64_t P = frames.size(2);
+  at::Tensor hidden = torch::zeros_like(frames);
+  for (const int64_t harmonic : {12, 19, 24})
+    for (const int64_t d : {harmonic - 1, harmonic, harmonic + 1})
+      if (d < P) hidden = torch::max(hidden, at::constant_pad_nd(frames.narrow(2, 0, P - d), {d, 0}));  // p - d sounds
+  return hidden * frames;
+}
+
 at::Tensor transcription_loss(const ModelOutput& out, const at::Tensor& frames, const at::Tensor& onsets,
-                              double onset_pos_weight, double restrike_weight, double octave_weight) {
+                              const LossWeights& lw) {
   namespace F = torch::nn::functional;
   auto frame_opts = F::BinaryCrossEntropyWithLogitsFuncOptions();
   auto opts = F::BinaryCrossEntropyWithLogitsFuncOptions();
-  at::Tensor octave;
-  if (octave_weight != 1.0) {
-    octave = 1.0 + (octave_weight - 1.0) * octave_mask(frames);
-    frame_opts = frame_opts.weight(octave);
-  }
+  at::Tensor octave, partial;
+  if (lw.octave != 1.0) octave = 1.0 + (lw.octave - 1.0) * octave_mask(frames);
+  if (lw.partial != 1.0) partial = partial_mask(frames);
+  at::Tensor fw = octave;  // the two masks never overlap: one is on silent cells, the other on sounding ones
+  if (partial.defined()) fw = (fw.defined() ? fw : torch::ones_like(frames)) + (lw.partial - 1.0) * partial;
+  if (fw.defined()) frame_opts = frame_opts.weight(fw);
   auto frame_loss = F::binary_cross_entropy_with_logits(out.frame_logits, frames, frame_opts);
-  if (onset_pos_weight != 1.0)
-    opts = opts.pos_weight(torch::full({out.onset_logits.size(-1)}, onset_pos_weight, out.onset_logits.options()));
+  if (lw.onset_pos != 1.0)
+    opts = opts.pos_weight(torch::full({out.onset_logits.size(-1)}, lw.onset_pos, out.onset_logits.options()));
   at::Tensor w;
-  if (restrike_weight != 1.0) w = 1.0 + (restrike_weight - 1.0) * restrike_mask(frames, onsets);
+  if (lw.restrike != 1.0) w = 1.0 + (lw.restrike - 1.0) * restrike_mask(frames, onsets);
   if (octave.defined()) w = w.defined() ? w * octave : octave;
+  if (partial.defined()) {
+    const at::Tensor pw = 1.0 + (lw.partial - 1.0) * partial * onsets;
+    w = w.defined() ? w * pw : pw;
+  }
   if (w.defined()) opts = opts.weight(w);
   auto onset_loss = F::binary_cross_entropy_with_logits(out.onset_logits, onsets, opts);
   return frame_loss + onset_loss;
@@ -273,7 +290,7 @@ PieceRun run_piece(Transcriber& model, const ModelConfig& config, const PieceSou
         std::copy_n(on.data() + row, W * notes, o.data_ptr<float>() + static_cast<std::size_t>(b) * W * notes);
       }
       c10::InferenceMode guard;
-      run.loss_sum += transcription_loss(out, f.to(inf.device), o.to(inf.device), onset_pos_weight).item<double>() *
+      run.loss_sum += transcription_loss(out, f.to(inf.device), o.to(inf.device), LossWeights{onset_pos_weight}).item<double>() *
                       static_cast<double>(B);
       run.windows += static_cast<std::size_t>(B);
     }
@@ -769,7 +786,7 @@ class Trainer {
     torch::manual_seed(progress_.seed);
     Transcriber model(info_.hyper);
     load_starting_weights(model, opt_, train_.info(), files_.checkpoint);
-    if (!opt_.resume && opt_.init_weights.empty()) init_output_biases(model, train_, T_, opt_.onset_pos_weight);
+    if (!opt_.resume && opt_.init_weights.empty()) init_output_biases(model, train_, T_, opt_.loss.onset_pos);
     model->to(device_);
     model->train();
     auto params = model->parameters();
@@ -795,8 +812,9 @@ class Trainer {
                    {{"batch_size", opt_.batch_size}, {"lr", opt_.lr}, {"epochs", opt_.epochs},
                     {"lr_schedule", opt_.lr_schedule.kind}, {"lr_decay_start", opt_.lr_schedule.decay_start_epoch},
                     {"lr_final", opt_.lr_schedule.final_fraction},
-                    {"window_frames", T_}, {"onset_pos_weight", opt_.onset_pos_weight},
-                    {"restrike_weight", opt_.restrike_weight}, {"octave_weight", opt_.octave_weight},
+                    {"window_frames", T_}, {"onset_pos_weight", opt_.loss.onset_pos},
+                    {"restrike_weight", opt_.loss.restrike}, {"octave_weight", opt_.loss.octave},
+                    {"partial_weight", opt_.loss.partial},
                     {"grad_clip", opt_.grad_clip}, {"eq_augment_db", opt_.eq_augment_db}, {"init_weights", opt_.init_weights}, {"allowed_errors", acc}, {"world_size", dist_.world_size()}}},
                   {"history", hist},
                   {"best", {{"epoch", progress_.best_epoch}, {"score", progress_.best_score}}}};
@@ -880,8 +898,7 @@ class Trainer {
     lr_now_ = scheduled_lr(opt_.lr_schedule, opt_.lr, progress_.step, steps_per_epoch_, opt_.epochs);
     for (auto& g : optimizer.param_groups()) static_cast<torch::optim::AdamOptions&>(g.options()).lr(lr_now_);
     auto out = model->forward(t.cqt);
-    auto loss = transcription_loss(out, t.frames, t.onsets, opt_.onset_pos_weight, opt_.restrike_weight,
-                                   opt_.octave_weight);
+    auto loss = transcription_loss(out, t.frames, t.onsets, opt_.loss);
     last_loss_ = loss.item<double>();
     check_loss(epoch, batch);
     loss.backward();
@@ -934,7 +951,7 @@ class Trainer {
   void validate(Transcriber& model, EpochStats& st) const {
     InferenceOptions inf = opt_.inference;
     inf.device = device_;
-    EvalResult ev = evaluate_source(model, info_, *val_, info_.decoding, inf, opt_.onset_pos_weight, true);
+    EvalResult ev = evaluate_source(model, info_, *val_, info_.decoding, inf, opt_.loss.onset_pos, true);
     Scores sc = scores_of(ev.pooled);
     st.val_loss = ev.loss;
     for (int k : opt_.allowed_errors) st.exact_accuracy.emplace_back(k, ev.pooled.exact.exact_accuracy(k));

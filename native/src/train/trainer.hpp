@@ -78,6 +78,14 @@ class MemorySource : public PieceSource {
 void split_pieces(std::size_t n, double fraction, std::uint64_t seed, std::vector<std::size_t>& train,
                   std::vector<std::size_t>& val);
 
+// The weights of transcription_loss's terms (below); each extra weight is 1 when off.
+struct LossWeights {
+  double onset_pos = 5.0;  // BCE pos_weight of the onset term (onsets are rare: ~1 frame per note)
+  double restrike = 1.0;   // onsets of a pitch sounding the frame before
+  double octave = 1.0;     // silent cells an octave from a sounding pitch
+  double partial = 1.0;    // sounding cells on or beside a lower sounding pitch's 2nd-4th harmonic
+};
+
 struct TrainOptions {
   std::string out_dir;                 // checkpoint.pt, best.pt, log.jsonl, curves.svg
   int batch_size = 8;
@@ -90,9 +98,7 @@ struct TrainOptions {
   std::string device = "cpu";          // cpu | cuda
   std::uint64_t seed = 1;
   int window_frames = 0;               // training window (--context-seconds); 0: the data set's segment length
-  double onset_pos_weight = 5.0;       // BCE pos_weight of the onset term
-  double restrike_weight = 1.0;        // extra weight of onsets of a pitch sounding the frame before (1: none)
-  double octave_weight = 1.0;          // extra weight of silent cells an octave from a sounding pitch (1: none)
+  LossWeights loss;                    // the loss's term weights (transcription_loss)
   double grad_clip = 1.0;              // global gradient-norm clip (0: off)
   double eq_augment_db = 0.0;          // random spectral EQ of training windows, +-dB (spectral_eq.hpp; 0: off)
   int threads = 0;                     // LibTorch intra-op threads (0: LibTorch's default)
@@ -156,16 +162,20 @@ void check_source_fits_model(const DatasetInfo& di, const CheckpointInfo& info, 
 // Transcribes every piece as `qscribe transcribe` would and scores it against the piece's notes.
 EvalResult evaluate_source(Transcriber& model, const CheckpointInfo& info, const PieceSource& source,
                            const DecoderParams& decoding, const InferenceOptions& inference,
-                           double onset_pos_weight = 5.0, bool with_loss = true);
+                           double onset_pos_weight = LossWeights{}.onset_pos, bool with_loss = true);
 
-// Loss of a batch: mean BCE(frames) + mean BCE(onsets, pos_weight). With `restrike_weight` != 1
-// the onset term of a re-strike (an onset label where the same pitch's frame label is on in the
-// frame before: a note struck again while it sounds) is multiplied by it. With `octave_weight`
-// != 1 the frame and onset terms of a silent pitch whose octave above or below sounds in that
-// frame (where an octave error would be written) are multiplied by it. frames, onsets:
-// [batch, frames, notes].
+// Loss of a batch: mean BCE(frames) + mean BCE(onsets, w.onset_pos as pos_weight). The other
+// weights multiply the terms of hard kinds of cell (1: no extra weight):
+// - `restrike`: the onset term of a re-strike (an onset label where the same pitch's frame label
+//   is on in the frame before: a note struck again while it sounds);
+// - `octave`: the frame and onset terms of a silent pitch whose octave above or below sounds in
+//   that frame (where an octave error would be written);
+// - `partial`: the frame term of a sounding pitch, and its onset term where it starts, when it
+//   lies on or a semitone beside the 2nd, 3rd or 4th harmonic of a lower sounding pitch (an
+//   octave doubling, a major seventh or minor ninth over the bass: notes a louder partial hides).
+// frames, onsets: [batch, frames, notes].
 at::Tensor transcription_loss(const ModelOutput& out, const at::Tensor& frames, const at::Tensor& onsets,
-                              double onset_pos_weight, double restrike_weight = 1.0, double octave_weight = 1.0);
+                              const LossWeights& w);
 
 // Peak resident memory of this process (getrusage), MiB.
 double peak_rss_mb();
