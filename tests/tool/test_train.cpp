@@ -542,26 +542,27 @@ TEST(TranscriptionLoss, OctaveWeightScalesOnlySilentCellsAnOctaveFromASoundingPi
               qs::transcription_loss(out, none, none, qs::LossWeights{5.0}).item<double>(), 1e-7);
 }
 
-TEST(TranscriptionLoss, PartialWeightScalesOnlySoundingPitchesBesideALowerPitchsHarmonics) {
-  // Two frames, 40 pitches. The bass, pitch 3, sounds in both, and so does pitch 9 (a tritone
-  // above it: beside none of its harmonics, 15, 22 and 27). Pitch 14 (the major seventh, a semitone
-  // under the bass's 2nd harmonic) starts in frame 0 and sounds on; pitch 22 (the bass's 3rd
-  // harmonic) sounds in frame 1 only, without an onset. Only 14 and 22 are weighted.
+TEST(TranscriptionLoss, PartialWeightScalesOnlySoundingPitchesASemitoneFromALowerPitchsHarmonics) {
+  // Two frames, 40 pitches. The bass, pitch 3 (harmonics at 15, 22 and 27), sounds in both, and so
+  // do pitch 9 (a tritone above it) and pitch 15 (its octave: a doubling, on the harmonic itself).
+  // Pitch 14 (the major seventh, a semitone under the 2nd harmonic) starts in frame 0 and sounds
+  // on; pitch 23 (a semitone over the 3rd harmonic) sounds in frame 1 only, without an onset.
+  // Only 14 and 23 are weighted: no other pair of them is 11, 13, 18, 20, 23 or 25 apart.
   auto frames = torch::zeros({1, 2, 40});
-  for (int t = 0; t < 2; ++t) frames[0][t][3] = frames[0][t][14] = frames[0][t][9] = 1.f;
-  frames[0][1][22] = 1.f;
+  for (int t = 0; t < 2; ++t) frames[0][t][3] = frames[0][t][9] = frames[0][t][14] = frames[0][t][15] = 1.f;
+  frames[0][1][23] = 1.f;
   auto onsets = torch::zeros_like(frames);
-  onsets[0][0][3] = onsets[0][0][14] = onsets[0][0][9] = 1.f;
+  onsets[0][0][3] = onsets[0][0][9] = onsets[0][0][14] = onsets[0][0][15] = 1.f;
   qs::ModelOutput out{torch::linspace(-1.f, 1.f, 80).reshape({1, 2, 40}), torch::linspace(1.f, -1.f, 80).reshape({1, 2, 40})};
   const double plain = qs::transcription_loss(out, frames, onsets, qs::LossWeights{5.0}).item<double>();
   EXPECT_DOUBLE_EQ(qs::transcription_loss(out, frames, onsets, qs::LossWeights{5.0, 1.0, 1.0, 1.0}).item<double>(), plain);
   // A sounding cell's frame term and a starting cell's onset term, as the means over 80 cells add them.
   auto frame_term = [&](int t, int p) { return std::log1p(std::exp(-out.frame_logits[0][t][p].item<double>())) / 80.0; };
   auto onset_term = [&](int t, int p) { return 5.0 * std::log1p(std::exp(-out.onset_logits[0][t][p].item<double>())) / 80.0; };
-  const double weighted = frame_term(0, 14) + frame_term(1, 14) + frame_term(1, 22) + onset_term(0, 14);
+  const double weighted = frame_term(0, 14) + frame_term(1, 14) + frame_term(1, 23) + onset_term(0, 14);
   EXPECT_NEAR(qs::transcription_loss(out, frames, onsets, qs::LossWeights{5.0, 1.0, 1.0, 3.0}).item<double>(),
               plain + 2.0 * weighted, 1e-6);
-  // Alone, the bass is nobody's partial: nothing is weighted.
+  // Alone, the bass is nobody's neighbour: nothing is weighted.
   auto bass = torch::zeros_like(frames);
   bass[0][0][3] = 1.f;
   EXPECT_NEAR(qs::transcription_loss(out, bass, bass, qs::LossWeights{5.0, 1.0, 1.0, 3.0}).item<double>(),

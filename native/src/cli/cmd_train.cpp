@@ -171,9 +171,9 @@ QS_COMMAND("train", "Train a transcription model on a preprocessed data set", 40
       ->capture_default_str()->check(CLI::PositiveNumber);
   sub.add_option("--partial-weight", a->opt.loss.partial,
                  "Extra weight of the frame loss of a sounding pitch, and of its onset loss where it starts, when it "
-                 "lies on or a semitone beside the 2nd, 3rd or 4th harmonic of a lower sounding pitch: octave "
-                 "doublings and sevenths or ninths over the bass, the true notes a louder partial hides (1: no extra "
-                 "weight). Validation losses are computed without it")
+                 "lies a semitone beside the 2nd, 3rd or 4th harmonic of a lower sounding pitch: sevenths and ninths "
+                 "over the bass, the true notes a louder partial hides (1: no extra weight). Validation losses are "
+                 "computed without it")
       ->capture_default_str()->check(CLI::PositiveNumber);
   sub.add_option("--grad-clip", a->opt.grad_clip, "Clip the global gradient norm to this (0: off)")
       ->capture_default_str()->check(CLI::NonNegativeNumber);

@@ -162,14 +162,15 @@ static at::Tensor octave_mask(const at::Tensor& frames) {
   return torch::max(above, below) * (1.0 - frames);
 }
 
-// 1 where a pitch sounds on or a semitone beside the 2nd, 3rd or 4th harmonic (12, 19 or 24
-// semitones up) of a lower sounding pitch, else 0: true notes that a louder partial of another
-// hides (octave doublings; a major seventh or minor ninth over the bass).
+// 1 where a pitch sounds a semitone beside the 2nd, 3rd or 4th harmonic (12, 19 or 24 semitones
+// up) of a lower sounding pitch, else 0: true notes that a louder partial of another hides (a
+// major seventh or minor ninth over the bass). The harmonics themselves (octave doublings) are
+// left out: weighting them doubled the octave errors (docs/training.md, chain I).
 static at::Tensor partial_mask(const at::Tensor& frames) {
   const int64_t P = frames.size(2);
   at::Tensor hidden = torch::zeros_like(frames);
   for (const int64_t harmonic : {12, 19, 24})
-    for (const int64_t d : {harmonic - 1, harmonic, harmonic + 1})
+    for (const int64_t d : {harmonic - 1, harmonic + 1})
       if (d < P) hidden = torch::max(hidden, at::constant_pad_nd(frames.narrow(2, 0, P - d), {d, 0}));  // p - d sounds
   return hidden * frames;
 }

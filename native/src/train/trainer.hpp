@@ -83,7 +83,7 @@ struct LossWeights {
   double onset_pos = 5.0;  // BCE pos_weight of the onset term (onsets are rare: ~1 frame per note)
   double restrike = 1.0;   // onsets of a pitch sounding the frame before
   double octave = 1.0;     // silent cells an octave from a sounding pitch
-  double partial = 1.0;    // sounding cells on or beside a lower sounding pitch's 2nd-4th harmonic
+  double partial = 1.0;    // sounding cells a semitone beside a lower sounding pitch's 2nd-4th harmonic
 };
 
 struct TrainOptions {
@@ -171,8 +171,8 @@ EvalResult evaluate_source(Transcriber& model, const CheckpointInfo& info, const
 // - `octave`: the frame and onset terms of a silent pitch whose octave above or below sounds in
 //   that frame (where an octave error would be written);
 // - `partial`: the frame term of a sounding pitch, and its onset term where it starts, when it
-//   lies on or a semitone beside the 2nd, 3rd or 4th harmonic of a lower sounding pitch (an
-//   octave doubling, a major seventh or minor ninth over the bass: notes a louder partial hides).
+//   lies a semitone beside the 2nd, 3rd or 4th harmonic of a lower sounding pitch (a major
+//   seventh or minor ninth over the bass: notes a louder partial hides).
 // frames, onsets: [batch, frames, notes].
 at::Tensor transcription_loss(const ModelOutput& out, const at::Tensor& frames, const at::Tensor& onsets,
                               const LossWeights& w);
