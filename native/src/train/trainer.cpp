@@ -152,14 +152,19 @@ static at::Tensor restrike_mask(const at::Tensor& frames, const at::Tensor& onse
   return onsets * before;
 }
 
+// Pitch p of the result holds pitch p - d of `frames` (d > 0: the pitch d below; d < 0: the pitch
+// |d| above), 0 where that pitch is off the range.
+static at::Tensor pitch_shifted(const at::Tensor& frames, int64_t d) {
+  const int64_t P = frames.size(2), n = std::abs(d);
+  if (n >= P) return torch::zeros_like(frames);
+  return d > 0 ? at::constant_pad_nd(frames.narrow(2, 0, P - n), {n, 0})
+               : at::constant_pad_nd(frames.narrow(2, n, P - n), {0, n});
+}
+
 // 1 where a pitch is silent while the pitch an octave above or below it sounds, else 0: the
 // cells where a model that hears a harmonic as a note writes an octave error.
 static at::Tensor octave_mask(const at::Tensor& frames) {
-  const int64_t P = frames.size(2);
-  if (P <= 12) return torch::zeros_like(frames);
-  const at::Tensor above = at::constant_pad_nd(frames.narrow(2, 12, P - 12), {0, 12});  // pitch p + 12 sounds
-  const at::Tensor below = at::constant_pad_nd(frames.narrow(2, 0, P - 12), {12, 0});   // pitch p - 12 sounds
-  return torch::max(above, below) * (1.0 - frames);
+  return torch::max(pitch_shifted(frames, -12), pitch_shifted(frames, 12)) * (1.0 - frames);
 }
 
 // 1 where a pitch sounds a semitone beside the 2nd, 3rd or 4th harmonic (12, 19 or 24 semitones
@@ -167,12 +172,18 @@ static at::Tensor octave_mask(const at::Tensor& frames) {
 // major seventh or minor ninth over the bass). The harmonics themselves (octave doublings) are
 // left out: weighting them doubled the octave errors (docs/training.md, chain I).
 static at::Tensor partial_mask(const at::Tensor& frames) {
-  const int64_t P = frames.size(2);
   at::Tensor hidden = torch::zeros_like(frames);
   for (const int64_t harmonic : {12, 19, 24})
-    for (const int64_t d : {harmonic - 1, harmonic + 1})
-      if (d < P) hidden = torch::max(hidden, at::constant_pad_nd(frames.narrow(2, 0, P - d), {d, 0}));  // p - d sounds
+    for (const int64_t d : {harmonic - 1, harmonic + 1}) hidden = torch::max(hidden, pitch_shifted(frames, d));
   return hidden * frames;
+}
+
+// The product of the defined weights; undefined when none is.
+static at::Tensor product(std::initializer_list<at::Tensor> weights) {
+  at::Tensor w;
+  for (const at::Tensor& x : weights)
+    if (x.defined()) w = w.defined() ? w * x : x;
+  return w;
 }
 
 at::Tensor transcription_loss(const ModelOutput& out, const at::Tensor& frames, const at::Tensor& onsets,
@@ -180,23 +191,23 @@ at::Tensor transcription_loss(const ModelOutput& out, const at::Tensor& frames, 
   namespace F = torch::nn::functional;
   auto frame_opts = F::BinaryCrossEntropyWithLogitsFuncOptions();
   auto opts = F::BinaryCrossEntropyWithLogitsFuncOptions();
-  at::Tensor octave, partial;
-  if (lw.octave != 1.0) octave = 1.0 + (lw.octave - 1.0) * octave_mask(frames);
-  if (lw.partial != 1.0) partial = partial_mask(frames);
-  at::Tensor fw = octave;  // the two masks never overlap: one is on silent cells, the other on sounding ones
-  if (partial.defined()) fw = (fw.defined() ? fw : torch::ones_like(frames)) + (lw.partial - 1.0) * partial;
-  if (fw.defined()) frame_opts = frame_opts.weight(fw);
+  // Each extra weight is 1 + (w - 1) x its mask; left undefined (no tensor work) when w is 1.
+  auto weight = [](double w, const at::Tensor& mask) { return 1.0 + (w - 1.0) * mask; };
+  at::Tensor octave, partial, partial_onset, restrike;
+  if (lw.octave != 1.0) octave = weight(lw.octave, octave_mask(frames));
+  if (lw.partial != 1.0) {
+    const at::Tensor mask = partial_mask(frames);
+    partial = weight(lw.partial, mask);
+    partial_onset = weight(lw.partial, mask * onsets);  // the onset term only where the note starts
+  }
+  if (lw.restrike != 1.0) restrike = weight(lw.restrike, restrike_mask(frames, onsets));
+  // The octave mask is on silent cells and the partial mask on sounding ones, so their product
+  // weighs each cell by its own weight.
+  if (const at::Tensor fw = product({octave, partial}); fw.defined()) frame_opts = frame_opts.weight(fw);
   auto frame_loss = F::binary_cross_entropy_with_logits(out.frame_logits, frames, frame_opts);
   if (lw.onset_pos != 1.0)
     opts = opts.pos_weight(torch::full({out.onset_logits.size(-1)}, lw.onset_pos, out.onset_logits.options()));
-  at::Tensor w;
-  if (lw.restrike != 1.0) w = 1.0 + (lw.restrike - 1.0) * restrike_mask(frames, onsets);
-  if (octave.defined()) w = w.defined() ? w * octave : octave;
-  if (partial.defined()) {
-    const at::Tensor pw = 1.0 + (lw.partial - 1.0) * partial * onsets;
-    w = w.defined() ? w * pw : pw;
-  }
-  if (w.defined()) opts = opts.weight(w);
+  if (const at::Tensor w = product({restrike, octave, partial_onset}); w.defined()) opts = opts.weight(w);
   auto onset_loss = F::binary_cross_entropy_with_logits(out.onset_logits, onsets, opts);
   return frame_loss + onset_loss;
 }
