@@ -135,6 +135,8 @@ void ModelConfig::validate() const {
   if (segment_frames < 1) fail_field("segment.frames", "must be a positive integer, got " + std::to_string(segment_frames));
   if (context_frames < 0)
     fail_field("segment.context_frames", "must be 0 or more, got " + std::to_string(context_frames));
+  if (passes < 1 || passes > kMaxPasses)
+    fail_field("segment.passes", "must be between 1 and " + std::to_string(kMaxPasses) + ", got " + std::to_string(passes));
   try {
     decoding.validate();
   } catch (const Error& e) {
@@ -217,6 +219,7 @@ ModelConfig model_config_from_json(const json& j) {
     const Fields f(*seg, "segment");
     f.integer("frames", c.segment_frames, false, 1, kMaxInt, "a positive integer");
     f.integer("context_frames", c.context_frames, false, 0, kMaxInt, "a non-negative integer");
+    f.integer("passes", c.passes, false, 1, ModelConfig::kMaxPasses, "an integer between 1 and 8");
   }
   if (const json* dec = root.object("decoding", false)) c.decoding = decoder_params_from_json(*dec, c.decoding);
 
@@ -294,6 +297,7 @@ json model_config_to_json(const ModelConfig& c) {
   j["features"] = cqt_params_to_json(c.features);
   j["notes"] = {{"lowest_pitch", c.lowest_pitch}, {"n_notes", c.n_notes}, {"only_note_names", c.only_note_names}};
   j["segment"] = {{"frames", c.segment_frames}, {"context_frames", c.context_frames}};
+  if (c.passes != 1) j["segment"]["passes"] = c.passes;  // absent: 1, as in files from before
   // Thresholds are floats in memory; write the double nearest their decimal form (0.3, not
   // 0.30000001192092896) so the file stays readable and re-reads to the same float.
   j["decoding"] = decoder_params_to_json(c.decoding);

@@ -76,7 +76,14 @@ ModelWindows::ModelWindows(const ModelConfig& model, const WindowOptions& option
   if (2 * overlap_ >= window_)
     throw Error("inference: overlap (" + std::to_string(overlap_) + " frames each side) must be less than half the window (" +
                 std::to_string(window_) + " frames)");
-  step_ = window_ - 2 * overlap_;
+  passes_ = options.passes > 0 ? options.passes : model.passes;
+  if (passes_ < 1 || passes_ > ModelConfig::kMaxPasses)
+    throw Error("inference: passes must be between 1 and " + std::to_string(ModelConfig::kMaxPasses) + ", got " +
+                std::to_string(passes_));
+  step_ = (window_ - 2 * overlap_) / passes_;
+  if (step_ < 1)
+    throw Error("inference: " + std::to_string(passes_) + " passes need a window of at least " +
+                std::to_string(2 * overlap_ + passes_) + " frames");
   batch_ = std::max(1, options.batch_windows);
   probs_.n_notes = model.n_notes;
   probs_.has_onsets = model.has_onset_output;
@@ -131,18 +138,22 @@ void ModelWindows::answer() {
   read_model_outputs(model_, request_);
   const std::size_t W = static_cast<std::size_t>(window_), O = static_cast<std::size_t>(overlap_),
                     N = static_cast<std::size_t>(model_.n_notes), S = static_cast<std::size_t>(step_);
+  bool reached_end = false;
   for (std::size_t b = 0; b < request_.window_start.size(); ++b) {
     const std::size_t start = request_.window_start[b];
     const std::size_t keep_start = start == 0 ? 0 : start + O;
     const bool last = request_final_ && start + W >= total_;  // as planned, whenever answered
+    reached_end = reached_end || last;
     const std::size_t keep_end = last ? total_ : std::min(total_, start + W - O);
     if (keep_end <= keep_start) continue;
     const std::size_t row = b * W + (keep_start - start);
-    probs_.write(keep_start, keep_end - keep_start, request_.frame_out.data() + row * N,
-                 request_.has_onsets() ? request_.onset_out.data() + row * N : nullptr);
+    accumulate(keep_start, keep_end - keep_start, request_.frame_out.data() + row * N,
+               request_.has_onsets() ? request_.onset_out.data() + row * N : nullptr);
   }
   next_window_ = request_.window_start.back() / S + 1;
   pending_ = false;
+  // No later window adds to the frames before its kept centre: those are final.
+  finalize_until(reached_end ? total_ : std::min(total_, next_window_ * S + O));
   // Drop buffered frames no later window needs.
   const std::size_t need_from = std::min(next_window_ * S, total_);
   if (need_from > buffer_start_) {
@@ -150,6 +161,40 @@ void ModelWindows::answer() {
     buffer_.erase(buffer_.begin(), buffer_.begin() + static_cast<std::ptrdiff_t>((need_from - buffer_start_) * F));
     buffer_start_ = need_from;
   }
+}
+
+void ModelWindows::accumulate(std::size_t first, std::size_t n, const float* frame_rows, const float* onset_rows) {
+  const std::size_t N = static_cast<std::size_t>(model_.n_notes), base = probs_.n_frames;
+  if (first < base) throw Error("inference: a window predicted frames already final");
+  const std::size_t end = first + n - base;
+  if (n_predictions_.size() < end) {
+    n_predictions_.resize(end, 0);
+    sum_frames_.resize(end * N, 0.0f);
+    if (onset_rows) sum_onsets_.resize(end * N, 0.0f);
+  }
+  const std::size_t off = (first - base) * N;
+  for (std::size_t i = 0; i < n * N; ++i) sum_frames_[off + i] += frame_rows[i];
+  if (onset_rows)
+    for (std::size_t i = 0; i < n * N; ++i) sum_onsets_[off + i] += onset_rows[i];
+  for (std::size_t j = first - base; j < end; ++j) ++n_predictions_[j];
+}
+
+void ModelWindows::finalize_until(std::size_t frame) {
+  const std::size_t base = probs_.n_frames;
+  if (frame <= base) return;
+  const std::size_t n = std::min(frame - base, n_predictions_.size()), N = static_cast<std::size_t>(model_.n_notes);
+  for (std::size_t j = 0; j < n; ++j) {  // the mean of each frame's predictions (exact for one)
+    const float inv = n_predictions_[j] > 1 ? 1.0f / static_cast<float>(n_predictions_[j]) : 1.0f;
+    for (std::size_t k = 0; k < N; ++k) {
+      sum_frames_[j * N + k] *= inv;
+      if (!sum_onsets_.empty()) sum_onsets_[j * N + k] *= inv;
+    }
+  }
+  probs_.write(base, n, sum_frames_.data(), sum_onsets_.empty() ? nullptr : sum_onsets_.data());
+  n_predictions_.erase(n_predictions_.begin(), n_predictions_.begin() + static_cast<std::ptrdiff_t>(n));
+  sum_frames_.erase(sum_frames_.begin(), sum_frames_.begin() + static_cast<std::ptrdiff_t>(n * N));
+  if (!sum_onsets_.empty())
+    sum_onsets_.erase(sum_onsets_.begin(), sum_onsets_.begin() + static_cast<std::ptrdiff_t>(n * N));
 }
 
 }  // namespace qs

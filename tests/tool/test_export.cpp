@@ -424,6 +424,19 @@ TEST(OnnxExport, CheckpointRoundTripAndCliExport) {
   EXPECT_FALSE(fs::exists(prefix + "3.json"));
   EXPECT_EQ(qs::test::run_shell(std::string(QSCRIBE_BIN) + " export --random-init --context-frames -1 --out " +
                                 quote(prefix + "4")).status, 2);
+  // --passes goes into the sidecar (absent there means 1) and survives a re-export.
+  EXPECT_FALSE(qs::model_config_to_json(cfg)["segment"].contains("passes"));
+  r = qs::test::run_shell(std::string(QSCRIBE_BIN) + " export --checkpoint " + quote(prefix + ".onnx") + " --out " +
+                          quote(prefix + "5") + " --passes 2");
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("2 staggered passes"), std::string::npos) << r.out;
+  EXPECT_EQ(qs::load_model_config(prefix + "5.json").passes, 2);
+  r = qs::test::run_shell(std::string(QSCRIBE_BIN) + " export --checkpoint " + quote(prefix + "5.onnx") + " --out " +
+                          quote(prefix + "6"));
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_EQ(qs::load_model_config(prefix + "6.json").passes, 2);
+  EXPECT_EQ(qs::test::run_shell(std::string(QSCRIBE_BIN) + " export --random-init --passes 9 --out " +
+                                quote(prefix + "7")).status, 2);
   expect_well_formed(prefix + ".onnx", h);
   // The file the CLI wrote computes what the in-memory model computes.
   const auto stats = check_parity(*model, prefix + ".onnx", dir, {{1, 5}, {2, 30}}, "cli-checkpoint");

@@ -95,6 +95,7 @@ TEST(ModelConfig, RoundTripKeepsEverything) {
   c.decoding.weak_onset_frame = 0.3f;
   c.segment_frames = 86;
   c.context_frames = 4;
+  c.passes = 3;
   c.architecture = {{"d_model", 128}, {"layers", 4}};
   c.training = {{"epochs", 30}, {"git_commit", "abc123"}, {"metrics", {{"note_f1", 0.71}}}};
   c.has_onset_output = false;
@@ -103,6 +104,7 @@ TEST(ModelConfig, RoundTripKeepsEverything) {
   const qs::ModelConfig back = qs::parse_model_config(text);
   EXPECT_EQ(qs::model_config_to_json(back), qs::model_config_to_json(c));
   EXPECT_EQ(back.decoding.frame_threshold, c.decoding.frame_threshold);
+  EXPECT_EQ(back.passes, 3);
   EXPECT_EQ(back.decoding.onset_threshold, 0.35f);
   EXPECT_EQ(back.decoding.restrike_threshold, 0.55f);
   EXPECT_EQ(back.decoding.min_restrike_gap_s, 0.116);
@@ -203,6 +205,8 @@ TEST(ModelConfig, FieldTypeErrorsNameThePath) {
   expect_error(with(minimal(), "/notes/only_note_names"_json_pointer, "yes"), {"notes.only_note_names", "true or false"});
   expect_error(with(minimal(), "/segment"_json_pointer, json{{"frames", 0}}), {"segment.frames"});
   expect_error(with(minimal(), "/segment"_json_pointer, json{{"context_frames", -1}}), {"segment.context_frames"});
+  expect_error(with(minimal(), "/segment"_json_pointer, json{{"passes", 0}}), {"segment.passes"});
+  expect_error(with(minimal(), "/segment"_json_pointer, json{{"passes", 9}}), {"segment.passes"});
   expect_error(with(minimal(), "/decoding"_json_pointer, json{{"onset_threshold", 1.5}}), {"decoding.onset_threshold"});
   expect_error(with(minimal(), "/decoding"_json_pointer, json{{"frame_threshold", "0.3"}}), {"decoding.frame_threshold"});
   expect_error(with(minimal(), "/decoding"_json_pointer, json{{"min_note_length_s", -1}}), {"decoding.min_note_length_s"});

@@ -89,20 +89,88 @@ TEST(ModelWindows, EachFrameComesFromTheWindowThatOwnsIt) {
   for (std::size_t t = 0; t < n; ++t) ASSERT_EQ(owners[t], 1) << "frame " << t << " owned by " << owners[t] << " windows";
 }
 
+TEST(ModelWindows, PassesAverageEveryWindowThatCoversAFrame) {
+  const std::size_t n = 157;
+  const std::vector<float> cqt = random_cqt(n, 7);
+  qs::ModelConfig model;
+  qs::WindowOptions o;
+  o.window_frames = 20;
+  o.overlap_frames = 3;
+  o.batch_windows = 3;
+  o.passes = 2;
+  const qs::NoteProbabilities p = run_windows(model, o, cqt, 11, false);
+  ASSERT_EQ(p.n_frames, n);
+  // The same windows by hand: every (W - 2 O) / P frames, each keeping its centre (the first its
+  // start, the first to reach the end its end), summed in order and scaled by 1 / count.
+  const int W = 20, O = 3, S = (W - 2 * O) / 2;
+  std::vector<float> sum_f(n * kNotes, 0.0f), sum_o(n * kNotes, 0.0f);
+  std::vector<int> count(n, 0);
+  for (std::size_t start = 0;; start += S) {
+    const qs::ModelRequest r = one_window(cqt, start, W);
+    const bool last = start + W >= n;
+    for (std::size_t t = start == 0 ? 0 : start + O; t < (last ? n : start + W - O); ++t) {
+      ++count[t];
+      for (int k = 0; k < kNotes; ++k) {
+        sum_f[t * kNotes + k] += r.frame_out[(t - start) * kNotes + k];
+        sum_o[t * kNotes + k] += r.onset_out[(t - start) * kNotes + k];
+      }
+    }
+    if (last) break;
+  }
+  for (std::size_t t = 0; t < n; ++t) {
+    ASSERT_GE(count[t], 1) << "frame " << t;
+    if (t >= static_cast<std::size_t>(S + O) && t + W < n) ASSERT_EQ(count[t], 2) << "frame " << t;
+    const float inv = count[t] > 1 ? 1.0f / static_cast<float>(count[t]) : 1.0f;
+    for (int k = 0; k < kNotes; ++k) {
+      ASSERT_EQ(p.frames[t * kNotes + k], sum_f[t * kNotes + k] * inv) << "frame " << t;
+      ASSERT_EQ(p.onsets[t * kNotes + k], sum_o[t * kNotes + k] * inv) << "frame " << t;
+    }
+  }
+  // Context matters to the stand-in, so two passes differ from one.
+  o.passes = 1;
+  EXPECT_NE(run_windows(model, o, cqt, 11, false).frames, p.frames);
+}
+
+TEST(ModelWindows, PassesComeFromTheModelUnlessTheOptionsSayOtherwise) {
+  qs::ModelConfig model;
+  model.segment_frames = 43;
+  model.passes = 2;
+  EXPECT_EQ(qs::ModelWindows(model).passes(), 2);
+  qs::WindowOptions o;
+  o.passes = 1;
+  EXPECT_EQ(qs::ModelWindows(model, o).passes(), 1);
+  o.passes = qs::ModelConfig::kMaxPasses + 1;
+  EXPECT_THROW(qs::ModelWindows(model, o), qs::Error);
+  o.passes = 3;
+  o.window_frames = 20;
+  o.overlap_frames = 9;  // 2 frames kept per window: too few for 3 passes
+  EXPECT_THROW(qs::ModelWindows(model, o), qs::Error);
+  // A network that reads each frame alone gives the same two predictions of every frame.
+  const std::vector<float> cqt = random_cqt(150, 8);
+  qs::WindowOptions one, two;
+  one.window_frames = two.window_frames = 30;
+  two.passes = 2;
+  model.passes = 1;
+  EXPECT_EQ(run_windows(model, one, cqt, 17, true).frames, run_windows(model, two, cqt, 17, true).frames);
+}
+
 TEST(ModelWindows, SlicingAndBatchingDoNotChangeTheResult) {
   const std::vector<float> cqt = random_cqt(301, 2);
   qs::ModelConfig model;
-  for (int overlap : {0, 5}) {
+  for (int overlap : {0, 5})
+  for (int passes : {1, 3}) {
     qs::WindowOptions o;
     o.window_frames = 43;
     o.overlap_frames = overlap;
+    o.passes = passes;
     o.batch_windows = 16;
     const qs::NoteProbabilities ref = run_windows(model, o, cqt, 4096, false);
     for (std::size_t slice : {1u, 7u, 43u, 100u})
       for (int batch : {1, 3, 16}) {
         o.batch_windows = batch;
         const qs::NoteProbabilities p = run_windows(model, o, cqt, slice, false);
-        ASSERT_EQ(p.frames, ref.frames) << "overlap " << overlap << " slice " << slice << " batch " << batch;
+        ASSERT_EQ(p.frames, ref.frames) << "overlap " << overlap << " passes " << passes << " slice " << slice
+                                        << " batch " << batch;
         ASSERT_EQ(p.onsets, ref.onsets);
       }
   }
@@ -130,21 +198,24 @@ TEST(ModelWindows, AnsweringAfterTheEndGivesTheSameAsAnsweringBefore) {
   // push ends a batch) must stitch like one answered at once.
   const std::vector<float> cqt = random_cqt(43 * 4, 4);  // exactly 4 windows
   qs::ModelConfig model;
-  qs::WindowOptions o;
-  o.overlap_frames = 4;
-  o.batch_windows = 2;
-  const qs::NoteProbabilities ref = run_windows(model, o, cqt, 1000, false);
-  qs::ModelWindows w(model, o);
-  w.push(cqt.data(), cqt.size() / kBins);
-  qs::ModelRequest* r = w.next_request();
-  ASSERT_NE(r, nullptr);
-  EXPECT_EQ(w.next_request(), r) << "an unanswered request is handed out again";
-  w.finish();
-  qs::test::stand_in_network(*r);
-  w.answer();
-  w.run_ready([](qs::ModelRequest& q) { qs::test::stand_in_network(q); });
-  ASSERT_TRUE(w.done());
-  EXPECT_EQ(w.probabilities().frames, ref.frames);
+  for (int passes : {1, 2}) {
+    qs::WindowOptions o;
+    o.overlap_frames = 4;
+    o.batch_windows = 2;
+    o.passes = passes;
+    const qs::NoteProbabilities ref = run_windows(model, o, cqt, 1000, false);
+    qs::ModelWindows w(model, o);
+    w.push(cqt.data(), cqt.size() / kBins);
+    qs::ModelRequest* r = w.next_request();
+    ASSERT_NE(r, nullptr);
+    EXPECT_EQ(w.next_request(), r) << "an unanswered request is handed out again";
+    w.finish();
+    qs::test::stand_in_network(*r);
+    w.answer();
+    w.run_ready([](qs::ModelRequest& q) { qs::test::stand_in_network(q); });
+    ASSERT_TRUE(w.done());
+    EXPECT_EQ(w.probabilities().frames, ref.frames) << passes << " passes";
+  }
 }
 
 TEST(ModelWindows, ShortEmptyAndInvalid) {

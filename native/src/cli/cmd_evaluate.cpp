@@ -24,7 +24,7 @@ struct EvaluateArgs {
   std::string model;
   std::vector<std::string> data, audio, refs;
   std::vector<int> allowed_errors{0, 1, 2};
-  int threads = 0, overlap = 0;
+  int threads = 0, overlap = 0, passes = 0;
   bool json = false, per_piece = false;
   // --tune
   bool tune = false;
@@ -93,6 +93,7 @@ std::vector<qs::TunePiece> tune_pieces(const EvaluateArgs& a, qs::LoadedModel& m
   const auto& info = m.checkpoint.info;
   qs::InferenceOptions inf;
   inf.overlap_frames = a.overlap;
+  inf.passes = a.passes;
   std::vector<qs::TunePiece> pieces;
   for (const auto& dir : a.data) {
     qs::DatasetSource src(dir);
@@ -260,6 +261,7 @@ void run(EvaluateArgs& a) {
   }
   qs::InferenceOptions inf;
   inf.overlap_frames = a.overlap;
+  inf.passes = a.passes;
 
   std::vector<qs::PieceCounts> pieces;
   std::vector<std::string> names;
@@ -346,6 +348,10 @@ QS_COMMAND("evaluate", "Score a model on a preprocessed split or on audio + refe
                  "Frames of context discarded at each side of a model window, at least the model's "
                  "segment.context_frames (0: the model's own; -1: window/8), as in transcribe")
       ->capture_default_str();
+  sub.add_option("--passes", a->passes,
+                 "Staggered tilings of model windows whose probabilities are averaged, 1-8 (0: the model's "
+                 "segment.passes; each pass costs one more run of the model over the audio)")
+      ->capture_default_str()->check(CLI::Range(0, qs::ModelConfig::kMaxPasses));
   sub.add_option("--threads", a->threads, "LibTorch threads, and --tune's grid-search threads (0: all cores)")
       ->capture_default_str();
   sub.add_flag("--json", a->json, "Print the metrics as JSON instead of a table");

@@ -34,6 +34,7 @@ struct ExportArgs {
   qs::cli::DecoderOverrides decoding;  // < 0: the checkpoint's
   std::string weights = "float32";
   int context_frames = -1;  // < 0: the checkpoint's
+  int passes = 0;           // 0: the checkpoint's
   CLI::Option *name_opt = nullptr, *description_opt = nullptr;
 };
 
@@ -103,6 +104,12 @@ void run_export(const ExportArgs& a) {
                       "-frame window; use less than half of it");
     config.context_frames = a.context_frames;
   }
+  if (a.passes > 0) {
+    if (config.segment_frames - 2 * config.context_frames < a.passes)
+      throw qs::Error("--passes: " + std::to_string(a.passes) + " passes need windows of at least " +
+                      std::to_string(2 * config.context_frames + a.passes) + " frames");
+    config.passes = a.passes;
+  }
 
   const auto r = qs::export_onnx(*model, config, onnx_path,
                                  a.weights == "float16" ? qs::WeightType::float16 : qs::WeightType::float32);
@@ -116,6 +123,8 @@ void run_export(const ExportArgs& a) {
   if (r.config.context_frames > 0)
     std::printf("  windows of %d frames, %d discarded at each side (overlapping by %d)\n", r.config.segment_frames,
                 r.config.context_frames, 2 * r.config.context_frames);
+  if (r.config.passes > 1)
+    std::printf("  %d staggered passes of windows over each file, their probabilities averaged\n", r.config.passes);
   std::printf("  decoding defaults: onset %.3g, frame %.3g, min note %.0f ms, frame fallback %s, re-strike above %.3g "
               "after %.0f ms, rise threshold %.3g\n",
               r.config.decoding.onset_threshold, r.config.decoding.frame_threshold,
@@ -186,6 +195,11 @@ QS_COMMAND("export", "Export a model for the browser: NAME.onnx (ONNX opset 17) 
                             "default: the checkpoint's). Frames near a window's edge see less context and come out "
                             "worse: docs/benchmarks.md")
                  ->check(CLI::NonNegativeNumber);
+             sub.add_option("--passes", a->passes,
+                            "Staggered tilings of windows that whole-file transcription runs and averages "
+                            "(stored as segment.passes; transcribe, evaluate and the browser use it; each pass "
+                            "costs one more run of the model: docs/benchmarks.md; default: the checkpoint's, else 1)")
+                 ->check(CLI::Range(1, qs::ModelConfig::kMaxPasses));
              sub.add_option("--weights", a->weights,
                             "How the weights are stored: float32, or float16 (half the file; each weight is cast to "
                             "float32 when the model loads, so inference stays float32 and only the weights are "

@@ -27,7 +27,7 @@ struct TranscribeArgs {
   std::vector<std::string> inputs;
   std::string out, model, format = "mid", activations_dir;
   qs::cli::DecoderOverrides decoding;
-  int threads = 0, overlap = 0, batch_windows = 16;
+  int threads = 0, overlap = 0, passes = 0, batch_windows = 16;
   double window_seconds = 0;
   bool quiet = false;
   qs::MusicOutputOptions music;
@@ -101,6 +101,7 @@ void run(TranscribeArgs& a) {
   if (a.window_seconds > 0)
     inf.window_frames = std::max(1, static_cast<int>(std::lround(a.window_seconds * info.features.frame_rate())));
   inf.overlap_frames = a.overlap;
+  inf.passes = a.passes;
   inf.batch_windows = a.batch_windows;
 
   if (!out_is_file) make_directory(a.out);
@@ -157,6 +158,10 @@ QS_COMMAND("transcribe", "Transcribe audio files to MIDI, TSV or JSON notes", 60
       ->check(CLI::NonNegativeNumber);
   sub.add_option("--overlap", a->overlap,
                  "Frames of context discarded at each side of a window, at least the model's segment.context_frames (0: the model's own; -1: window/8; each 10 frames of an 86-frame window cost ~30 % more model work)")->capture_default_str();
+  sub.add_option("--passes", a->passes,
+                 "Staggered tilings of model windows whose probabilities are averaged, 1-8 (0: the model's "
+                 "segment.passes; each pass costs one more run of the model over the audio)")
+      ->capture_default_str()->check(CLI::Range(0, qs::ModelConfig::kMaxPasses));
   sub.add_option("--batch-windows", a->batch_windows, "Windows per forward pass")->capture_default_str()
       ->check(CLI::PositiveNumber);
   sub.add_option("--save-activations", a->activations_dir,

@@ -28,7 +28,7 @@ nlohmann::json CheckpointInfo::to_json() const {
           {"hyper", hyper.to_json()},
           {"features", cqt_params_to_json(features)},
           {"notes", {{"lowest_pitch", lowest_pitch}, {"n_notes", n_notes}, {"only_note_names", only_note_names}}},
-          {"segment", {{"frames", segment_frames}, {"context_frames", context_frames}}},
+          {"segment", {{"frames", segment_frames}, {"context_frames", context_frames}, {"passes", passes}}},
           {"decoding", decoder_params_to_json(decoding)},
           {"training", training}};
 }
@@ -55,6 +55,7 @@ CheckpointInfo CheckpointInfo::from_json(const nlohmann::json& j) {
       const JsonFields s = f.nested(*seg, "segment");
       s.integer("frames", c.segment_frames, false, 1, 1 << 24, "a positive integer");
       s.integer("context_frames", c.context_frames, false, 0, 1 << 24, "0 or more");
+      s.integer("passes", c.passes, false, 1, ModelConfig::kMaxPasses, "an integer from 1 to 8");
     }
     if (const nlohmann::json* dec = f.object("decoding", false))
       c.decoding = decoder_params_from_json(*dec, c.decoding, "checkpoint");

@@ -13,7 +13,7 @@
 //     "hyper":    ModelHyper::to_json(),
 //     "features": {sample_rate, hop_length, fmin, bins_per_semitone, n_bins, filter_scale, sparsity},
 //     "notes":    {lowest_pitch, n_notes, only_note_names},
-//     "segment":  {frames (training context length in frames), context_frames (0)},
+//     "segment":  {frames (training context length in frames), context_frames (0), passes (1)},
 //     "decoding": {onset_threshold, frame_threshold, min_note_length_s, frame_fallback,
 //                  restrike_threshold, min_restrike_gap_s, restrike_rise_weight, rise_threshold,
 //                  weak_onset_threshold, weak_onset_frame},

@@ -37,6 +37,7 @@ struct TensorSpec {
 
 struct ModelConfig {
   static constexpr int kFormatVersion = 1;  // the version this build writes and reads
+  static constexpr int kMaxPasses = 8;      // segment.passes
 
   int format_version = kFormatVersion;
   std::string name;         // model name (informative)
@@ -50,6 +51,10 @@ struct ModelConfig {
 
   int segment_frames = 43;  // frames per training segment (1 s); inference may use any length
   int context_frames = 0;   // extra frames of context on each side the model expects (>= 0)
+  // Whole-file transcription: how many staggered tilings of windows predict each frame, their
+  // probabilities averaged (1: one prediction per frame; 2 costs twice the model work and added
+  // about 0.004 note F1 on the unseen timbres for release 11, docs/benchmarks.md).
+  int passes = 1;
 
   DecoderParams decoding;  // default thresholds for the note decoder
 

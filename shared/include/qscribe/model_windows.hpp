@@ -3,11 +3,17 @@
 // transcription: `qscribe transcribe`, `evaluate` and training's validation, and the browser's
 // file job; live input plans its windows with live_window.hpp instead.
 //
-// Windows are `window` frames long and start every `window - 2 * overlap` frames. Each window
-// contributes its centre frames only (the first window also its start, the last one its end), so
-// every frame is predicted with at least `overlap` frames of context on both sides where the audio
-// has them. The last window is zero-padded, as training examples are. With overlap 0 the windows
-// simply tile the stream, like the training windows.
+// Windows are `window` frames long and, with one pass, start every `window - 2 * overlap` frames.
+// Each window contributes its centre frames only (the first window also its start, the last one
+// its end), so every frame is predicted with at least `overlap` frames of context on both sides
+// where the audio has them. The last window is zero-padded, as training examples are. With overlap
+// 0 the windows simply tile the stream, like the training windows.
+//
+// With P passes the windows start P times as often (every (window - 2 * overlap) / P frames): P
+// staggered tilings, so that each frame is predicted P times, from windows that place it
+// differently, and its probabilities are the mean of those predictions (fewer at the very start
+// and end). A small ensemble of one model: each prediction errs in its own way where its context
+// cuts the music differently (docs/benchmarks.md).
 //
 // Memory: only the frames some unrun window still needs are buffered; what grows with the audio
 // is the probabilities (2 x n_notes float32 per frame: ~30 KB per second of audio).
@@ -50,6 +56,7 @@ struct WindowOptions {
   // of context raised note F1 by 0.002-0.02 for 30 % more model work (docs/benchmarks.md).
   int overlap_frames = 0;
   int batch_windows = 16;  // windows per request
+  int passes = 0;          // staggered tilings averaged (1..8); 0: the model's segment.passes
 };
 
 class ModelWindows {
@@ -83,12 +90,18 @@ class ModelWindows {
   ModelRequest& request() { return request_; }
   int window() const { return window_; }
   int overlap() const { return overlap_; }
+  int passes() const { return passes_; }
 
  private:
   std::vector<std::size_t> ready_windows() const;
+  void accumulate(std::size_t first, std::size_t n, const float* frame_rows, const float* onset_rows);
+  void finalize_until(std::size_t frame);
 
   ModelConfig model_;
-  int window_, overlap_, step_, batch_;
+  int window_, overlap_, passes_, step_, batch_;  // step_: between consecutive windows
+  // Sums of the predictions of frames [probs_.n_frames, ...) that a later window may still add to.
+  std::vector<float> sum_frames_, sum_onsets_;
+  std::vector<int> n_predictions_;
   std::vector<float> buffer_;    // frames [buffer_start_, total_) of the stream
   std::size_t buffer_start_ = 0;
   std::size_t total_ = 0;        // frames pushed
