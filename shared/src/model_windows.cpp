@@ -183,12 +183,12 @@ void ModelWindows::finalize_until(std::size_t frame) {
   const std::size_t base = probs_.n_frames;
   if (frame <= base) return;
   const std::size_t n = std::min(frame - base, n_predictions_.size()), N = static_cast<std::size_t>(model_.n_notes);
-  for (std::size_t j = 0; j < n; ++j) {  // the mean of each frame's predictions (exact for one)
-    const float inv = n_predictions_[j] > 1 ? 1.0f / static_cast<float>(n_predictions_[j]) : 1.0f;
-    for (std::size_t k = 0; k < N; ++k) {
-      sum_frames_[j * N + k] *= inv;
-      if (!sum_onsets_.empty()) sum_onsets_[j * N + k] *= inv;
-    }
+  for (std::size_t j = 0; j < n; ++j) {  // the mean of each frame's predictions
+    if (n_predictions_[j] < 2) continue;  // one prediction is its own mean, bit for bit
+    const float inv = 1.0f / static_cast<float>(n_predictions_[j]);
+    for (std::size_t k = 0; k < N; ++k) sum_frames_[j * N + k] *= inv;
+    if (!sum_onsets_.empty())
+      for (std::size_t k = 0; k < N; ++k) sum_onsets_[j * N + k] *= inv;
   }
   probs_.write(base, n, sum_frames_.data(), sum_onsets_.empty() ? nullptr : sum_onsets_.data());
   n_predictions_.erase(n_predictions_.begin(), n_predictions_.begin() + static_cast<std::ptrdiff_t>(n));

@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include "qscribe/model_config.hpp"
+
 namespace qs::cli {
 
 void add_cqt_options(CLI::App& sub, int& bins_per_note, double& sample_rate, int& hop_length, double& fmin,
@@ -37,6 +39,14 @@ CLI::Option* add_min_note_length(CLI::App& sub, double& seconds, const std::stri
       ->check(CLI::Range(0.0, 60000.0))
       ->group("");
   return opt;
+}
+
+CLI::Option* add_passes(CLI::App& sub, int& passes) {
+  return sub.add_option("--passes", passes,
+                        "Staggered tilings of model windows whose probabilities are averaged, 1-8 (0: the model's "
+                        "segment.passes; each pass costs one more run of the model over the audio)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, qs::ModelConfig::kMaxPasses));
 }
 
 CLI::Option* add_frame_fallback(CLI::App& sub, std::string& on_off, const std::string& help) {

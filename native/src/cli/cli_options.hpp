@@ -23,6 +23,10 @@ CLI::Option* add_min_note_length(CLI::App& sub, double& seconds, const std::stri
 // --no-frame-fallback flag (transcribe's old spelling) stores "off".
 CLI::Option* add_frame_fallback(CLI::App& sub, std::string& on_off, const std::string& help);
 
+// --passes N (0..8; 0: the model's segment.passes) into `passes`: the averaged tilings of model
+// windows of transcribe and evaluate (qs::WindowOptions::passes).
+CLI::Option* add_passes(CLI::App& sub, int& passes);
+
 // The decoding a command line asks for over the model's (qs::DecoderParams, field for field): a
 // negative value, or an empty frame_fallback ("on" / "off"), keeps the model's. transcribe, evaluate
 // and export fill one from their options and apply it with with_overrides.

@@ -348,10 +348,7 @@ QS_COMMAND("evaluate", "Score a model on a preprocessed split or on audio + refe
                  "Frames of context discarded at each side of a model window, at least the model's "
                  "segment.context_frames (0: the model's own; -1: window/8), as in transcribe")
       ->capture_default_str();
-  sub.add_option("--passes", a->passes,
-                 "Staggered tilings of model windows whose probabilities are averaged, 1-8 (0: the model's "
-                 "segment.passes; each pass costs one more run of the model over the audio)")
-      ->capture_default_str()->check(CLI::Range(0, qs::ModelConfig::kMaxPasses));
+  qs::cli::add_passes(sub, a->passes);
   sub.add_option("--threads", a->threads, "LibTorch threads, and --tune's grid-search threads (0: all cores)")
       ->capture_default_str();
   sub.add_flag("--json", a->json, "Print the metrics as JSON instead of a table");

@@ -158,10 +158,7 @@ QS_COMMAND("transcribe", "Transcribe audio files to MIDI, TSV or JSON notes", 60
       ->check(CLI::NonNegativeNumber);
   sub.add_option("--overlap", a->overlap,
                  "Frames of context discarded at each side of a window, at least the model's segment.context_frames (0: the model's own; -1: window/8; each 10 frames of an 86-frame window cost ~30 % more model work)")->capture_default_str();
-  sub.add_option("--passes", a->passes,
-                 "Staggered tilings of model windows whose probabilities are averaged, 1-8 (0: the model's "
-                 "segment.passes; each pass costs one more run of the model over the audio)")
-      ->capture_default_str()->check(CLI::Range(0, qs::ModelConfig::kMaxPasses));
+  qs::cli::add_passes(sub, a->passes);
   sub.add_option("--batch-windows", a->batch_windows, "Windows per forward pass")->capture_default_str()
       ->check(CLI::PositiveNumber);
   sub.add_option("--save-activations", a->activations_dir,
