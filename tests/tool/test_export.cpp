@@ -21,6 +21,7 @@
 #include "model/checkpoint.hpp"
 #include "export/onnx_export.hpp"
 #include "export/onnx_import.hpp"
+#include "model/ensemble.hpp"
 #include "qscribe/error.hpp"
 #include "qscribe/model_config.hpp"
 #include "test_support.hpp"
@@ -155,7 +156,8 @@ ParityStats check_parity(qs::TranscriberImpl& model, const std::string& onnx_pat
 const std::set<std::string> kAllowedOps = {"Add",   "Cast",  "Concat",    "Conv",   "Cos",  "Div",
                                            "Equal", "Gather", "LayerNormalization", "Log", "MatMul", "Mul",
                                            "Pad",   "Range", "Relu",  "Reshape",   "Shape",  "Sin",  "Slice",
-                                           "Softmax", "Sub",   "Transpose", "Unsqueeze", "Where"};  // Pad, Slice: --harmonics
+                                           "Softmax", "Sub",   "Transpose", "Unsqueeze", "Where",
+                                           "Sigmoid", "Clip"};  // Pad, Slice: --harmonics; Sigmoid, Clip: ensembles
 
 void expect_well_formed(const std::string& onnx_path, const qs::ModelHyper& h) {
   qs::OnnxSummary s;
@@ -487,6 +489,76 @@ TEST(OnnxExport, Float16WeightsHalveTheFileAndRunInOnnxRuntime) {
 
 // An exported float32 model reads back into LibTorch bit for bit, with the sidecar's features,
 // decoding defaults and provenance; `qscribe export` re-exports it (here to float16).
+// An ensemble (--member): two networks of different sizes on one input; the model outputs the
+// logits of the weighted mean of their probabilities, in LibTorch, in both ONNX Runtimes, after
+// a round trip through the file, and from the CLI.
+TEST(OnnxExport, EnsembleAveragesItsNetworksProbabilities) {
+  qs::ModelHyper ha = small_hyper(), hb = small_hyper();
+  hb.embed_dim = 32;
+  hb.n_layers = 1;
+  hb.head_dim = 16;
+  auto a = make_model(ha, 51), b = make_model(hb, 52);
+  auto ens = qs::make_ensemble(a, {b}, {0.3});
+  ASSERT_TRUE(ens->is_ensemble());
+  EXPECT_EQ(ens->parameter_count(), a->parameter_count() + b->parameter_count());
+  EXPECT_EQ(qs::ModelHyper::from_json(ens->hyper().to_json()).to_json(), ens->hyper().to_json());
+  {
+    torch::NoGradGuard no_grad;
+    const auto x = torch::rand({2, 9, ha.n_bins}) * 3;
+    const auto oa = a->forward(x), ob = b->forward(x), oe = ens->forward(x);
+    auto expect = [](const torch::Tensor& la, const torch::Tensor& lb, const torch::Tensor& le) {
+      const auto p = 0.7 * torch::sigmoid(la) + 0.3 * torch::sigmoid(lb);
+      EXPECT_TRUE(torch::allclose(torch::sigmoid(le), p, 1e-5, 1e-6));
+      EXPECT_FALSE(torch::allclose(le, la, 1e-3, 1e-3)) << "the member must change the output";
+    };
+    expect(oa.frame_logits, ob.frame_logits, oe.frame_logits);
+    expect(oa.onset_logits, ob.onset_logits, oe.onset_logits);
+  }
+  // Refused: nested ensembles, weights outside (0, 1) or summing to 1, another input.
+  EXPECT_THROW(qs::make_ensemble(ens, {b}, {0.3}), qs::Error);
+  EXPECT_THROW(qs::make_ensemble(a, {ens}, {0.3}), qs::Error);
+  EXPECT_THROW(qs::make_ensemble(a, {b}, {1.0}), qs::Error);
+  EXPECT_THROW(qs::make_ensemble(a, {b, b}, {0.5, 0.5}), qs::Error);
+  EXPECT_THROW(qs::make_ensemble(a, {b}, {}), qs::Error);
+  qs::ModelHyper other = small_hyper();
+  other.n_notes = 88;
+  auto c = make_model(other, 53);
+  EXPECT_THROW(qs::make_ensemble(a, {c}, {0.3}), qs::Error);
+
+  const std::string dir = qs::test::temp_dir("export_ensemble");
+  auto config = qs::default_model_config(ha);
+  config.training = {{"data", "none (test)"}};
+  ASSERT_NO_THROW(qs::export_onnx(*ens, config, dir + "/ens.onnx"));
+  expect_well_formed(dir + "/ens.onnx", ha);
+  for (const std::string runtime : {"node", "web"})
+    EXPECT_EQ(check_parity(*ens, dir + "/ens.onnx", dir, {{1, 5}, {2, 30}}, "ensemble", runtime).cases, 2) << runtime;
+  qs::LoadedCheckpoint back;
+  ASSERT_NO_THROW(back = qs::load_checkpoint(dir + "/ens.onnx"));
+  EXPECT_EQ(back.info.hyper.to_json(), ens->hyper().to_json());
+  const auto pe = ens->named_parameters(), pb = back.model->named_parameters();
+  ASSERT_EQ(pe.size(), pb.size());
+  for (const auto& item : pe) EXPECT_TRUE(torch::equal(item.value(), pb[item.key()])) << item.key();
+
+  // The CLI: --checkpoint plus --member / --member-weight; the sidecar names the member.
+  ASSERT_NO_THROW(qs::export_onnx(*a, config, dir + "/a.onnx"));
+  ASSERT_NO_THROW(qs::export_onnx(*b, config, dir + "/b.onnx"));
+  const std::string base = std::string(QSCRIBE_BIN) + " export --checkpoint " + quote(dir + "/a.onnx");
+  auto r = qs::test::run_shell(base + " --member " + quote(dir + "/b.onnx") + " --member-weight 0.3 --out " + quote(dir + "/cli"));
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("1 member network"), std::string::npos) << r.out;
+  const auto cfg = qs::load_model_config(dir + "/cli.json");
+  EXPECT_EQ(cfg.training.at("ensemble_members").at(0).at("weight"), 0.3);
+  EXPECT_EQ(cfg.architecture.at("members").size(), 1u);
+  EXPECT_EQ(check_parity(*ens, dir + "/cli.onnx", dir, {{1, 7}}, "ensemble-cli").cases, 1);
+  r = qs::test::run_shell(base + " --member " + quote(dir + "/b.onnx") + " --out " + quote(dir + "/noweight"));
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_NE(r.out.find("--member-weight"), std::string::npos) << r.out;
+  r = qs::test::run_shell(base + " --member " + quote(dir + "/cli.onnx") + " --member-weight 0.3 --out " + quote(dir + "/nested"));
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_NE(r.out.find("already an ensemble"), std::string::npos) << r.out;
+  EXPECT_FALSE(fs::exists(dir + "/nested.onnx"));
+}
+
 TEST(OnnxImport, Float32ExportLoadsBackExactly) {
   qs::ModelHyper h = small_hyper();
   h.n_notes = 88;

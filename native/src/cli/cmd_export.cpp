@@ -3,11 +3,13 @@
 #include <cstdio>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "cli/cli_options.hpp"
 #include "cli/command.hpp"
 #include "export/onnx_export.hpp"
 #include "inference/inference.hpp"
+#include "model/ensemble.hpp"
 #include "qscribe/error.hpp"
 
 namespace {
@@ -35,8 +37,31 @@ struct ExportArgs {
   std::string weights = "float32";
   int context_frames = -1;  // < 0: the checkpoint's
   int passes = 0;           // 0: the checkpoint's
+  std::vector<std::string> members;     // --member: more networks, averaged with the checkpoint's
+  std::vector<double> member_weights;   // --member-weight, one per member
   CLI::Option *name_opt = nullptr, *description_opt = nullptr;
 };
+
+// --member: the checkpoint's network and the members' as one ensemble (model/ensemble.hpp). The
+// sidecar stays the checkpoint's (decoding, segment); it records the members' sources.
+qs::Transcriber with_members(qs::Transcriber& first, qs::ModelConfig& config, const ExportArgs& a) {
+  if (a.member_weights.size() != a.members.size())
+    throw qs::Error("--member-weight: give one weight per --member (" + std::to_string(a.members.size()) +
+                    " member(s), " + std::to_string(a.member_weights.size()) + " weight(s))");
+  std::vector<qs::Transcriber> others;
+  nlohmann::json sources = nlohmann::json::array();
+  for (std::size_t i = 0; i < a.members.size(); ++i) {
+    auto m = qs::load_model_for_export(a.members[i]);
+    qs::check_same_layout(config, m.config, a.checkpoint, m.path,
+                          "--member: " + m.path + " was trained on other features or notes than " + a.checkpoint);
+    others.push_back(m.model);
+    sources.push_back({{"path", m.path}, {"weight", a.member_weights[i]}, {"training", m.config.training}});
+  }
+  qs::Transcriber out = qs::make_ensemble(first, others, a.member_weights);
+  if (!config.training.is_object()) config.training = nlohmann::json::object();
+  config.training["ensemble_members"] = sources;
+  return out;
+}
 
 void run_export(const ExportArgs& a) {
   namespace fs = std::filesystem;
@@ -72,6 +97,10 @@ void run_export(const ExportArgs& a) {
     model = ck.model;
     config = ck.config;
     source = ck.path;
+    if (!a.members.empty()) {
+      model = with_members(model, config, a);
+      source += " with " + std::to_string(a.members.size()) + " member network(s)";
+    }
   }
 
   std::string prefix = a.out;
@@ -200,6 +229,17 @@ QS_COMMAND("export", "Export a model for the browser: NAME.onnx (ONNX opset 17) 
                             "(stored as segment.passes; transcribe, evaluate and the browser use it; each pass "
                             "costs one more run of the model: docs/benchmarks.md; default: the checkpoint's, else 1)")
                  ->check(CLI::Range(1, qs::ModelConfig::kMaxPasses));
+             auto* member = sub.add_option("--member", a->members,
+                            "Another trained network (checkpoint, run directory or .onnx; repeatable) to export "
+                            "with --checkpoint's as one ensemble: the model outputs the weighted mean of their "
+                            "note probabilities, and costs one run of each network (models/README.md). The "
+                            "sidecar (decoding, windows) stays --checkpoint's")
+                 ->needs(ck);
+             sub.add_option("--member-weight", a->member_weights,
+                            "The weight of each --member's probabilities, in (0, 1), one per --member in order; "
+                            "--checkpoint's network weighs 1 minus their sum")
+                 ->needs(member)
+                 ->check(CLI::Range(0.0, 1.0));
              sub.add_option("--weights", a->weights,
                             "How the weights are stored: float32, or float16 (half the file; each weight is cast to "
                             "float32 when the model loads, so inference stays float32 and only the weights are "

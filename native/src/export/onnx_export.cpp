@@ -26,9 +26,12 @@ namespace {
 
 // ---------------------------------------------------------------------------------------------
 // A small graph builder over onnx::GraphProto. Names are unique: intermediate values get a
-// prefix plus a counter; initializers keep the parameter's name.
+// prefix plus a counter; initializers keep the parameter's name. Every name it makes starts with
+// `prefix` ("members.0." while an ensemble member's network is built: its parameters' names).
 class GraphBuilder {
  public:
+  std::string prefix;
+
   // `half_weights`: weight() stores float16 and adds a Cast to float32 (see WeightType).
   GraphBuilder(onnx::GraphProto* g, bool half_weights) : g_(g), half_(half_weights) {}
 
@@ -77,8 +80,9 @@ class GraphBuilder {
   // initializer itself, or (float16 storage) a Cast of it, which ONNX Runtime folds into a
   // float32 constant when it loads the model, so inference runs in float32 either way.
   // `exact` keeps float32 whatever the storage (constants whose rounding matters).
-  std::string weight(const std::string& name, const torch::Tensor& t, const std::string& doc = {}, bool exact = false) {
+  std::string weight(const std::string& name_in, const torch::Tensor& t, const std::string& doc = {}, bool exact = false) {
     const bool half = half_ && !exact;
+    const std::string name = prefix + name_in;
     auto c = t.detach().to(torch::kCPU, half ? torch::kHalf : torch::kFloat).contiguous();
     auto* init = g_->add_initializer();
     init->set_name(name);
@@ -87,10 +91,11 @@ class GraphBuilder {
     init->set_raw_data(std::string(static_cast<const char*>(c.data_ptr()), static_cast<std::size_t>(c.nbytes())));
     if (!doc.empty()) init->set_doc_string(doc);
     if (!half) return name;
-    return op("Cast", {name}, name + ".float", {i("to", onnx::TensorProto::FLOAT)});
+    return op("Cast", {name}, name_in + ".float", {i("to", onnx::TensorProto::FLOAT)});
   }
   // int64 constant; `scalar` true: rank 0 (one value).
-  std::string ints_const(const std::string& name, const std::vector<std::int64_t>& v, bool scalar = false) {
+  std::string ints_const(const std::string& name_in, const std::vector<std::int64_t>& v, bool scalar = false) {
+    const std::string name = prefix + name_in;
     auto* init = g_->add_initializer();
     init->set_name(name);
     init->set_data_type(onnx::TensorProto::INT64);
@@ -98,7 +103,8 @@ class GraphBuilder {
     for (auto x : v) init->add_int64_data(x);
     return name;
   }
-  std::string float_scalar(const std::string& name, float v) {
+  std::string float_scalar(const std::string& name_in, float v) {
+    const std::string name = prefix + name_in;
     auto* init = g_->add_initializer();
     init->set_name(name);
     init->set_data_type(onnx::TensorProto::FLOAT);
@@ -121,7 +127,7 @@ class GraphBuilder {
   }
 
  private:
-  std::string fresh(const std::string& hint) { return hint + ":" + std::to_string(counter_++); }
+  std::string fresh(const std::string& hint) { return prefix + hint + ":" + std::to_string(counter_++); }
   onnx::GraphProto* g_;
   bool half_ = false;
   int counter_ = 0;
@@ -157,17 +163,20 @@ struct Exporter {
   GraphBuilder& g;
   Params& p;
 
+  // The parameter NAME of the network being built (g.prefix names an ensemble member's).
+  const torch::Tensor& param(const std::string& name) { return p.take(g.prefix + name); }
+
   std::string layer_norm(const std::string& x, const std::string& name) {
-    auto w = g.weight(name + ".weight", p.take(name + ".weight"));
-    auto b = g.weight(name + ".bias", p.take(name + ".bias"));
+    auto w = g.weight(name + ".weight", param(name + ".weight"));
+    auto b = g.weight(name + ".bias", param(name + ".bias"));
     // torch::nn::LayerNorm default eps 1e-5 over the last axis.
     return g.op("LayerNormalization", {x, w, b}, name, {GraphBuilder::i("axis", -1), GraphBuilder::f("epsilon", 1e-5f)});
   }
   // x @ W^T + b, W [out, in] stored transposed ([in, out]) under the parameter's name.
   std::string linear(const std::string& x, const std::string& name, const std::string& out = {}) {
-    const auto& w = p.take(name + ".weight");
+    const auto& w = param(name + ".weight");
     auto wt = g.weight(name + ".weight", w.t(), "transposed: [in_features, out_features]");
-    auto b = g.weight(name + ".bias", p.take(name + ".bias"));
+    auto b = g.weight(name + ".bias", param(name + ".bias"));
     auto mm = g.op("MatMul", {x, wt}, name + ".matmul");
     return g.op("Add", {mm, b}, name, {}, out);
   }
@@ -248,8 +257,8 @@ struct Exporter {
     x = g.op("Reshape", {x, g.ints_const("const.shape_frames_1_bins", {-1, 1, F})}, "frames_as_batch");
     if (!h.harmonics.empty()) x = harmonic_stack(x, h.harmonic_shifts(), F);
     auto conv = [&](const std::string& xin, const std::string& name) {
-      auto w = g.weight(name + ".weight", p.take(name + ".weight"));
-      auto b = g.weight(name + ".bias", p.take(name + ".bias"));
+      auto w = g.weight(name + ".weight", param(name + ".weight"));
+      auto b = g.weight(name + ".bias", param(name + ".bias"));
       return g.op("Conv", {xin, w, b}, name,
                   {GB::ints("kernel_shape", {k}), GB::ints("pads", {k / 2, k / 2}), GB::ints("strides", {1}),
                    GB::ints("dilations", {1}), GB::i("group", 1)});
@@ -264,7 +273,7 @@ struct Exporter {
       x = g.op("Reshape", {x, g.ints_const("const.shape_frames_c_notes_bins", {-1, C, N, bpn})}, "notes.split");
       x = g.op("Transpose", {x}, "notes.by_note", {GB::ints("perm", {0, 2, 1, 3})});
       x = g.op("Reshape", {x, g.ints_const("const.shape_frames_notes_cbins", {-1, N, C * bpn})}, "notes.tokens");
-      x = g.op("Add", {linear(x, "note_in"), g.weight("note_pos", p.take("note_pos"))}, "notes.embed");
+      x = g.op("Add", {linear(x, "note_in"), g.weight("note_pos", param("note_pos"))}, "notes.embed");
       for (int l = 0; l < h.freq_layers; ++l)
         x = transformer_block(x, "freq_blocks." + std::to_string(l), h.freq_heads, FD / h.freq_heads);
       // [B*T, N, freq_dim] -> [B, T, N*freq_dim]
@@ -375,6 +384,44 @@ ModelConfig complete_model_config(const TranscriberImpl& model, ModelConfig c) {
   return c;
 }
 
+namespace {
+
+// One network's graph from the input `in` to its two logit outputs, named frame_out and onset_out.
+// g.prefix names the network's parameters ("" for the first, "members.i." for the others).
+void emit_network(GraphBuilder& g, Params& p, const ModelHyper& h, const std::string& in, const std::string& frame_out,
+                  const std::string& onset_out) {
+  Exporter ex{g, p, {}};
+  auto x = ex.normalised_input(in);        // [B, T, F]
+  x = ex.frequency_stage(h, x, in);        // [B, T, E]
+  x = ex.add_positions(x, in, h.embed_dim);
+  for (int l = 0; l < h.n_layers; ++l) x = ex.transformer_block(x, "blocks." + std::to_string(l), h.n_heads, h.head_dim);
+  x = ex.layer_norm(x, "final_norm");
+  ex.linear(ex.relu(ex.linear(x, "frame_head.0")), "frame_head.2", frame_out);
+  ex.linear(ex.relu(ex.linear(x, "onset_head.0")), "onset_head.2", onset_out);
+}
+
+// An ensemble's output (model.cpp's mean_probability_logits): the logits of the weighted mean of
+// the networks' probabilities, clamped to [kEnsembleEps, 1 - kEnsembleEps].
+void emit_mean_probability(GraphBuilder& g, const std::vector<std::string>& logits, const std::vector<double>& weights,
+                           const std::string& what, const std::string& out) {
+  std::string sum;
+  for (std::size_t i = 0; i < logits.size(); ++i) {
+    auto prob = g.op("Sigmoid", {logits[i]}, logits[i] + ".probability");
+    auto w = g.float_scalar("ensemble." + what + ".weight." + std::to_string(i), static_cast<float>(weights[i]));
+    auto term = g.op("Mul", {prob, w}, logits[i] + ".weighted");
+    sum = sum.empty() ? term : g.op("Add", {sum, term}, "ensemble." + what + ".sum");
+  }
+  auto lo = g.float_scalar("ensemble." + what + ".min", static_cast<float>(kEnsembleEps));
+  auto hi = g.float_scalar("ensemble." + what + ".max", static_cast<float>(1.0 - kEnsembleEps));
+  auto one = g.float_scalar("ensemble." + what + ".one", 1.0f);
+  auto prob = g.op("Clip", {sum, lo, hi}, "ensemble." + what + ".probability");
+  auto log_p = g.op("Log", {prob}, "ensemble." + what + ".log_p");
+  auto log_q = g.op("Log", {g.op("Sub", {one, prob}, "ensemble." + what + ".q")}, "ensemble." + what + ".log_q");
+  g.op("Sub", {log_p, log_q}, "ensemble." + what, {}, out);
+}
+
+}  // namespace
+
 std::string build_onnx_model(TranscriberImpl& model, const std::string& graph_name, WeightType weights) {
   torch::NoGradGuard no_grad;
   const ModelHyper& h = model.hyper();
@@ -386,21 +433,30 @@ std::string build_onnx_model(TranscriberImpl& model, const std::string& graph_na
 
   GraphBuilder g(graph, weights == WeightType::float16);
   Params p(model);
-  Exporter ex{g, p, {}};
   const std::string in = cfg.input.name;
   g.value_info(graph->add_input(), in, cfg.input.shape);
-  auto x = ex.normalised_input(in);        // [B, T, F]
-  x = ex.frequency_stage(h, x, in);        // [B, T, E]
-  x = ex.add_positions(x, in, h.embed_dim);
-  for (int l = 0; l < h.n_layers; ++l) x = ex.transformer_block(x, "blocks." + std::to_string(l), h.n_heads, h.head_dim);
-  x = ex.layer_norm(x, "final_norm");
-  auto head = [&](const std::string& name, const TensorSpec& out) {
-    auto hid = ex.relu(ex.linear(x, name + ".0"));
-    ex.linear(hid, name + ".2", out.name);
-    g.value_info(graph->add_output(), out.name, out.shape);
-  };
-  head("frame_head", cfg.frame_output);
-  head("onset_head", cfg.onset_output);
+  if (h.members.empty()) {
+    emit_network(g, p, h, in, cfg.frame_output.name, cfg.onset_output.name);
+  } else {
+    // Every network on the same input, then the weighted mean of their probabilities.
+    std::vector<std::string> frames{"network.0.frame_logits"}, onsets{"network.0.onset_logits"};
+    std::vector<double> w{1.0};
+    emit_network(g, p, h, in, frames[0], onsets[0]);
+    for (std::size_t i = 0; i < h.members.size(); ++i) {
+      const std::string n = std::to_string(i + 1);
+      frames.push_back("network." + n + ".frame_logits");
+      onsets.push_back("network." + n + ".onset_logits");
+      g.prefix = "members." + std::to_string(i) + ".";
+      emit_network(g, p, h.members[i], in, frames.back(), onsets.back());
+      g.prefix.clear();
+      w[0] -= h.member_weights[i];
+      w.push_back(h.member_weights[i]);
+    }
+    emit_mean_probability(g, frames, w, "frame", cfg.frame_output.name);
+    emit_mean_probability(g, onsets, w, "onset", cfg.onset_output.name);
+  }
+  g.value_info(graph->add_output(), cfg.frame_output.name, cfg.frame_output.shape);
+  g.value_info(graph->add_output(), cfg.onset_output.name, cfg.onset_output.shape);
   p.check_all_used();
   check_onnx_model(m);
   std::string bytes;

@@ -36,6 +36,18 @@ void ModelHyper::validate() const {
     need(harmonics[i] > 1.0 / 16 && harmonics[i] <= 16, "harmonics", "must be multiples in (1/16, 16]");
     for (std::size_t j = 0; j < i; ++j) need(harmonics[j] != harmonics[i], "harmonics", "must be distinct");
   }
+  need(member_weights.size() == members.size(), "member_weights", "must give one weight per member");
+  double member_sum = 0.0;
+  for (std::size_t i = 0; i < members.size(); ++i) {
+    const ModelHyper& m = members[i];
+    need(member_weights[i] > 0.0 && member_weights[i] < 1.0, "member_weights", "must be in (0, 1)");
+    member_sum += member_weights[i];
+    need(m.members.empty(), "members", "must not have members of their own");
+    need(m.n_bins == n_bins && m.bins_per_note == bins_per_note && m.n_notes == n_notes, "members",
+         "must take the same input bins and give the same notes as the ensemble");
+    m.validate();
+  }
+  need(member_sum < 1.0, "member_weights", "must sum to less than 1 (the first network weighs the rest)");
   if (freq_layers > 0) {
     need(n_bins % bins_per_note == 0, "n_bins", "must be a whole number of notes with freq_layers");
     need(freq_heads >= 1 && freq_dim >= freq_heads && freq_dim % freq_heads == 0, "freq_dim",
@@ -53,6 +65,14 @@ nlohmann::json ModelHyper::to_json() const {
     j["freq_heads"] = freq_heads;
   }
   if (!harmonics.empty()) j["harmonics"] = harmonics;
+  if (!members.empty()) {
+    j["members"] = nlohmann::json::array();
+    for (std::size_t i = 0; i < members.size(); ++i) {
+      nlohmann::json m = members[i].to_json();
+      m["weight"] = member_weights[i];
+      j["members"].push_back(std::move(m));
+    }
+  }
   return j;
 }
 
@@ -90,6 +110,16 @@ ModelHyper ModelHyper::from_json(const nlohmann::json& j) {
     for (const nlohmann::json& v : *hs) {
       if (!v.is_number() || !std::isfinite(v.get<double>())) f.fail_got("harmonics", "must be an array of numbers", *hs);
       h.harmonics.push_back(v.get<double>());  // validate() checks the range
+    }
+  }
+  if (const nlohmann::json* ms = f.array("members", false)) {
+    for (const nlohmann::json& m : *ms) {
+      if (!m.is_object()) f.fail_got("members", "must be an array of objects", *ms);
+      const JsonFields mf(m, "members", "model");
+      double w = 0.0;
+      mf.number("weight", w, true, 0.0, 1.0, "a weight in (0, 1)");
+      h.members.push_back(ModelHyper::from_json(m));
+      h.member_weights.push_back(w);
     }
   }
   h.validate();
@@ -169,9 +199,36 @@ TranscriberImpl::TranscriberImpl(const ModelHyper& h) : hyper_(h) {
   frame_head = register_module("frame_head", head());
   onset_head = register_module("onset_head", head());
   drop = register_module("drop", torch::nn::Dropout(h.dropout));
+  if (!h.members.empty()) {
+    members = register_module("members", torch::nn::ModuleList());
+    for (const ModelHyper& m : h.members) members->push_back(Transcriber(m));
+  }
+}
+
+torch::Tensor mean_probability_logits(const std::vector<torch::Tensor>& logits, const std::vector<double>& weights) {
+  torch::Tensor p = torch::sigmoid(logits[0]) * weights[0];
+  for (std::size_t i = 1; i < logits.size(); ++i) p = p + torch::sigmoid(logits[i]) * weights[i];
+  p = p.clamp(kEnsembleEps, 1.0 - kEnsembleEps);
+  return torch::log(p) - torch::log1p(-p);
 }
 
 ModelOutput TranscriberImpl::forward(const torch::Tensor& cqt) {
+  if (!is_ensemble()) return forward_network(cqt);
+  std::vector<torch::Tensor> frames, onsets;
+  std::vector<double> weights{1.0};
+  for (double w : hyper_.member_weights) weights[0] -= w, weights.push_back(w);
+  ModelOutput own = forward_network(cqt);
+  frames.push_back(own.frame_logits);
+  onsets.push_back(own.onset_logits);
+  for (const auto& m : *members) {
+    ModelOutput o = m->as<Transcriber>()->forward(cqt);
+    frames.push_back(o.frame_logits);
+    onsets.push_back(o.onset_logits);
+  }
+  return {mean_probability_logits(frames, weights), mean_probability_logits(onsets, weights)};
+}
+
+ModelOutput TranscriberImpl::forward_network(const torch::Tensor& cqt) {
   TORCH_CHECK(cqt.dim() == 3 && cqt.size(2) == hyper_.n_bins, "model input must be [batch, frames, ",
               hyper_.n_bins, "], got ", cqt.sizes());
   const int64_t b = cqt.size(0), t = cqt.size(1), f = cqt.size(2);

@@ -18,6 +18,8 @@
 //   -> LayerNorm ("final_norm") -> two MLPs: Linear ReLU Linear -> n_notes
 //      ("frame_head.{0,2}", "onset_head.{0,2}")
 //   outputs frame_logits, onset_logits [B, T, n_notes] (sigmoid gives probabilities)
+//   An ensemble (ModelHyper::members) runs every network on the same input and outputs the
+//   logits of the weighted mean of their probabilities ("members.i.*": member i's parameters).
 //
 // Log compression and normalisation live inside, so every runtime feeds raw magnitudes. The
 // ONNX exporter (onnx_export.cpp) mirrors this graph op for op by parameter name.
@@ -49,6 +51,13 @@ struct ModelHyper {
   // Harmonic stacking (empty: none, the original model's one input channel). E.g. {0.5, 1, 2, 3,
   // 4, 5}: each a multiple of the fundamental in (1/16, 16], distinct; 1 keeps the plain CQT.
   std::vector<double> harmonics;
+  // An ensemble (inference only: `qscribe export --member`): further networks, each with its own
+  // hyper-parameters, whose note probabilities are averaged with this network's. Networks trained
+  // apart (one fine-tuned from a FluidR3 model, one trained from scratch on every source) err
+  // apart, so their mean hears more than either (models/README.md). Member i weighs
+  // member_weights[i]; this network weighs 1 - their sum. Members have no members of their own.
+  std::vector<ModelHyper> members;
+  std::vector<double> member_weights;
 
   // conv1's input channels: one per harmonic (1 without stacking).
   int input_channels() const { return harmonics.empty() ? 1 : static_cast<int>(harmonics.size()); }
@@ -70,6 +79,11 @@ struct ModelOutput {
 
 // Sinusoidal position table [T, dim]: pe[t, 2i] = sin(t / 10000^(2i/dim)), pe[t, 2i+1] = cos(...).
 torch::Tensor sinusoidal_positions(int64_t t, int64_t dim, const torch::TensorOptions& opts);
+
+// The ensemble's mean: logit(sum_i weights[i] * sigmoid(logits[i])), the probabilities clamped to
+// [kEnsembleEps, 1 - kEnsembleEps] so the logits stay finite (+-13.8).
+inline constexpr double kEnsembleEps = 1e-6;
+torch::Tensor mean_probability_logits(const std::vector<torch::Tensor>& logits, const std::vector<double>& weights);
 
 // Harmonic stacking of [N, 1, F] into [N, shifts, F]: channel h, bin i holds bin i + shifts[h]
 // (zero outside the spectrum).
@@ -94,6 +108,7 @@ class TranscriberImpl : public torch::nn::Module {
   ModelOutput forward(const torch::Tensor& cqt);  // cqt [B, T, n_bins]
   const ModelHyper& hyper() const { return hyper_; }
   int64_t parameter_count() const;
+  bool is_ensemble() const { return !hyper_.members.empty(); }
 
   torch::nn::LayerNorm input_norm{nullptr};
   torch::nn::Conv1d conv1{nullptr}, conv2{nullptr};
@@ -105,8 +120,10 @@ class TranscriberImpl : public torch::nn::Module {
   torch::nn::LayerNorm final_norm{nullptr};
   torch::nn::Sequential frame_head{nullptr}, onset_head{nullptr};
   torch::nn::Dropout drop{nullptr};
+  torch::nn::ModuleList members;  // ensembles only: the other networks (TranscriberImpl each)
 
  private:
+  ModelOutput forward_network(const torch::Tensor& cqt);  // this network alone
   ModelHyper hyper_;
 };
 TORCH_MODULE(Transcriber);

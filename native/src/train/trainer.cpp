@@ -587,12 +587,20 @@ CheckpointInfo model_from_data(const TrainOptions& opt, const DatasetInfo& di) {
   return info;
 }
 
+// An ensemble (model/ensemble.hpp) is for inference: its networks train apart.
+void refuse_ensemble(const LoadedCheckpoint& ck, const std::string& path, const char* option) {
+  if (!ck.info.hyper.members.empty())
+    throw Error(std::string("train ") + option + ": " + path +
+                " is an ensemble of several networks (qscribe export --member); train one of its networks instead");
+}
+
 // --resume: the checkpoint's model description (its hyper-parameters, context and decoding win
 // over the command line's) and its progress.
 void restore_progress(const std::string& ckpt_path, const DatasetInfo& di, CheckpointInfo& info, TrainProgress& p) {
   if (!fs::exists(ckpt_path))
     throw Error("train --resume: " + ckpt_path + " does not exist (nothing to resume; drop --resume to start)");
   LoadedCheckpoint ck = load_checkpoint(ckpt_path);
+  refuse_ensemble(ck, ckpt_path, "--resume");
   check_same_layout(ck.info, di.layout(), "checkpoint", "data",
                     "train --resume: " + ckpt_path + " was trained on other features or notes than this data");
   info.hyper = ck.info.hyper;
@@ -632,6 +640,7 @@ void load_starting_weights(Transcriber& model, const TrainOptions& opt, const Da
   }
   if (opt.init_weights.empty()) return;
   LoadedCheckpoint ck = load_checkpoint(opt.init_weights);
+  refuse_ensemble(ck, opt.init_weights, "--load-weights");
   check_same_layout(ck.info, di.layout(), "checkpoint", "data",
                     "train --load-weights: " + opt.init_weights + " was trained on other features or notes than this data");
   try {

@@ -1,0 +1,38 @@
+#include "model/ensemble.hpp"
+
+#include <string>
+
+#include "qscribe/error.hpp"
+
+namespace qs {
+
+namespace {
+
+// Copies every parameter and buffer of `src` into the tensors of `dst` named PREFIX + name.
+void copy_into(TranscriberImpl& dst, const TranscriberImpl& src, const std::string& prefix) {
+  torch::NoGradGuard no_grad;
+  auto to = dst.named_parameters(/*recurse=*/true);
+  for (const auto& p : src.named_parameters(/*recurse=*/true)) to[prefix + p.key()].copy_(p.value());
+  auto buffers = dst.named_buffers(/*recurse=*/true);
+  for (const auto& b : src.named_buffers(/*recurse=*/true)) buffers[prefix + b.key()].copy_(b.value());
+}
+
+}  // namespace
+
+Transcriber make_ensemble(Transcriber& first, const std::vector<Transcriber>& others, const std::vector<double>& weights) {
+  if (others.size() != weights.size()) throw Error("ensemble: one weight per member network is needed");
+  ModelHyper h = first->hyper();
+  if (!h.members.empty()) throw Error("ensemble: the first network is already an ensemble");
+  for (const Transcriber& m : others) {
+    if (!m->hyper().members.empty()) throw Error("ensemble: a member network is already an ensemble");
+    h.members.push_back(m->hyper());
+  }
+  h.member_weights = weights;
+  Transcriber out(h);  // validate() checks the weights and that inputs and notes agree
+  copy_into(*out, *first, "");
+  for (std::size_t i = 0; i < others.size(); ++i) copy_into(*out, *others[i], "members." + std::to_string(i) + ".");
+  out->eval();
+  return out;
+}
+
+}  // namespace qs
