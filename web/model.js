@@ -1,4 +1,4 @@
-// The transcription model in ONNX Runtime Web (single-threaded wasm backend): loads
+// The transcription model in ONNX Runtime Web (wasm backend): loads
 // models/NAME.onnx and runs [batch, frames, bins] CQT magnitudes -> the frame and onset outputs.
 import * as ort from './ort/ort.wasm.min.mjs';
 
@@ -8,7 +8,10 @@ ort.env.wasm.wasmPaths = {
   mjs: new URL('ort/ort-wasm-simd-threaded.mjs', import.meta.url).href,
   wasm: new URL('ort/ort-wasm-simd-threaded.wasm', import.meta.url).href,
 };
-ort.env.wasm.numThreads = 1;
+// One thread per core (up to 4) where the page is cross-origin isolated (SharedArrayBuffer): the
+// shipped ensemble runs two networks per window, and two threads take the 180 s song from 44x to
+// 57x real time on two cores (docs/benchmarks.md). Elsewhere one thread, which needs no isolation.
+ort.env.wasm.numThreads = globalThis.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1;
 
 const fileName = (url) => decodeURIComponent(new URL(url).pathname.split('/').pop());
 

@@ -22,11 +22,13 @@
 
 namespace {
 
-// Where the floor comes from: the shipped model (release 11: 0.3 of release 10's weights with 0.7
+// Where the floor comes from: the shipped model (release 12: the ensemble of release 11's network,
+// weight 0.75, and a network trained from scratch on every sound source, weight 0.25; release
+// 11's decoding) scores 0.6691 pooled note F1 here. Release 11 ( 0.3 of release 10's weights with 0.7
 // of the mean of 16 rolling rounds with the plucked strings and singers of our own; decoding 0.2 /
 // 0.25 / 80 ms, frame fallback off, re-strike above 0.6 after 0.1 s with the frame rise weighed
 // 0.5, rise threshold 0.9, weak onsets at or below 0.4 needing frames above 0.35; model windows
-// overlapping by 2 x 10 frames of context, segment.context_frames) scores 0.6548 pooled note F1
+// overlapping by 2 x 10 frames of context, segment.context_frames) scored 0.6548 pooled note F1
 // here (146 reference notes; 0.6263 with windows that tile the audio, 0.6268 without the
 // weak-onset test, 0.6250 with its first decoding, re-strike above 0.5 on the onset alone). Release 10 (0.3 of release 9's weights with
 // 0.7 of the mean of 16 rolling rounds on newer music; 0.25 / 0.25 / 80 ms) scored 0.6115.
@@ -41,7 +43,7 @@ namespace {
 // 0.02 note F1 worse on the full dev sets (146 notes are few: this test guards against a broken or
 // much worse model, it does not rank close ones), the first model 0.4186.
 // Floor = a little under the shipped score. Raise it whenever a better model ships.
-constexpr double kNoteF1Floor = 0.63;
+constexpr double kNoteF1Floor = 0.65;
 
 }  // namespace
 
