@@ -557,6 +557,17 @@ TEST(OnnxExport, EnsembleAveragesItsNetworksProbabilities) {
   EXPECT_EQ(r.status, 1) << r.out;
   EXPECT_NE(r.out.find("already an ensemble"), std::string::npos) << r.out;
   EXPECT_FALSE(fs::exists(dir + "/nested.onnx"));
+  // --drop-members: the first network alone again, as it was before the ensemble.
+  r = qs::test::run_shell(std::string(QSCRIBE_BIN) + " export --checkpoint " + quote(dir + "/cli.onnx") +
+                          " --drop-members --out " + quote(dir + "/first"));
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_FALSE(qs::load_model_config(dir + "/first.json").architecture.contains("members"));
+  EXPECT_EQ(check_parity(*a, dir + "/first.onnx", dir, {{1, 7}}, "ensemble-first").cases, 1);
+  EXPECT_EQ(qs::first_network(ens)->hyper().to_json(), a->hyper().to_json());
+  r = qs::test::run_shell(std::string(QSCRIBE_BIN) + " export --checkpoint " + quote(dir + "/a.onnx") +
+                          " --drop-members --out " + quote(dir + "/notens"));
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_NE(r.out.find("not an ensemble"), std::string::npos) << r.out;
 }
 
 TEST(OnnxImport, Float32ExportLoadsBackExactly) {

@@ -39,6 +39,7 @@ struct ExportArgs {
   int passes = 0;           // 0: the checkpoint's
   std::vector<std::string> members;     // --member: more networks, averaged with the checkpoint's
   std::vector<double> member_weights;   // --member-weight, one per member
+  bool drop_members = false;            // --drop-members: the ensemble's first network alone
   CLI::Option *name_opt = nullptr, *description_opt = nullptr;
 };
 
@@ -97,6 +98,12 @@ void run_export(const ExportArgs& a) {
     model = ck.model;
     config = ck.config;
     source = ck.path;
+    if (a.drop_members) {
+      if (!model->is_ensemble()) throw qs::Error("--drop-members: " + ck.path + " is not an ensemble");
+      model = qs::first_network(model);
+      if (config.training.is_object()) config.training.erase("ensemble_members");
+      source += ", its first network";
+    }
     if (!a.members.empty()) {
       model = with_members(model, config, a);
       source += " with " + std::to_string(a.members.size()) + " member network(s)";
@@ -240,6 +247,11 @@ QS_COMMAND("export", "Export a model for the browser: NAME.onnx (ONNX opset 17) 
                             "--checkpoint's network weighs 1 minus their sum")
                  ->needs(member)
                  ->check(CLI::Range(0.0, 1.0));
+             sub.add_flag("--drop-members", a->drop_members,
+                          "Export only the first network of --checkpoint's ensemble (e.g. to fine-tune or "
+                          "weight-average the shipped model's own network)")
+                 ->needs(ck)
+                 ->excludes(member);
              sub.add_option("--weights", a->weights,
                             "How the weights are stored: float32, or float16 (half the file; each weight is cast to "
                             "float32 when the model loads, so inference stays float32 and only the weights are "

@@ -35,4 +35,19 @@ Transcriber make_ensemble(Transcriber& first, const std::vector<Transcriber>& ot
   return out;
 }
 
+Transcriber first_network(Transcriber& ensemble) {
+  if (!ensemble->is_ensemble()) return ensemble;
+  ModelHyper h = ensemble->hyper();
+  h.members.clear();
+  h.member_weights.clear();
+  Transcriber out(h);
+  torch::NoGradGuard no_grad;
+  auto from = ensemble->named_parameters(/*recurse=*/true);
+  for (auto& p : out->named_parameters(/*recurse=*/true)) p.value().copy_(from[p.key()]);
+  auto buffers = ensemble->named_buffers(/*recurse=*/true);
+  for (auto& b : out->named_buffers(/*recurse=*/true)) b.value().copy_(buffers[b.key()]);
+  out->eval();
+  return out;
+}
+
 }  // namespace qs

@@ -15,4 +15,9 @@ namespace qs {
 // differ, or the weights are not in (0, 1) with a sum below 1.
 Transcriber make_ensemble(Transcriber& first, const std::vector<Transcriber>& others, const std::vector<double>& weights);
 
+// The ensemble's first network alone (its own weights, no members): what fine-tuning and weight
+// averaging start from when the shipped model is an ensemble (`qscribe export --drop-members`).
+// A model that is not an ensemble comes back as it is.
+Transcriber first_network(Transcriber& ensemble);
+
 }  // namespace qs
