@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "cli/progress.hpp"
+#include "model/ensemble.hpp"
 #include "qscribe/atomic_file.hpp"
 #include "qscribe/error.hpp"
 #include "qscribe/json_fields.hpp"
@@ -587,7 +588,8 @@ CheckpointInfo model_from_data(const TrainOptions& opt, const DatasetInfo& di) {
   return info;
 }
 
-// An ensemble (model/ensemble.hpp) is for inference: its networks train apart.
+// An ensemble (model/ensemble.hpp) is for inference: its networks train apart. (--load-weights
+// starts from its first network.)
 void refuse_ensemble(const LoadedCheckpoint& ck, const std::string& path, const char* option) {
   if (!ck.info.hyper.members.empty())
     throw Error(std::string("train ") + option + ": " + path +
@@ -640,9 +642,13 @@ void load_starting_weights(Transcriber& model, const TrainOptions& opt, const Da
   }
   if (opt.init_weights.empty()) return;
   LoadedCheckpoint ck = load_checkpoint(opt.init_weights);
-  refuse_ensemble(ck, opt.init_weights, "--load-weights");
   check_same_layout(ck.info, di.layout(), "checkpoint", "data",
                     "train --load-weights: " + opt.init_weights + " was trained on other features or notes than this data");
+  if (ck.model->is_ensemble()) {  // e.g. the shipped model: its networks train apart
+    ck.model = first_network(ck.model);
+    std::fprintf(stderr, "train --load-weights: %s is an ensemble: starting from its first network\n",
+                 opt.init_weights.c_str());
+  }
   try {
     copy_weights(model, ck.model);
   } catch (const Error&) {
