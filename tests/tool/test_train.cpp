@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "model/checkpoint.hpp"
+#include "model/ensemble.hpp"
 #include "data/dataset.hpp"
 #include "train/lr_schedule.hpp"
 #include "qscribe/cqt.hpp"
@@ -227,6 +228,31 @@ TEST(Trainer, NonFiniteLossStopsWithoutCheckpoint) {
     EXPECT_NE(std::string(e.what()).find("--lr"), std::string::npos) << e.what();
   }
   EXPECT_FALSE(fs::exists(out + "/checkpoint.pt"));
+}
+
+// --load-weights of an ensemble (the shipped model is one, release 12) starts from its first
+// network: the run trains one network, and at a vanishing rate it keeps the first one's weights.
+TEST(Trainer, LoadWeightsOfAnEnsembleStartsFromItsFirstNetwork) {
+  torch::manual_seed(11);
+  qs::Transcriber a(tiny_hyper()), b(tiny_hyper());
+  qs::Transcriber ens = qs::make_ensemble(a, {b}, {0.3});
+  qs::CheckpointInfo info;
+  info.hyper = ens->hyper();
+  info.segment_frames = tone_info().segment_frames;
+  const std::string dir = qs::test::temp_dir("train_from_ensemble");
+  qs::save_checkpoint(dir + "/ensemble.pt", ens, info);
+  qs::MemorySource train = tone_source(5, 2, 4.0);
+  qs::TrainOptions o = tiny_options(dir + "/run");
+  o.epochs = 1;
+  o.lr = 1e-12;
+  o.init_weights = dir + "/ensemble.pt";
+  ASSERT_NO_THROW(qs::train_model(o, train, nullptr));
+  qs::LoadedCheckpoint ck = qs::load_checkpoint(dir + "/run/checkpoint.pt");
+  EXPECT_TRUE(ck.info.hyper.members.empty());
+  const auto trained = ck.model->named_parameters(), first = a->named_parameters();
+  ASSERT_EQ(trained.size(), first.size());
+  for (const auto& p : first)
+    EXPECT_TRUE(torch::allclose(trained[p.key()], p.value(), 0.0, 1e-6)) << p.key();
 }
 
 TEST(Checkpoint, RoundTripAndErrors) {
