@@ -440,7 +440,6 @@ std::string build_onnx_model(TranscriberImpl& model, const std::string& graph_na
   } else {
     // Every network on the same input, then the weighted mean of their probabilities.
     std::vector<std::string> frames{"network.0.frame_logits"}, onsets{"network.0.onset_logits"};
-    std::vector<double> w{1.0};
     emit_network(g, p, h, in, frames[0], onsets[0]);
     for (std::size_t i = 0; i < h.members.size(); ++i) {
       const std::string n = std::to_string(i + 1);
@@ -449,11 +448,9 @@ std::string build_onnx_model(TranscriberImpl& model, const std::string& graph_na
       g.prefix = "members." + std::to_string(i) + ".";
       emit_network(g, p, h.members[i], in, frames.back(), onsets.back());
       g.prefix.clear();
-      w[0] -= h.member_weights[i];
-      w.push_back(h.member_weights[i]);
     }
-    emit_mean_probability(g, frames, w, "frame", cfg.frame_output.name);
-    emit_mean_probability(g, onsets, w, "onset", cfg.onset_output.name);
+    emit_mean_probability(g, frames, h.network_weights(), "frame", cfg.frame_output.name);
+    emit_mean_probability(g, onsets, h.network_weights(), "onset", cfg.onset_output.name);
   }
   g.value_info(graph->add_output(), cfg.frame_output.name, cfg.frame_output.shape);
   g.value_info(graph->add_output(), cfg.onset_output.name, cfg.onset_output.shape);

@@ -182,9 +182,7 @@ bool load_training_state(const std::string& path, torch::optim::Optimizer& optim
   return true;
 }
 
-namespace {
-// Copies src's parameters and buffers into dst's of the same names, all but those in `skip`.
-void copy_by_name(Transcriber& dst, Transcriber& src, const std::set<std::string>& skip = {}) {
+void copy_by_name(Transcriber& dst, Transcriber& src, const std::set<std::string>& skip) {
   torch::NoGradGuard no_grad;
   auto sp = src->named_parameters();
   for (auto& p : dst->named_parameters())
@@ -193,6 +191,7 @@ void copy_by_name(Transcriber& dst, Transcriber& src, const std::set<std::string
   for (auto& b : dst->named_buffers()) b.value().copy_(sb[b.key()]);
 }
 
+namespace {
 // Whether dst and src have the same hyper-parameters but for `field`.
 bool same_but(const Transcriber& dst, const Transcriber& src, const char* field) {
   nlohmann::json a = dst->hyper().to_json(), b = src->hyper().to_json();

@@ -30,6 +30,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <set>
 #include <string>
 
 #include "model/model.hpp"
@@ -81,6 +82,9 @@ bool load_training_state(const std::string& path, torch::optim::Optimizer& optim
 
 // Copies the weights of `src` into `dst` (same hyper-parameters required; qs::Error otherwise).
 void copy_weights(Transcriber& dst, Transcriber& src);
+// Copies src's parameters and buffers into every one of dst's with the same name, all but those in
+// `skip` (src may hold more: an ensemble's first network takes its own, ensemble.cpp).
+void copy_by_name(Transcriber& dst, Transcriber& src, const std::set<std::string>& skip = {});
 // --load-weights from a model without harmonic stacking into the same model with it (its
 // harmonics include 1): conv1's plain channel takes the old weights and the others start at
 // zero, so training starts from exactly the old model's outputs. False (nothing copied) when the

@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "model/checkpoint.hpp"
 #include "qscribe/error.hpp"
 
 namespace qs {
@@ -41,11 +42,7 @@ Transcriber first_network(Transcriber& ensemble) {
   h.members.clear();
   h.member_weights.clear();
   Transcriber out(h);
-  torch::NoGradGuard no_grad;
-  auto from = ensemble->named_parameters(/*recurse=*/true);
-  for (auto& p : out->named_parameters(/*recurse=*/true)) p.value().copy_(from[p.key()]);
-  auto buffers = ensemble->named_buffers(/*recurse=*/true);
-  for (auto& b : out->named_buffers(/*recurse=*/true)) b.value().copy_(buffers[b.key()]);
+  copy_by_name(out, ensemble);  // the first network's names are the ensemble's own, unprefixed
   out->eval();
   return out;
 }

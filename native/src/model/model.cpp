@@ -76,6 +76,12 @@ nlohmann::json ModelHyper::to_json() const {
   return j;
 }
 
+std::vector<double> ModelHyper::network_weights() const {
+  std::vector<double> w{1.0};
+  for (double m : member_weights) w[0] -= m, w.push_back(m);
+  return w;
+}
+
 std::vector<int64_t> ModelHyper::harmonic_shifts() const {
   std::vector<int64_t> s;
   for (double h : harmonics) s.push_back(std::llround(12.0 * std::log2(h) * bins_per_note));
@@ -215,8 +221,6 @@ torch::Tensor mean_probability_logits(const std::vector<torch::Tensor>& logits, 
 ModelOutput TranscriberImpl::forward(const torch::Tensor& cqt) {
   if (!is_ensemble()) return forward_network(cqt);
   std::vector<torch::Tensor> frames, onsets;
-  std::vector<double> weights{1.0};
-  for (double w : hyper_.member_weights) weights[0] -= w, weights.push_back(w);
   ModelOutput own = forward_network(cqt);
   frames.push_back(own.frame_logits);
   onsets.push_back(own.onset_logits);
@@ -225,6 +229,7 @@ ModelOutput TranscriberImpl::forward(const torch::Tensor& cqt) {
     frames.push_back(o.frame_logits);
     onsets.push_back(o.onset_logits);
   }
+  const std::vector<double> weights = hyper_.network_weights();
   return {mean_probability_logits(frames, weights), mean_probability_logits(onsets, weights)};
 }
 

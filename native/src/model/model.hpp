@@ -58,6 +58,8 @@ struct ModelHyper {
   // member_weights[i]; this network weighs 1 - their sum. Members have no members of their own.
   std::vector<ModelHyper> members;
   std::vector<double> member_weights;
+  // Every network's weight in the ensemble's mean: this one's (1 - the members'), then theirs.
+  std::vector<double> network_weights() const;
 
   // conv1's input channels: one per harmonic (1 without stacking).
   int input_channels() const { return harmonics.empty() ? 1 : static_cast<int>(harmonics.size()); }
