@@ -255,6 +255,76 @@ TEST(Trainer, LoadWeightsOfAnEnsembleStartsFromItsFirstNetwork) {
     EXPECT_TRUE(torch::allclose(trained[p.key()], p.value(), 0.0, 1e-6)) << p.key();
 }
 
+// --partner trains a member for an ensemble: the loss and the validation are on the mix with the
+// frozen partner, and the checkpoints hold the member alone. The partner here writes silence
+// (its output biases at -6), so the mix's loss is far below the random member's own.
+TEST(Trainer, PartnerTrainsAMemberOnTheirMix) {
+  torch::manual_seed(12);
+  qs::Transcriber partner(tiny_hyper()), member(tiny_hyper());
+  {
+    torch::NoGradGuard ng;
+    partner->frame_head[2]->as<torch::nn::Linear>()->bias.fill_(-6.0);
+    partner->onset_head[2]->as<torch::nn::Linear>()->bias.fill_(-6.0);
+  }
+  qs::CheckpointInfo info;
+  info.hyper = tiny_hyper();
+  info.segment_frames = tone_info().segment_frames;
+  const std::string dir = qs::test::temp_dir("train_partner");
+  qs::save_checkpoint(dir + "/partner.pt", partner, info);
+  qs::save_checkpoint(dir + "/member.pt", member, info);
+  const std::string partner_bytes = slurp(dir + "/partner.pt");
+  qs::MemorySource data = tone_source(6, 2, 4.0);
+  qs::TrainOptions o = tiny_options(dir + "/run");
+  o.epochs = 1;
+  o.lr = 1e-12;  // the member stays as it was: the logged losses are its starting point's
+  o.init_weights = dir + "/member.pt";
+  o.partner = dir + "/partner.pt";
+  o.partner_weight = 0.3;
+  qs::TrainResult r;
+  ASSERT_NO_THROW(r = qs::train_model(o, data, &data));
+  ASSERT_EQ(r.history.size(), 1u);
+
+  qs::Transcriber mix = qs::make_ensemble(partner, {member}, {0.3});
+  const double mix_loss = qs::evaluate_source(mix, info, data, info.decoding, {}, 5.0, true).loss;
+  const double own_loss = qs::evaluate_source(member, info, data, info.decoding, {}, 5.0, true).loss;
+  ASSERT_GT(own_loss, 2.0 * mix_loss);
+  EXPECT_NEAR(r.history[0].val_loss, mix_loss, 1e-4 * mix_loss);
+  // The training loss is the mix's too (other windows, so only near it).
+  EXPECT_LT(std::abs(r.history[0].train_loss - mix_loss), 0.25 * mix_loss)
+      << r.history[0].train_loss << " vs mix " << mix_loss << ", member alone " << own_loss;
+
+  qs::LoadedCheckpoint ck = qs::load_checkpoint(dir + "/run/checkpoint.pt");
+  EXPECT_TRUE(ck.info.hyper.members.empty());
+  const auto trained = ck.model->named_parameters(), start = member->named_parameters();
+  ASSERT_EQ(trained.size(), start.size());
+  for (const auto& p : start) EXPECT_TRUE(torch::allclose(trained[p.key()], p.value(), 0.0, 1e-6)) << p.key();
+  EXPECT_EQ(ck.info.training["options"]["partner"], o.partner);
+  EXPECT_EQ(slurp(dir + "/partner.pt"), partner_bytes);
+
+  // At a real rate the member learns and the partner stays frozen.
+  o.out_dir = dir + "/run2";
+  o.lr = 3e-3;
+  o.epochs = 2;
+  ASSERT_NO_THROW(qs::train_model(o, data, &data));
+  qs::LoadedCheckpoint learnt = qs::load_checkpoint(dir + "/run2/checkpoint.pt");
+  EXPECT_FALSE(same_weights(learnt.model, member));
+  qs::LoadedCheckpoint p = qs::load_checkpoint(dir + "/partner.pt");
+  EXPECT_TRUE(same_weights(p.model, partner));
+
+  // Refused: a partner that is an ensemble, and weights outside (0, 1).
+  qs::CheckpointInfo ens_info = info;
+  ens_info.hyper = mix->hyper();
+  qs::save_checkpoint(dir + "/ensemble.pt", mix, ens_info);
+  o.out_dir = dir + "/run3";
+  o.partner = dir + "/ensemble.pt";
+  EXPECT_THROW(qs::train_model(o, data, &data), qs::Error);
+  o.partner = dir + "/partner.pt";
+  for (double w : {0.0, 1.0, -0.5}) {
+    o.partner_weight = w;
+    EXPECT_THROW(qs::train_model(o, data, &data), qs::Error) << w;
+  }
+}
+
 TEST(Checkpoint, RoundTripAndErrors) {
   torch::manual_seed(1);
   qs::CheckpointInfo info;

@@ -175,6 +175,14 @@ QS_COMMAND("train", "Train a transcription model on a preprocessed data set", 40
                  "over the bass, the true notes a louder partial hides (1: no extra weight). Validation losses are "
                  "computed without it")
       ->capture_default_str()->check(CLI::PositiveNumber);
+  sub.add_option("--partner", a->opt.partner,
+                 "Train this network as a member of an ensemble with MODEL (a checkpoint or exported model, one "
+                 "network, frozen): the loss and the validation are on their mix, (1 - W) x MODEL + W x this "
+                 "network's probabilities, the way `qscribe export --member` mixes them, so the network learns what "
+                 "MODEL misses. The checkpoints hold this network alone: export it with --member W beside MODEL")
+      ->check(CLI::ExistingFile);
+  sub.add_option("--partner-weight", a->opt.partner_weight, "W of --partner: this network's weight in the mix")
+      ->capture_default_str();
   sub.add_option("--grad-clip", a->opt.grad_clip, "Clip the global gradient norm to this (0: off)")
       ->capture_default_str()->check(CLI::NonNegativeNumber);
   sub.add_option("--eq-augment", a->opt.eq_augment_db,

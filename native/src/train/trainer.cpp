@@ -529,11 +529,27 @@ const PieceSource* check_training_inputs(const TrainOptions& opt, const PieceSou
   for (int k : opt.allowed_errors)
     if (k < 0 || k > 128) throw Error("train: --allowed-errors values must be 0..128");
   if (train.n_pieces() == 0 || train.total_frames() == 0) throw Error("train: the training data holds no frames");
+  if (!opt.partner.empty() && !(opt.partner_weight > 0 && opt.partner_weight < 1))
+    throw Error("train: --partner-weight must be in (0, 1)");
   if (!val) return nullptr;
   const DatasetInfo &di = train.info(), &vi = val->info();
   check_same_layout(di.layout(), vi.layout(), "training data", "validation data",
                     "train: the validation data was preprocessed with other features or notes than the training data");
   return val->n_pieces() == 0 ? nullptr : val;
+}
+
+// The frozen partner of --partner: one network (not an ensemble) on the data's features and notes.
+Transcriber load_partner(const TrainOptions& opt, const DatasetInfo& di, torch::Device device) {
+  if (opt.partner.empty()) return nullptr;
+  LoadedCheckpoint ck = load_checkpoint(opt.partner);
+  check_same_layout(ck.info, di.layout(), "partner", "data",
+                    "train --partner: " + opt.partner + " was trained on other features or notes than this data");
+  if (ck.model->is_ensemble())
+    throw Error("train --partner: " + opt.partner + " is an ensemble; give one network (qscribe export --drop-members)");
+  ck.model->to(device);
+  ck.model->eval();
+  for (auto& p : ck.model->parameters()) p.set_requires_grad(false);
+  return ck.model;
 }
 
 torch::Device training_device(const std::string& name) {
@@ -750,7 +766,7 @@ class Trainer {
   Trainer(const TrainOptions& opt, const PieceSource& train, const PieceSource* val)
       : opt_(opt), train_(train), val_(check_training_inputs(opt, train, val)), device_(training_device(opt.device)),
         torch_threads_(set_torch_threads(opt.threads)), dist_(opt.dist), main_rank_(dist_.rank() == 0), files_(opt.out_dir),
-        info_(model_from_data(opt, train.info())) {
+        info_(model_from_data(opt, train.info())), partner_(load_partner(opt, train.info(), device_)) {
     fs::create_directories(opt.out_dir);
     if (main_rank_) files_.remove_abandoned_temps();
     progress_.seed = opt.seed;
@@ -842,7 +858,8 @@ class Trainer {
                     {"window_frames", T_}, {"onset_pos_weight", opt_.loss.onset_pos},
                     {"restrike_weight", opt_.loss.restrike}, {"octave_weight", opt_.loss.octave},
                     {"partial_weight", opt_.loss.partial},
-                    {"grad_clip", opt_.grad_clip}, {"eq_augment_db", opt_.eq_augment_db}, {"init_weights", opt_.init_weights}, {"allowed_errors", acc}, {"world_size", dist_.world_size()}}},
+                    {"grad_clip", opt_.grad_clip}, {"eq_augment_db", opt_.eq_augment_db}, {"init_weights", opt_.init_weights},
+                    {"partner", opt_.partner}, {"partner_weight", opt_.partner.empty() ? 0.0 : opt_.partner_weight}, {"allowed_errors", acc}, {"world_size", dist_.world_size()}}},
                   {"history", hist},
                   {"best", {{"epoch", progress_.best_epoch}, {"score", progress_.best_score}}}};
     return c;
@@ -924,7 +941,7 @@ class Trainer {
     optimizer.zero_grad();
     lr_now_ = scheduled_lr(opt_.lr_schedule, opt_.lr, progress_.step, steps_per_epoch_, opt_.epochs);
     for (auto& g : optimizer.param_groups()) static_cast<torch::optim::AdamOptions&>(g.options()).lr(lr_now_);
-    auto out = model->forward(t.cqt);
+    auto out = with_partner(model->forward(t.cqt), t.cqt);
     auto loss = transcription_loss(out, t.frames, t.onsets, opt_.loss);
     last_loss_ = loss.item<double>();
     check_loss(epoch, batch);
@@ -938,6 +955,20 @@ class Trainer {
     if (opt_.grad_clip > 0) torch::nn::utils::clip_grad_norm_(model->parameters(), opt_.grad_clip);
     optimizer.step();
     ++progress_.step;
+  }
+
+  // The training network's output mixed with the frozen partner's, as the ensemble will mix them.
+  ModelOutput with_partner(ModelOutput own, const torch::Tensor& cqt) const {
+    if (!partner_) return own;
+    Transcriber partner = partner_;
+    ModelOutput p;
+    {
+      torch::NoGradGuard ng;
+      p = partner->forward(cqt);
+    }
+    const std::vector<double> w{1.0 - opt_.partner_weight, opt_.partner_weight};
+    return {mean_probability_logits({p.frame_logits, own.frame_logits}, w),
+            mean_probability_logits({p.onset_logits, own.onset_logits}, w)};
   }
 
   void check_loss(int epoch, std::size_t batch) {
@@ -978,7 +1009,9 @@ class Trainer {
   void validate(Transcriber& model, EpochStats& st) const {
     InferenceOptions inf = opt_.inference;
     inf.device = device_;
-    EvalResult ev = evaluate_source(model, info_, *val_, info_.decoding, inf, opt_.loss.onset_pos, true);
+    Transcriber partner = partner_;
+    Transcriber mixed = partner ? make_ensemble(partner, {model}, {opt_.partner_weight}) : model;
+    EvalResult ev = evaluate_source(mixed, info_, *val_, info_.decoding, inf, opt_.loss.onset_pos, true);
     Scores sc = scores_of(ev.pooled);
     st.val_loss = ev.loss;
     for (int k : opt_.allowed_errors) st.exact_accuracy.emplace_back(k, ev.pooled.exact.exact_accuracy(k));
@@ -1039,6 +1072,7 @@ class Trainer {
   bool main_rank_;
   RunFiles files_;
   CheckpointInfo info_;
+  Transcriber partner_{nullptr};  // --partner, frozen
   TrainProgress progress_;
   int T_ = 0;  // context frames
   std::vector<Example> windows_;
