@@ -1010,7 +1010,11 @@ class Trainer {
     InferenceOptions inf = opt_.inference;
     inf.device = device_;
     Transcriber partner = partner_;
-    Transcriber mixed = partner ? make_ensemble(partner, {model}, {opt_.partner_weight}) : model;
+    Transcriber mixed = model;
+    if (partner) {
+      mixed = make_ensemble(partner, {model}, {opt_.partner_weight});  // built on the CPU
+      mixed->to(device_);
+    }
     EvalResult ev = evaluate_source(mixed, info_, *val_, info_.decoding, inf, opt_.loss.onset_pos, true);
     Scores sc = scores_of(ev.pooled);
     st.val_loss = ev.loss;
