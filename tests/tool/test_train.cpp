@@ -146,6 +146,13 @@ bool same_weights(qs::Transcriber& a, qs::Transcriber& b) {
   return true;
 }
 
+// Whether a's parameters equal b's of the same names within 1e-6 (a run at a vanishing rate).
+void expect_close_weights(qs::Transcriber& a, qs::Transcriber& b) {
+  const auto pa = a->named_parameters(), pb = b->named_parameters();
+  ASSERT_EQ(pa.size(), pb.size());
+  for (const auto& p : pb) EXPECT_TRUE(torch::allclose(pa[p.key()], p.value(), 0.0, 1e-6)) << p.key();
+}
+
 // How far two models' weights are apart: how many parameter tensors differ at all, and the sum
 // of squared differences over all parameters but the output biases (which the trainer sets from
 // the data's label rates after the random initialisation).
@@ -249,10 +256,7 @@ TEST(Trainer, LoadWeightsOfAnEnsembleStartsFromItsFirstNetwork) {
   ASSERT_NO_THROW(qs::train_model(o, train, nullptr));
   qs::LoadedCheckpoint ck = qs::load_checkpoint(dir + "/run/checkpoint.pt");
   EXPECT_TRUE(ck.info.hyper.members.empty());
-  const auto trained = ck.model->named_parameters(), first = a->named_parameters();
-  ASSERT_EQ(trained.size(), first.size());
-  for (const auto& p : first)
-    EXPECT_TRUE(torch::allclose(trained[p.key()], p.value(), 0.0, 1e-6)) << p.key();
+  expect_close_weights(ck.model, a);
 }
 
 // --partner trains a member for an ensemble: the loss and the validation are on the mix with the
@@ -295,9 +299,7 @@ TEST(Trainer, PartnerTrainsAMemberOnTheirMix) {
 
   qs::LoadedCheckpoint ck = qs::load_checkpoint(dir + "/run/checkpoint.pt");
   EXPECT_TRUE(ck.info.hyper.members.empty());
-  const auto trained = ck.model->named_parameters(), start = member->named_parameters();
-  ASSERT_EQ(trained.size(), start.size());
-  for (const auto& p : start) EXPECT_TRUE(torch::allclose(trained[p.key()], p.value(), 0.0, 1e-6)) << p.key();
+  expect_close_weights(ck.model, member);
   EXPECT_EQ(ck.info.training["options"]["partner"], o.partner);
   EXPECT_EQ(slurp(dir + "/partner.pt"), partner_bytes);
 

@@ -218,19 +218,20 @@ torch::Tensor mean_probability_logits(const std::vector<torch::Tensor>& logits, 
   return torch::log(p) - torch::log1p(-p);
 }
 
-ModelOutput TranscriberImpl::forward(const torch::Tensor& cqt) {
-  if (!is_ensemble()) return forward_network(cqt);
+ModelOutput mean_probability_output(const std::vector<ModelOutput>& outputs, const std::vector<double>& weights) {
   std::vector<torch::Tensor> frames, onsets;
-  ModelOutput own = forward_network(cqt);
-  frames.push_back(own.frame_logits);
-  onsets.push_back(own.onset_logits);
-  for (const auto& m : *members) {
-    ModelOutput o = m->as<Transcriber>()->forward(cqt);
+  for (const ModelOutput& o : outputs) {
     frames.push_back(o.frame_logits);
     onsets.push_back(o.onset_logits);
   }
-  const std::vector<double> weights = hyper_.network_weights();
   return {mean_probability_logits(frames, weights), mean_probability_logits(onsets, weights)};
+}
+
+ModelOutput TranscriberImpl::forward(const torch::Tensor& cqt) {
+  if (!is_ensemble()) return forward_network(cqt);
+  std::vector<ModelOutput> outputs{forward_network(cqt)};
+  for (const auto& m : *members) outputs.push_back(m->as<Transcriber>()->forward(cqt));
+  return mean_probability_output(outputs, hyper_.network_weights());
 }
 
 ModelOutput TranscriberImpl::forward_network(const torch::Tensor& cqt) {

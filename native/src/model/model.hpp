@@ -86,6 +86,9 @@ torch::Tensor sinusoidal_positions(int64_t t, int64_t dim, const torch::TensorOp
 // [kEnsembleEps, 1 - kEnsembleEps] so the logits stay finite (+-13.8).
 inline constexpr double kEnsembleEps = 1e-6;
 torch::Tensor mean_probability_logits(const std::vector<torch::Tensor>& logits, const std::vector<double>& weights);
+// The same for whole outputs, frames and onsets alike: what an ensemble (and a member trained
+// with its partner, train --partner) outputs.
+ModelOutput mean_probability_output(const std::vector<ModelOutput>& outputs, const std::vector<double>& weights);
 
 // Harmonic stacking of [N, 1, F] into [N, shifts, F]: channel h, bin i holds bin i + shifts[h]
 // (zero outside the spectrum).

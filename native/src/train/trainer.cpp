@@ -966,9 +966,7 @@ class Trainer {
       torch::NoGradGuard ng;
       p = partner->forward(cqt);
     }
-    const std::vector<double> w{1.0 - opt_.partner_weight, opt_.partner_weight};
-    return {mean_probability_logits({p.frame_logits, own.frame_logits}, w),
-            mean_probability_logits({p.onset_logits, own.onset_logits}, w)};
+    return mean_probability_output({p, own}, {1.0 - opt_.partner_weight, opt_.partner_weight});
   }
 
   void check_loss(int epoch, std::size_t batch) {
