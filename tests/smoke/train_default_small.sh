@@ -3,8 +3,8 @@
 # the first minute of two Debian MIDI files + procedural music, and their second and third
 # renderings -> preprocess ->
 # 1 epoch of training -> 1 epoch of each fine-tuning and refining run -> their weight average ->
-# the multi-source corpus and 1 epoch of fine-tuning on it -> the ensemble of that and the first
-# run -> threshold tuning of the ensemble) into WORKDIR, and must leave loadable checkpoints, training logs, the average,
+# the multi-source corpus and 1 epoch of fine-tuning on it -> the ensemble of that, the first
+# run and a 1-epoch harmonic-stacked run -> threshold tuning of the ensemble) into WORKDIR, and must leave loadable checkpoints, training logs, the average,
 # tuned thresholds, and models/ untouched (SMALL stops before the export stage).
 # usage: train_default_small.sh QSCRIBE WORKDIR
 set -euo pipefail
@@ -58,10 +58,22 @@ for f in best.pt checkpoint.pt log.jsonl curves.svg; do
   [ -s "$W/run-multi/$f" ] || fail "run-multi: $f missing or empty"
 done
 grep -aq 'soup.pt' "$W/run-multi/best.pt" || fail "run-multi did not start from the soup"
-# The ensemble: run-multi's network and the first run's (weight 0.25), which the tune stage tuned.
+# The ensemble: run-multi's network, the first run's (weight 0.2) and a harmonic-stacked network
+# trained from random weights (0.15), which the tune stage tuned.
+for f in best.pt checkpoint.pt log.jsonl curves.svg; do
+  [ -s "$W/run-stack/$f" ] || fail "run-stack: $f missing or empty"
+done
 [ -s "$W/ensemble.onnx" ] && [ -s "$W/ensemble.json" ] || fail "scratch: no ensemble.onnx + ensemble.json"
-grep -q '"members"' "$W/ensemble.json" || fail "scratch: ensemble.json names no member network"
-grep -q "run/best.pt" "$W/ensemble.json" || fail "scratch: the ensemble's member is not the first run"
+/usr/bin/python3 - "$W/ensemble.json" <<'PY' || fail "scratch: ensemble.json is not the three networks"
+import json, sys
+d = json.load(open(sys.argv[1]))
+members = d["architecture"]["members"]
+got = [(m["weight"], m.get("harmonics")) for m in members]
+paths = [m["path"] for m in d["training"]["ensemble_members"]]
+assert [round(w, 6) for w, _ in got] == [0.2, 0.15], got
+assert not got[0][1] and got[1][1] == [0.5, 1, 2, 3, 4, 5], got
+assert paths[0].endswith("/run/best.pt") and paths[1].endswith("/run-stack/best.pt"), paths
+PY
 grep -q "ensemble.onnx" "$W/tune.txt" || fail "tune: did not tune the ensemble"
 read -r ON FR ML FB RS RISE rest < "$W/thresholds.txt" || fail "tune: no thresholds.txt"
 for v in "$ON" "$FR" "$ML" "$RS" "$RISE"; do

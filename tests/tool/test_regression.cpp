@@ -22,16 +22,19 @@
 
 namespace {
 
-// Where the floor comes from: the shipped model (release 12: the ensemble of release 11's network,
-// weight 0.75, and a network trained from scratch on every sound source, weight 0.25; release
-// 11's decoding) scores 0.6691 pooled note F1 here. Release 11 ( 0.3 of release 10's weights with 0.7
-// of the mean of 16 rolling rounds with the plucked strings and singers of our own; decoding 0.2 /
-// 0.25 / 80 ms, frame fallback off, re-strike above 0.6 after 0.1 s with the frame rise weighed
-// 0.5, rise threshold 0.9, weak onsets at or below 0.4 needing frames above 0.35; model windows
-// overlapping by 2 x 10 frames of context, segment.context_frames) scored 0.6548 pooled note F1
-// here (146 reference notes; 0.6263 with windows that tile the audio, 0.6268 without the
-// weak-onset test, 0.6250 with its first decoding, re-strike above 0.5 on the onset alone). Release 10 (0.3 of release 9's weights with
-// 0.7 of the mean of 16 rolling rounds on newer music; 0.25 / 0.25 / 80 ms) scored 0.6115.
+// Where the floor comes from: the shipped model (release 13: the ensemble of release 11's network,
+// weight 0.65, a network trained from scratch on every sound source, 0.2, and one trained so with
+// harmonic stacking, 0.15; release 11's decoding) scores 0.6544 pooled note F1 here, below release
+// 12 (release 11's network, 0.75, and an earlier round of the from-scratch chain, 0.25: 0.6691)
+// though above it on every full dev set (models/README.md): one note here moves the score by
+// about 0.004. Release 11 (0.3 of release 10's weights with 0.7 of the mean of 16 rolling rounds
+// with the plucked strings and singers of our own; decoding 0.2 / 0.25 / 80 ms, frame fallback
+// off, re-strike above 0.6 after 0.1 s with the frame rise weighed 0.5, rise threshold 0.9, weak
+// onsets at or below 0.4 needing frames above 0.35; model windows overlapping by 2 x 10 frames
+// of context, segment.context_frames) scored 0.6548 pooled note F1 here (146 reference notes;
+// 0.6263 with windows that tile the audio, 0.6268 without the weak-onset test, 0.6250 with its
+// first decoding, re-strike above 0.5 on the onset alone). Release 10 (0.3 of release 9's weights
+// with 0.7 of the mean of 16 rolling rounds on newer music; 0.25 / 0.25 / 80 ms) scored 0.6115.
 // Release 9 (release 7's weights with the re-strike rule and confident rises, the same decoding)
 // scored 0.5970; release 8 (the same without confident
 // rises) scored 0.5530. Release 7 (scripts/train-default's 16 epochs,
@@ -42,8 +45,9 @@ namespace {
 // it 0.5077, the single fine-tune before that 0.4848, the one before that 0.4981 although it is
 // 0.02 note F1 worse on the full dev sets (146 notes are few: this test guards against a broken or
 // much worse model, it does not rank close ones), the first model 0.4186.
-// Floor = a little under the shipped score. Raise it whenever a better model ships.
-constexpr double kNoteF1Floor = 0.65;
+// Floor = a little under the shipped score (about four notes of 146). Raise it whenever a better
+// model ships.
+constexpr double kNoteF1Floor = 0.64;
 
 }  // namespace
 

@@ -237,7 +237,7 @@ TEST(Trainer, NonFiniteLossStopsWithoutCheckpoint) {
   EXPECT_FALSE(fs::exists(out + "/checkpoint.pt"));
 }
 
-// --load-weights of an ensemble (the shipped model is one, release 12) starts from its first
+// --load-weights of an ensemble (the shipped model is one, since release 12) starts from its first
 // network: the run trains one network, and at a vanishing rate it keeps the first one's weights.
 TEST(Trainer, LoadWeightsOfAnEnsembleStartsFromItsFirstNetwork) {
   torch::manual_seed(11);
