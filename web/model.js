@@ -9,8 +9,8 @@ ort.env.wasm.wasmPaths = {
   wasm: new URL('ort/ort-wasm-simd-threaded.wasm', import.meta.url).href,
 };
 // One thread per core (up to 4) where the page is cross-origin isolated (SharedArrayBuffer): the
-// shipped ensemble runs two networks per window, and two threads take the 180 s song from 44x to
-// 57x real time on two cores (docs/benchmarks.md). Elsewhere one thread, which needs no isolation.
+// shipped ensemble runs three networks per window (release 13; release 12 ran two, and two threads
+// took the 180 s song from 44x to 57x real time on two cores: docs/benchmarks.md). Elsewhere one thread, which needs no isolation.
 ort.env.wasm.numThreads = globalThis.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1;
 
 const fileName = (url) => decodeURIComponent(new URL(url).pathname.split('/').pop());
