@@ -10,7 +10,8 @@ ort.env.wasm.wasmPaths = {
 };
 // One thread per core (up to 4) where the page is cross-origin isolated (SharedArrayBuffer): the
 // shipped ensemble runs three networks per window (release 13; release 12 ran two, and two threads
-// took the 180 s song from 44x to 57x real time on two cores: docs/benchmarks.md). Elsewhere one thread, which needs no isolation.
+// took the 180 s song from 44x to 57x real time on two cores: docs/benchmarks.md). Elsewhere one
+// thread, which needs no isolation.
 ort.env.wasm.numThreads = globalThis.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1;
 
 const fileName = (url) => decodeURIComponent(new URL(url).pathname.split('/').pop());

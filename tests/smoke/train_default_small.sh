@@ -4,8 +4,9 @@
 # renderings -> preprocess ->
 # 1 epoch of training -> 1 epoch of each fine-tuning and refining run -> their weight average ->
 # the multi-source corpus and 1 epoch of fine-tuning on it -> the ensemble of that, the first
-# run and a 1-epoch harmonic-stacked run -> threshold tuning of the ensemble) into WORKDIR, and must leave loadable checkpoints, training logs, the average,
-# tuned thresholds, and models/ untouched (SMALL stops before the export stage).
+# run and a 1-epoch harmonic-stacked run -> threshold tuning of the ensemble) into WORKDIR, and
+# must leave loadable checkpoints, training logs, the average, tuned thresholds, and models/
+# untouched (SMALL stops before the export stage).
 # usage: train_default_small.sh QSCRIBE WORKDIR
 set -euo pipefail
 [ $# -eq 2 ] || { echo "usage: $0 QSCRIBE WORKDIR" >&2; exit 2; }
