@@ -230,7 +230,9 @@ void Writer::write_attributes() {
 void Writer::write_piece(const Piece& pc, int voice, int staff, std::map<std::pair<char, int>, int>& accidentals) {
   const std::size_t n = std::max<std::size_t>(1, pc.pitches.size());
   for (std::size_t k = 0; k < n; ++k) {
-    out << "      <note>";
+    // See musicxml.hpp; triplet rests stay (their bracket needs them, and musicxml2ly fails on hidden ones).
+    const bool hidden_rest = pc.pitches.empty() && voice != 1 && voice != 5 && !pc.value->triplet;
+    out << (hidden_rest ? "      <note print-object=\"no\">" : "      <note>");
     if (k > 0) out << "<chord/>";
     if (pc.pitches.empty()) {
       const bool whole_bar = pc.pos == 0 && pc.value->ticks == s.bar_ticks;

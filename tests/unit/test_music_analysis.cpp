@@ -280,8 +280,9 @@ void expect_full_bars(const std::string& xml, int bar_ticks) {
     ++measures;
     std::map<int, int> per_voice;
     for (std::size_t n = 0; n != std::string::npos;) {
-      const std::string note = between(body, "<note>", "</note>", n);
+      std::string note = between(body, "<note", "</note>", n);  // <note> or <note print-object="no">
       if (n == std::string::npos) break;
+      note = note.substr(note.find('>') + 1);
       if (note.rfind("<chord/>", 0) == 0) continue;
       std::size_t k = 0;
       const int duration = std::stoi(between(note, "<duration>", "</duration>", k));
@@ -291,6 +292,25 @@ void expect_full_bars(const std::string& xml, int bar_ticks) {
     for (const auto& [v, d] : per_voice) EXPECT_EQ(d, bar_ticks) << "measure " << measures << " voice " << v;
   }
   EXPECT_GT(measures, 0);
+}
+
+// Rests are hidden (print-object="no") exactly in the voices after each staff's first (2-4, 6-8),
+// triplet rests excepted.
+void expect_hidden_rests_only_in_later_voices(const std::string& xml) {
+  int hidden = 0, shown = 0;
+  for (std::size_t n = 0; n != std::string::npos;) {
+    const std::string note = between(xml, "<note", "</note>", n);
+    if (n == std::string::npos) break;
+    if (note.find("<rest") == std::string::npos) continue;
+    std::size_t k = 0;
+    const int voice = std::stoi(between(note, "<voice>", "</voice>", k));
+    const bool is_hidden = note.rfind(" print-object=\"no\">", 0) == 0;
+    const bool triplet = note.find("<time-modification>") != std::string::npos;
+    EXPECT_EQ(is_hidden, voice != 1 && voice != 5 && !triplet) << "a rest in voice " << voice;
+    (is_hidden ? hidden : shown) += 1;
+  }
+  EXPECT_GT(hidden, 0);
+  EXPECT_GT(shown, 0);
 }
 
 TEST(MusicXml, WritesBarsTiesTupletsAndSpelling) {
@@ -337,7 +357,9 @@ TEST(MusicXml, EveryBarIsFullOnMessyInput) {
     const qs::MusicAnalysis a = qs::analyse_music(notes, 31.0, ao);
     const qs::Score s = qs::notate(notes, a, ao);
     EXPECT_EQ(s.meter.time_signature(), ts);
-    expect_full_bars(qs::write_musicxml(s), s.bar_ticks);
+    const std::string xml = qs::write_musicxml(s);
+    expect_full_bars(xml, s.bar_ticks);
+    expect_hidden_rests_only_in_later_voices(xml);
   }
 }
 
