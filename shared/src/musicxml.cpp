@@ -181,6 +181,9 @@ struct Writer {
   void write_bar(long bar, const std::map<int, std::vector<Chord>>& voices);
 };
 
+// Each staff's first voice (1 on staff 1, 5 on staff 2): written in every bar, its rests shown.
+bool first_voice(int voice) { return voice == 1 || voice == 5; }
+
 std::string xml_escape(const std::string& t) {
   std::string r;
   for (char c : t) {
@@ -229,9 +232,9 @@ void Writer::write_attributes() {
 
 void Writer::write_piece(const Piece& pc, int voice, int staff, std::map<std::pair<char, int>, int>& accidentals) {
   const std::size_t n = std::max<std::size_t>(1, pc.pitches.size());
+  // See musicxml.hpp; triplet rests stay (their bracket needs them, and musicxml2ly fails on hidden ones).
+  const bool hidden_rest = pc.pitches.empty() && !first_voice(voice) && !pc.value->triplet;
   for (std::size_t k = 0; k < n; ++k) {
-    // See musicxml.hpp; triplet rests stay (their bracket needs them, and musicxml2ly fails on hidden ones).
-    const bool hidden_rest = pc.pitches.empty() && voice != 1 && voice != 5 && !pc.value->triplet;
     out << (hidden_rest ? "      <note print-object=\"no\">" : "      <note>");
     if (k > 0) out << "<chord/>";
     if (pc.pitches.empty()) {
@@ -281,7 +284,7 @@ void Writer::write_bar(long bar, const std::map<int, std::vector<Chord>>& voices
   for (const auto& [voice, chords] : voices) {
     const int staff = voice > 4 ? 2 : 1;
     const bool plays = std::any_of(chords.begin(), chords.end(), [&](const Chord& c) { return c.start < b1 && c.start + c.duration > b0; });
-    if (!plays && voice != 1 && voice != 5) continue;
+    if (!plays && !first_voice(voice)) continue;
     if (!first) out << "      <backup><duration>" << s.bar_ticks << "</duration></backup>\n";
     first = false;
     for (const Piece& pc : bar_pieces(chords, bar)) write_piece(pc, voice, staff, accidentals[staff]);
