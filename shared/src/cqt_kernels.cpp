@@ -46,20 +46,50 @@ int count_two_factors(int x) {
   return n;
 }
 
-// Time-domain kernel of librosa.filters.wavelet for one bin: Hann-windowed complex exponential
-// over n in arange(floor(-L/2), floor(L/2)), L1-normalised.
-std::vector<cd> wavelet(double freq, double length, double sr) {
+// A bin's time-domain kernel and where it starts, in samples from its frame's centre.
+struct Wavelet {
+  std::vector<cd> sig;
+  long start = 0;
+};
+
+// librosa.filters.wavelet for one bin: Hann-windowed complex exponential over n in
+// arange(floor(-L/2), floor(L/2)), L1-normalised.
+Wavelet symmetric_wavelet(double freq, double length, double sr) {
   const double start = std::floor(-length / 2.0);
   const std::size_t n = static_cast<std::size_t>(std::floor(length / 2.0) - start);
-  std::vector<cd> sig(n);
+  Wavelet w{std::vector<cd>(n), static_cast<long>(start)};
   double l1 = 0.0;
   for (std::size_t j = 0; j < n; ++j) {
-    const double w = 0.5 - 0.5 * std::cos(2.0 * kPi * static_cast<double>(j) / static_cast<double>(n));  // periodic Hann
-    sig[j] = std::polar(w, 2.0 * kPi * freq * (start + static_cast<double>(j)) / sr);
-    l1 += w;
+    const double h = 0.5 - 0.5 * std::cos(2.0 * kPi * static_cast<double>(j) / static_cast<double>(n));  // periodic Hann
+    w.sig[j] = std::polar(h, 2.0 * kPi * freq * (start + static_cast<double>(j)) / sr);
+    l1 += h;
   }
-  if (l1 > 0) for (auto& s : sig) s /= l1;
-  return sig;
+  if (l1 > 0) for (auto& s : w.sig) s /= l1;
+  return w;
+}
+
+// The same with `future` of the length L after the frame's centre: half a Hann over the past
+// (1 - future) L samples and half a Hann over the future L, both 1 at the centre. The transform
+// multiplies spectra (a convolution), so kernel sample n weighs the audio n samples *before* the
+// centre: the past lies at positive n.
+Wavelet asymmetric_wavelet(double freq, double length, double future, double sr) {
+  const double past_len = (1.0 - future) * length, future_len = future * length;
+  const long start = static_cast<long>(std::floor(-future_len));
+  const long end = static_cast<long>(std::floor(past_len));
+  Wavelet w{std::vector<cd>(static_cast<std::size_t>(end - start + 1)), start};
+  double l1 = 0.0;
+  for (long n = start; n <= end; ++n) {
+    const double t = static_cast<double>(n);
+    const double h = n < 0 ? 0.5 + 0.5 * std::cos(kPi * t / future_len) : 0.5 + 0.5 * std::cos(kPi * t / past_len);
+    w.sig[static_cast<std::size_t>(n - start)] = std::polar(h, 2.0 * kPi * freq * t / sr);
+    l1 += h;
+  }
+  if (l1 > 0) for (auto& s : w.sig) s /= l1;
+  return w;
+}
+
+Wavelet wavelet(const CqtParams& p, double freq, double length, double sr) {
+  return p.symmetric() ? symmetric_wavelet(freq, length, sr) : asymmetric_wavelet(freq, length, p.future_fraction, sr);
 }
 
 // librosa.util.sparsify_rows: drop the smallest entries whose summed magnitude stays below
@@ -158,8 +188,10 @@ CqtKernels build_cqt_kernels(const CqtParams& p) {
     oct.level = early + halvings;
     oct.hop = hop_early >> halvings;
     sr_of[o] = sr_early / std::pow(2.0, halvings);
+    // The frame's FFT is centred on it, so it spans twice the longest kernel's past.
     const double max_len = q * sr_of[o] / p.bin_frequency(oct.first_bin);
-    oct.n_fft = 1 << static_cast<int>(std::ceil(std::log2(max_len)));
+    const double span = p.symmetric() ? max_len : 2.0 * std::ceil((1.0 - p.future_fraction) * max_len) + 2.0;
+    oct.n_fft = 1 << static_cast<int>(std::ceil(std::log2(span)));
     if (o > 0 && oct.n_bins < bpo && halvings > 0) {
       // A partial lowest octave whose FFT is half the octave above's: evaluate it one level up
       // (twice the rate, same FFT size as its neighbour) so it shares that octave's SIMD FFT
@@ -187,11 +219,11 @@ CqtKernels build_cqt_kernels(const CqtParams& p) {
     oct.row_start.push_back(0);
     for (int r = 0; r < oct.n_bins; ++r) {
       const int bin = oct.first_bin + r;
-      const std::vector<cd> sig = wavelet(p.bin_frequency(bin), lengths[r], sr_o);
+      const Wavelet w = wavelet(p, p.bin_frequency(bin), lengths[r], sr_o);
       std::vector<cd> padded(n_fft, cd(0.0, 0.0));
-      const std::size_t lpad = (static_cast<std::size_t>(n_fft) - sig.size()) / 2;
+      const std::size_t lpad = static_cast<std::size_t>(n_fft / 2 + w.start);  // the centre at n_fft / 2
       const double norm = lengths[r] / n_fft;
-      for (std::size_t j = 0; j < sig.size(); ++j) padded[lpad + j] = sig[j] * norm;
+      for (std::size_t j = 0; j < w.sig.size(); ++j) padded[lpad + j] = w.sig[j] * norm;
       fft_pow2(padded);
       padded.resize(n_fft / 2 + 1);
       for (std::size_t idx : sparse_support(padded, p.sparsity)) {

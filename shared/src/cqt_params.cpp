@@ -16,6 +16,7 @@ void CqtParams::validate() const {
   if (!(fmin > 0.0)) fail("fmin", "must be a positive frequency in Hz");
   if (n_bins < 1) fail("n_bins", "must be at least 1");
   if (!(filter_scale > 0.0 && filter_scale <= 4.0)) fail("filter_scale", "must be in (0, 4]");
+  if (!(future_fraction > 0.0 && future_fraction <= 0.5)) fail("future_fraction", "must be in (0, 0.5]");
   if (!(sparsity >= 0.0 && sparsity < 1.0)) fail("sparsity", "must be in [0, 1)");
   // The top kernel's pass band (centre + half a Hann main lobe) must stay below Nyquist.
   const double alpha_r = std::pow(2.0, 2.0 / bins_per_octave());

@@ -46,6 +46,7 @@ void read_features(const Fields& f, CqtParams& p) {
   f.integer("n_bins", p.n_bins, true, 1, kMaxInt, "a positive integer");
   f.number("filter_scale", p.filter_scale, true, 1e-9, kHuge, "a positive number");
   f.number("sparsity", p.sparsity, false, 0.0, 1.0, "a number in [0, 1)");
+  f.number("future_fraction", p.future_fraction, false, 1e-9, 0.5, "a number in (0, 0.5]");
 }
 
 TensorSpec read_tensor(const Fields& f) {
@@ -163,6 +164,7 @@ std::string feature_differences(const CqtParams& a, const CqtParams& b, const st
   cmp("bins_per_semitone", a.bins_per_semitone, b.bins_per_semitone);
   cmp("n_bins", a.n_bins, b.n_bins);
   cmp("filter_scale", a.filter_scale, b.filter_scale);
+  cmp("future_fraction", a.future_fraction, b.future_fraction);
   return diffs;
 }
 
@@ -238,9 +240,11 @@ ModelConfig model_config_from_json(const json& j) {
 }
 
 json cqt_params_to_json(const CqtParams& f) {
-  return {{"sample_rate", f.sample_rate},   {"hop_length", f.hop_length}, {"fmin", f.fmin},
-          {"bins_per_semitone", f.bins_per_semitone}, {"n_bins", f.n_bins}, {"filter_scale", f.filter_scale},
-          {"sparsity", f.sparsity}};
+  json j = {{"sample_rate", f.sample_rate},   {"hop_length", f.hop_length}, {"fmin", f.fmin},
+            {"bins_per_semitone", f.bins_per_semitone}, {"n_bins", f.n_bins}, {"filter_scale", f.filter_scale},
+            {"sparsity", f.sparsity}};
+  if (!f.symmetric()) j["future_fraction"] = f.future_fraction;  // written only when set: older files stay as they were
+  return j;
 }
 
 CqtParams cqt_params_from_json(const json& j, const std::string& context, const std::string& path) {

@@ -202,6 +202,87 @@ TEST(Cqt, OtherHopsFminAndFilterScales) {
   EXPECT_LT(cqt.lookahead_samples(0), qs::Cqt(qs::CqtParams{}).lookahead_samples(16));
 }
 
+// Kernels with a long past and a short future (future_fraction < 0.5).
+qs::CqtParams asymmetric_params() {
+  qs::CqtParams p;
+  p.filter_scale = 0.5;
+  p.future_fraction = 0.25;  // the future of a symmetric kernel of filter_scale 0.25
+  return p;
+}
+
+qs::CqtParams filter_scale(double s) {
+  qs::CqtParams p;
+  p.filter_scale = s;
+  return p;
+}
+
+std::vector<float> sine(double hz, std::size_t n, std::size_t start = 0) {
+  std::vector<float> x(n, 0.0f);
+  for (std::size_t i = start; i < n; ++i) x[i] = static_cast<float>(0.5 * std::sin(2 * M_PI * hz * (i - start) / 22050.0));
+  return x;
+}
+
+// The first frame whose magnitude at `bin` reaches `share` of the last frame's.
+std::size_t first_frame_reaching(const qs::Spectrogram& c, std::size_t bin, double share) {
+  const double steady = c.frame(c.n_frames - 1)[bin];
+  for (std::size_t f = 0; f < c.n_frames; ++f)
+    if (c.frame(f)[bin] >= share * steady) return f;
+  return c.n_frames;
+}
+
+TEST(CqtAsymmetric, SteadyToneKeepsItsPitchAndAmplitude) {
+  const qs::Cqt cqt(asymmetric_params());
+  const qs::Spectrogram c = cqt.transform(sine(440.0, 22050 * 2));
+  const float* row = c.frame(c.n_frames / 2);
+  const std::size_t peak = std::max_element(row, row + c.n_bins) - row;
+  EXPECT_EQ(peak, static_cast<std::size_t>(4 * (69 - 21)));
+  const double r2 = std::pow(2.0, 2.0 / 48), alpha = (r2 - 1) / (r2 + 1);
+  const double length = 0.5 / alpha * 22050.0 / 440.0;  // the whole kernel, past and future
+  EXPECT_NEAR(row[peak], 0.25 * std::sqrt(length), 0.02 * 0.25 * std::sqrt(length));
+}
+
+TEST(CqtAsymmetric, HearsAnOnsetNoSoonerThanTheShortSymmetricKernel) {
+  // A4 from 1 s on: the kernel's future is that of filter_scale 0.25, so the onset shows in the
+  // same frames as there, and later than with the symmetric kernel of the same length.
+  const std::size_t bin = 4 * (69 - 21);
+  const auto x = sine(440.0, 22050 * 2, 22050);
+  const std::size_t asym = first_frame_reaching(qs::Cqt(asymmetric_params()).transform(x), bin, 0.02);
+  const std::size_t short_sym = first_frame_reaching(qs::Cqt(filter_scale(0.25)).transform(x), bin, 0.02);
+  const std::size_t long_sym = first_frame_reaching(qs::Cqt(filter_scale(0.5)).transform(x), bin, 0.02);
+  EXPECT_GE(asym, short_sym);
+  EXPECT_GT(asym, long_sym);
+  EXPECT_LE(asym, short_sym + 1);
+}
+
+TEST(CqtAsymmetric, ResolvesTheSemitoneBelowBetterThanTheShortSymmetricKernel) {
+  // A steady E-flat 4: how much of it leaks into D4's bin, a semitone (4 bins) below.
+  const std::size_t eb4 = 4 * (63 - 21), d4 = eb4 - 4;
+  auto leak = [&](const qs::CqtParams& p) {
+    const qs::Spectrogram c = qs::Cqt(p).transform(sine(311.127, 22050 * 2));
+    const float* row = c.frame(c.n_frames / 2);
+    return row[d4] / row[eb4];
+  };
+  const double asym = leak(asymmetric_params()), short_sym = leak(filter_scale(0.25));
+  EXPECT_LT(asym, 0.5 * short_sym) << asym << " vs " << short_sym;
+}
+
+TEST(CqtAsymmetric, StreamingFramesAreBitIdenticalToBatch) {
+  const qs::Cqt cqt(asymmetric_params());
+  const auto x = noisy_chord(22050 * 2 + 77, 3);
+  const qs::Spectrogram batch = cqt.transform(x);
+  qs::StreamingCqt stream(cqt);
+  std::vector<float> frames;
+  std::mt19937 rng(7);
+  for (std::size_t i = 0; i < x.size();) {
+    const std::size_t block = std::min<std::size_t>(x.size() - i, 1 + rng() % 3000);
+    stream.push(x.data() + i, block, frames);
+    i += block;
+  }
+  stream.finish(frames);
+  ASSERT_EQ(frames.size(), batch.data.size());
+  EXPECT_EQ(0, std::memcmp(frames.data(), batch.data.data(), frames.size() * sizeof(float)));
+}
+
 TEST(Cqt, EdgeCases) {
   const qs::Cqt cqt;
   EXPECT_EQ(cqt.transform(std::vector<float>{}).n_frames, 1u);
@@ -243,6 +324,11 @@ TEST(Cqt, InvalidParametersNameTheField) {
   p = {};
   p.filter_scale = 0;
   EXPECT_NE(message(p).find("filter_scale"), std::string::npos);
+  for (double f : {0.0, 0.6}) {
+    p = {};
+    p.future_fraction = f;
+    EXPECT_NE(message(p).find("future_fraction"), std::string::npos) << f;
+  }
 }
 
 }  // namespace

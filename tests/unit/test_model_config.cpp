@@ -82,6 +82,7 @@ TEST(ModelConfig, RoundTripKeepsEverything) {
   c.name = "tiny";
   c.description = "a test";
   c.features.filter_scale = 0.5;
+  c.features.future_fraction = 0.25;
   c.features.hop_length = 256;
   c.decoding.onset_threshold = 0.35f;
   c.decoding.frame_threshold = 0.123456789f;
@@ -105,6 +106,7 @@ TEST(ModelConfig, RoundTripKeepsEverything) {
   EXPECT_EQ(qs::model_config_to_json(back), qs::model_config_to_json(c));
   EXPECT_EQ(back.decoding.frame_threshold, c.decoding.frame_threshold);
   EXPECT_EQ(back.passes, 3);
+  EXPECT_EQ(back.features.future_fraction, 0.25);
   EXPECT_EQ(back.decoding.onset_threshold, 0.35f);
   EXPECT_EQ(back.decoding.restrike_threshold, 0.55f);
   EXPECT_EQ(back.decoding.min_restrike_gap_s, 0.116);
@@ -267,6 +269,19 @@ TEST(ModelConfig, CrossFieldChecks) {
   EXPECT_THROW(qs::save_model_config(c, qs::test::temp_dir("model_config_bad") + "/x.json"), qs::Error);
 }
 
+TEST(ModelConfig, SymmetricKernelsWriteNoFutureFraction) {
+  // Files from before the option read as symmetric, and symmetric models are written as before.
+  qs::ModelConfig c;
+  c.name = "sym";
+  EXPECT_EQ(qs::model_config_to_string(c).find("future_fraction"), std::string::npos);
+  EXPECT_EQ(qs::parse_model_config(qs::model_config_to_string(c)).features.future_fraction, 0.5);
+  c.features.future_fraction = 0.3;
+  EXPECT_NE(qs::model_config_to_string(c).find("\"future_fraction\": 0.3"), std::string::npos);
+  json j = c;
+  j["features"]["future_fraction"] = 0.7;
+  EXPECT_THROW(qs::parse_model_config(j.dump()), qs::Error);
+}
+
 TEST(ModelConfig, CheckCompatibleNamesEveryDifference) {
   qs::ModelConfig c;
   c.name = "base";
@@ -286,7 +301,8 @@ TEST(ModelConfig, CheckCompatibleNamesEveryDifference) {
     EXPECT_NE(m.find("filter_scale 1 (model) vs 0.5 (runtime)"), std::string::npos) << m;
   }
   for (auto mutate : {+[](qs::CqtParams& p) { p.sample_rate = 16000; }, +[](qs::CqtParams& p) { p.fmin = 32.7; },
-                      +[](qs::CqtParams& p) { p.bins_per_semitone = 3; }, +[](qs::CqtParams& p) { p.n_bins = 264; }}) {
+                      +[](qs::CqtParams& p) { p.bins_per_semitone = 3; }, +[](qs::CqtParams& p) { p.n_bins = 264; },
+                      +[](qs::CqtParams& p) { p.future_fraction = 0.25; }}) {
     qs::CqtParams p;
     mutate(p);
     EXPECT_THROW(c.check_compatible(p), qs::Error);

@@ -7,7 +7,7 @@
 namespace qs::cli {
 
 void add_cqt_options(CLI::App& sub, int& bins_per_note, double& sample_rate, int& hop_length, double& fmin,
-                     double& filter_scale) {
+                     double& filter_scale, double& future_fraction) {
   sub.add_option("--bins-per-note", bins_per_note, "CQT bins per semitone (n_bins = 88 * this)")
       ->check(CLI::Range(1, 8))
       ->capture_default_str();
@@ -22,6 +22,11 @@ void add_cqt_options(CLI::App& sub, int& bins_per_note, double& sample_rate, int
       ->capture_default_str();
   sub.add_option("--filter-scale", filter_scale, "CQT kernel length factor (<1: shorter kernels, less latency)")
       ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  sub.add_option("--future-fraction", future_fraction,
+                 "Part of each CQT kernel after its frame's centre (0.5: symmetric; less: the same look-ahead as a "
+                 "kernel that much shorter, with a longer past for finer frequency resolution)")
+      ->check(CLI::Range(0.01, 0.5))
       ->capture_default_str();
 }
 

@@ -11,7 +11,7 @@ namespace qs::cli {
 // The CQT feature options of `preprocess` (and `features`, which must describe the same
 // features): --bins-per-note, --sr, --hop-length, --fmin, --filter-scale.
 void add_cqt_options(CLI::App& sub, int& bins_per_note, double& sample_rate, int& hop_length, double& fmin,
-                     double& filter_scale);
+                     double& filter_scale, double& future_fraction);
 
 // The decoder options every command spells alike. Each also accepts an older spelling, hidden from
 // --help (deprecated, kept so existing scripts keep working).

@@ -15,7 +15,7 @@ namespace {
 
 struct FeatureArgs {
   std::string in, out;
-  double sr = 22050.0, fmin = 27.5, filter_scale = 1.0;
+  double sr = 22050.0, fmin = 27.5, filter_scale = 1.0, future_fraction = 0.5;
   int hop = 512, bins_per_note = 4;
 };
 
@@ -29,7 +29,7 @@ QS_COMMAND("features", "Write the CQT of an audio file as a NumPy .npy array [bi
                  "stores (there as [frames x bins]). Load with numpy.load(OUT).");
              sub.add_option("input", a->in, "Audio file (WAV, FLAC, OGG, Opus, MP3)")->required()->check(CLI::ExistingFile);
              sub.add_option("-o,--output", a->out, "Output .npy file")->required();
-             qs::cli::add_cqt_options(sub, a->bins_per_note, a->sr, a->hop, a->fmin, a->filter_scale);
+             qs::cli::add_cqt_options(sub, a->bins_per_note, a->sr, a->hop, a->fmin, a->filter_scale, a->future_fraction);
              sub.callback([a] {
                qs::CqtParams p;
                p.sample_rate = a->sr;
@@ -38,6 +38,7 @@ QS_COMMAND("features", "Write the CQT of an audio file as a NumPy .npy array [bi
                p.bins_per_semitone = a->bins_per_note;
                p.n_bins = 88 * a->bins_per_note;
                p.filter_scale = a->filter_scale;
+               p.future_fraction = a->future_fraction;
                const qs::Cqt cqt(p);  // validates (e.g. top bin above Nyquist)
                const qs::AudioBuffer audio = qs::load_audio(a->in, p.sample_rate);
                const qs::Spectrogram s = cqt.transform(audio);

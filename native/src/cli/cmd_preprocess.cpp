@@ -39,7 +39,7 @@ QS_COMMAND("preprocess", "Turn audio + labels (MusicNet or audio/MIDI pairs) int
                             "Length of one training segment in seconds (segment_frames = round(s * sr / hop))")
                  ->check(CLI::PositiveNumber)
                  ->capture_default_str();
-             qs::cli::add_cqt_options(sub, o->bins_per_note, o->sample_rate, o->hop_length, o->fmin, o->filter_scale);
+             qs::cli::add_cqt_options(sub, o->bins_per_note, o->sample_rate, o->hop_length, o->fmin, o->filter_scale, o->future_fraction);
              sub.add_flag("--only-note-names", o->only_note_names,
                           "Label 12 pitch classes (notes modulo 12) instead of 88 piano keys");
              *n_batches_opt =

@@ -105,6 +105,7 @@ CqtParams preprocess_cqt_params(const PreprocessOptions& o) {
   p.bins_per_semitone = o.bins_per_note;
   p.n_bins = 88 * o.bins_per_note;
   p.filter_scale = o.filter_scale;
+  p.future_fraction = o.future_fraction;
   return p;
 }
 

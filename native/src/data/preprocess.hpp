@@ -33,6 +33,7 @@ struct PreprocessOptions {
   int hop_length = 512;            // --hop-length
   double fmin = 27.5;              // --fmin (Hz, bin 0)
   double filter_scale = 1.0;       // --filter-scale
+  double future_fraction = 0.5;    // --future-fraction
   bool only_note_names = false;    // --only-note-names: 12 pitch classes
   int n_batches = 60;              // --n-batches: accepted for compatibility, see cmd --help
   bool progress = true;            // progress bar on stderr
