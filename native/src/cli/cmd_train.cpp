@@ -52,6 +52,7 @@ void run(TrainArgs& a) {
   opt.hyper.dropout = a.dropout;
   opt.progress = !a.no_progress;
   if (!a.load_weights.empty()) opt.init_weights = resolve_weights(a.load_weights);
+  if (opt.new_front_end && opt.init_weights.empty()) throw qs::Error("train --new-front-end needs --load-weights");
   if (!std::filesystem::is_directory(a.data)) throw qs::Error(a.data + ": no such data set directory");
 
   auto train_ds = std::make_shared<qs::Dataset>(a.data);
@@ -147,6 +148,9 @@ QS_COMMAND("train", "Train a transcription model on a preprocessed data set", 40
                  "Start from existing weights: main (the shipped model, models/qscribe-default.onnx), "
                  "a checkpoint (.pt) or an exported model (.onnx + its .json); the model options must match it, or grow it by one "
                  "of more --c channels, more --n-layers or --harmonics (training then starts from its outputs)");
+  sub.add_flag("--new-front-end", a->opt.new_front_end,
+               "With --load-weights: the data's CQT kernels may differ from the model's (--filter-scale, "
+               "--future-fraction; same bins, rate and hop): training starts from its weights on the new front end");
   sub.add_flag("--resume", a->opt.resume, "Continue OUT/checkpoint.pt exactly where it stopped (Ctrl-C or kill)");
   sub.add_option("--device", a->opt.device, "cpu or cuda")->capture_default_str()
       ->check(CLI::IsMember({"cpu", "cuda"}));

@@ -658,7 +658,12 @@ void load_starting_weights(Transcriber& model, const TrainOptions& opt, const Da
   }
   if (opt.init_weights.empty()) return;
   LoadedCheckpoint ck = load_checkpoint(opt.init_weights);
-  check_same_layout(ck.info, di.layout(), "checkpoint", "data",
+  ModelConfig from = ck.info;
+  if (opt.new_front_end) {  // other kernels over the same bins: the network learns their spectra from here
+    from.features.filter_scale = di.layout().features.filter_scale;
+    from.features.future_fraction = di.layout().features.future_fraction;
+  }
+  check_same_layout(from, di.layout(), "checkpoint", "data",
                     "train --load-weights: " + opt.init_weights + " was trained on other features or notes than this data");
   if (ck.model->is_ensemble()) {  // e.g. the shipped model: its networks train apart
     ck.model = first_network(ck.model);

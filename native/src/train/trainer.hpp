@@ -105,6 +105,7 @@ struct TrainOptions {
   std::size_t max_batches = 0;         // per epoch, per rank (0: all) — smoke tests, benchmarks
   bool resume = false;                 // continue OUT/checkpoint.pt
   std::string init_weights;            // checkpoint to start from (--load-weights)
+  bool new_front_end = false;          // --new-front-end: init_weights may have other CQT kernels
   // Training a member for an ensemble (--partner): the loss and the validation are on the mix
   // (1 - partner_weight) x partner + partner_weight x this network (probabilities, as
   // ModelHyper::members mixes them), the partner frozen. The checkpoints hold this network alone.
