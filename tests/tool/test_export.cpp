@@ -564,6 +564,18 @@ TEST(OnnxExport, EnsembleAveragesItsNetworksProbabilities) {
   EXPECT_FALSE(qs::load_model_config(dir + "/first.json").architecture.contains("members"));
   EXPECT_EQ(check_parity(*a, dir + "/first.onnx", dir, {{1, 7}}, "ensemble-first").cases, 1);
   EXPECT_EQ(qs::first_network(ens)->hyper().to_json(), a->hyper().to_json());
+  // --network 2: the member alone, its own hyper-parameters and outputs.
+  r = qs::test::run_shell(std::string(QSCRIBE_BIN) + " export --checkpoint " + quote(dir + "/cli.onnx") +
+                          " --network 2 --out " + quote(dir + "/second"));
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_FALSE(qs::load_model_config(dir + "/second.json").architecture.contains("members"));
+  EXPECT_EQ(check_parity(*b, dir + "/second.onnx", dir, {{1, 7}}, "ensemble-second").cases, 1);
+  EXPECT_EQ(qs::ensemble_network(ens, 1)->hyper().to_json(), b->hyper().to_json());
+  EXPECT_THROW(qs::ensemble_network(ens, 2), qs::Error);
+  r = qs::test::run_shell(std::string(QSCRIBE_BIN) + " export --checkpoint " + quote(dir + "/cli.onnx") +
+                          " --network 3 --out " + quote(dir + "/third"));
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_NE(r.out.find("no network 3 (the model has 2)"), std::string::npos) << r.out;
   r = qs::test::run_shell(std::string(QSCRIBE_BIN) + " export --checkpoint " + quote(dir + "/a.onnx") +
                           " --drop-members --out " + quote(dir + "/notens"));
   EXPECT_EQ(r.status, 1) << r.out;

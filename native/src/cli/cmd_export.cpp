@@ -40,6 +40,7 @@ struct ExportArgs {
   std::vector<std::string> members;     // --member: more networks, averaged with the checkpoint's
   std::vector<double> member_weights;   // --member-weight, one per member
   bool drop_members = false;            // --drop-members: the ensemble's first network alone
+  int network = 0;                      // --network K: the ensemble's network K alone (1: the first)
   CLI::Option *name_opt = nullptr, *description_opt = nullptr;
 };
 
@@ -98,11 +99,13 @@ void run_export(const ExportArgs& a) {
     model = ck.model;
     config = ck.config;
     source = ck.path;
-    if (a.drop_members) {
-      if (!model->is_ensemble()) throw qs::Error("--drop-members: " + ck.path + " is not an ensemble");
-      model = qs::first_network(model);
+    if (a.drop_members || a.network > 0) {
+      const char* opt = a.drop_members ? "--drop-members" : "--network";
+      if (!model->is_ensemble()) throw qs::Error(std::string(opt) + ": " + ck.path + " is not an ensemble");
+      const int k = a.drop_members ? 1 : a.network;
+      model = qs::ensemble_network(model, static_cast<std::size_t>(k - 1));
       if (config.training.is_object()) config.training.erase("ensemble_members");
-      source += ", its first network";
+      source += ", its network " + std::to_string(k);
     }
     if (!a.members.empty()) {
       model = with_members(model, config, a);
@@ -252,6 +255,13 @@ QS_COMMAND("export", "Export a model for the browser: NAME.onnx (ONNX opset 17) 
                           "weight-average the shipped model's own network)")
                  ->needs(ck)
                  ->excludes(member);
+             sub.add_option("--network", a->network,
+                            "Export only network K of --checkpoint's ensemble: 1 its first network (as --drop-members), "
+                            "2 and on its members in the order they were added (e.g. to fine-tune one of them)")
+                 ->needs(ck)
+                 ->excludes(member)
+                 ->excludes("--drop-members")
+                 ->check(CLI::Range(1, 64));
              sub.add_option("--weights", a->weights,
                             "How the weights are stored: float32, or float16 (half the file; each weight is cast to "
                             "float32 when the model loads, so inference stays float32 and only the weights are "

@@ -47,4 +47,21 @@ Transcriber first_network(Transcriber& ensemble) {
   return out;
 }
 
+Transcriber ensemble_network(Transcriber& ensemble, std::size_t index) {
+  if (index == 0) return first_network(ensemble);
+  const std::vector<ModelHyper>& members = ensemble->hyper().members;
+  if (index > members.size())
+    throw Error("ensemble: no network " + std::to_string(index + 1) + " (the model has " +
+                std::to_string(members.size() + 1) + ")");
+  Transcriber out(members[index - 1]);
+  const std::string prefix = "members." + std::to_string(index - 1) + ".";
+  torch::NoGradGuard no_grad;
+  auto params = ensemble->named_parameters(/*recurse=*/true);
+  for (auto& p : out->named_parameters(/*recurse=*/true)) p.value().copy_(params[prefix + p.key()]);
+  auto buffers = ensemble->named_buffers(/*recurse=*/true);
+  for (auto& b : out->named_buffers(/*recurse=*/true)) b.value().copy_(buffers[prefix + b.key()]);
+  out->eval();
+  return out;
+}
+
 }  // namespace qs

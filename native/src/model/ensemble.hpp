@@ -20,4 +20,8 @@ Transcriber make_ensemble(Transcriber& first, const std::vector<Transcriber>& ot
 // A model that is not an ensemble comes back as it is.
 Transcriber first_network(Transcriber& ensemble);
 
+// Network `index` of the ensemble alone: 0 its first network (first_network), 1.. its members in
+// order. Throws qs::Error when there is no such network.
+Transcriber ensemble_network(Transcriber& ensemble, std::size_t index);
+
 }  // namespace qs
