@@ -63,6 +63,12 @@ std::size_t Cqt::frame_lookahead_samples() const {
   return a;
 }
 
+std::size_t Cqt::frame_past_samples() const {
+  std::size_t a = 0;
+  for (const auto& oct : kernels_->octaves) a = std::max(a, oct.past);
+  return a;
+}
+
 // ---------------------------------------------------------------------------------------------
 // StreamingCqt
 
@@ -169,8 +175,8 @@ struct StreamingCqt::Impl {
   std::size_t ready_frames(const OctaveKernels& oct) const {
     if (finished) return total_frames;
     const Level& lev = levels[oct.level];
-    const std::size_t half = static_cast<std::size_t>(oct.n_fft / 2);
-    return lev.count >= half ? (lev.count - half) / oct.hop + 1 : 0;
+    const std::size_t ahead = static_cast<std::size_t>(oct.n_fft - oct.centre);
+    return lev.count >= ahead ? (lev.count - ahead) / oct.hop + 1 : 0;
   }
 
   // Octave `oct`'s frame-f window (zero-padded outside the signal): a pointer into the level's
@@ -178,7 +184,7 @@ struct StreamingCqt::Impl {
   const float* window_of(const OctaveKernels& oct, std::size_t f, std::vector<float>& scratch) const {
     const Level& lev = levels[oct.level];
     const std::ptrdiff_t n_fft = oct.n_fft;
-    const std::ptrdiff_t start = static_cast<std::ptrdiff_t>(f) * oct.hop - n_fft / 2;
+    const std::ptrdiff_t start = static_cast<std::ptrdiff_t>(f) * oct.hop - oct.centre;
     const std::ptrdiff_t lo = static_cast<std::ptrdiff_t>(lev.offset);
     const std::ptrdiff_t hi = static_cast<std::ptrdiff_t>(std::min(lev.count, lev.final_len));
     if (start >= lo && start + n_fft <= hi) return lev.buf.data() + (start - lo);
@@ -273,7 +279,7 @@ struct StreamingCqt::Impl {
       for (std::size_t o = 0; o < k->octaves.size(); ++o) {
         const OctaveKernels& oct = k->octaves[o];
         if (static_cast<std::size_t>(oct.level) == l)
-          keep = std::min(keep, static_cast<std::ptrdiff_t>(next_frame[oct.group]) * oct.hop - oct.n_fft / 2);
+          keep = std::min(keep, static_cast<std::ptrdiff_t>(next_frame[oct.group]) * oct.hop - oct.centre);
       }
       if (l + 1 < levels.size())
         keep = std::min(keep, 2 * static_cast<std::ptrdiff_t>(levels[l + 1].count) - reach);

@@ -8,6 +8,7 @@
 #include <map>
 #include <numeric>
 
+#include "qscribe/error.hpp"
 #include "qscribe/halfband.hpp"
 
 namespace qs {
@@ -188,10 +189,9 @@ CqtKernels build_cqt_kernels(const CqtParams& p) {
     oct.level = early + halvings;
     oct.hop = hop_early >> halvings;
     sr_of[o] = sr_early / std::pow(2.0, halvings);
-    // The frame's FFT is centred on it, so it spans twice the longest kernel's past.
+    // The longest kernel, and for an asymmetric one a sample of slack at each end.
     const double max_len = q * sr_of[o] / p.bin_frequency(oct.first_bin);
-    const double span = p.symmetric() ? max_len : 2.0 * std::ceil((1.0 - p.future_fraction) * max_len) + 2.0;
-    oct.n_fft = 1 << static_cast<int>(std::ceil(std::log2(span)));
+    oct.n_fft = 1 << static_cast<int>(std::ceil(std::log2(p.symmetric() ? max_len : max_len + 3.0)));
     if (o > 0 && oct.n_bins < bpo && halvings > 0) {
       // A partial lowest octave whose FFT is half the octave above's: evaluate it one level up
       // (twice the rate, same FFT size as its neighbour) so it shares that octave's SIMD FFT
@@ -214,6 +214,7 @@ CqtKernels build_cqt_kernels(const CqtParams& p) {
     std::vector<double> lengths(oct.n_bins);
     for (int r = 0; r < oct.n_bins; ++r) lengths[r] = q * sr_o / p.bin_frequency(oct.first_bin + r);
     const int n_fft = oct.n_fft;
+    oct.centre = p.symmetric() ? n_fft / 2 : n_fft - static_cast<int>(std::ceil(p.future_fraction * lengths[0])) - 1;
     const double rate_gain = std::sqrt(sr_early / sr_o);  // compensates the decimation
 
     oct.row_start.push_back(0);
@@ -221,9 +222,12 @@ CqtKernels build_cqt_kernels(const CqtParams& p) {
       const int bin = oct.first_bin + r;
       const Wavelet w = wavelet(p, p.bin_frequency(bin), lengths[r], sr_o);
       std::vector<cd> padded(n_fft, cd(0.0, 0.0));
-      const std::size_t lpad = static_cast<std::size_t>(n_fft / 2 + w.start);  // the centre at n_fft / 2
+      // Multiplying spectra pairs kernel sample j with window sample -j (mod n_fft): the kernel's
+      // centre goes to n_fft - centre so that it meets the frame's centre.
+      const long lpad = (n_fft - oct.centre) + w.start;
+      if (lpad < 0 || lpad + static_cast<long>(w.sig.size()) > n_fft) throw Error("CQT: a kernel does not fit its FFT window");
       const double norm = lengths[r] / n_fft;
-      for (std::size_t j = 0; j < w.sig.size(); ++j) padded[lpad + j] = w.sig[j] * norm;
+      for (std::size_t j = 0; j < w.sig.size(); ++j) padded[static_cast<std::size_t>(lpad) + j] = w.sig[j] * norm;
       fft_pow2(padded);
       padded.resize(n_fft / 2 + 1);
       for (std::size_t idx : sparse_support(padded, p.sparsity)) {
@@ -236,11 +240,14 @@ CqtKernels build_cqt_kernels(const CqtParams& p) {
       k.octave_of_bin[bin] = o;
     }
 
-    // Lookahead at the input rate: n_fft/2 at this level, and each decimation step doubles it and
-    // adds the half-band filter's reach.
-    std::size_t a = static_cast<std::size_t>(n_fft / 2);
-    for (int l = oct.level; l > 0; --l) a = 2 * a + HalfbandDecimator::kHalfLength - 1;
-    oct.lookahead = a;
+    // Look-ahead and past at the input rate: the window's parts after and before the centre at
+    // this level; each decimation step doubles them and adds the half-band filter's reach.
+    auto at_input_rate = [&](std::size_t a) {
+      for (int l = oct.level; l > 0; --l) a = 2 * a + HalfbandDecimator::kHalfLength - 1;
+      return a;
+    };
+    oct.lookahead = at_input_rate(static_cast<std::size_t>(n_fft - oct.centre));
+    oct.past = at_input_rate(static_cast<std::size_t>(oct.centre));
 
     k.n_levels = std::max(k.n_levels, oct.level + 1);
   }

@@ -14,6 +14,9 @@ struct OctaveKernels {
   int level = 0;      // signal level: rate = sample_rate / 2^level
   int hop = 0;        // hop length at that level
   int n_fft = 0;      // FFT size (power of two)
+  // Where a frame's centre sits in its FFT window: n_fft / 2 for symmetric kernels; kernels with a
+  // short future (CqtParams::future_fraction) put it late, so the window holds their long past.
+  int centre = 0;
   // Sparse kernel spectra, CSR: row r uses entries [row_start[r], row_start[r+1]).
   std::vector<int> row_start;
   std::vector<int> fft_bin;
@@ -21,6 +24,7 @@ struct OctaveKernels {
   std::vector<float> scale;  // per row: 1 / sqrt(L_k) (librosa scale=True)
   int group = 0;      // index into CqtKernels::groups
   std::size_t lookahead = 0;  // input samples needed after a frame's centre (see Cqt::lookahead_samples)
+  std::size_t past = 0;       // input samples read before a frame's centre
 };
 
 // Up to four octaves evaluated together: KissFFT's SIMD build transforms the four octaves' frame

@@ -11,7 +11,7 @@ LiveWindow::LiveWindow(const ModelConfig& model, double context_seconds, ModelRe
     : model_(model), cqt_(model.features),
       window_(std::max(1, std::min(model.segment_frames,
                                    static_cast<int>(std::lround(context_seconds * model.features.frame_rate()))))),
-      past_samples_(cqt_.frame_lookahead_samples()), request_(request) {}
+      past_samples_(cqt_.frame_past_samples()), request_(request) {}
 
 ModelRequest* LiveWindow::next_request(const float* audio, std::size_t end) {
   const std::size_t hop = static_cast<std::size_t>(model_.features.hop_length);

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <fstream>
 #include <random>
+#include <cstdio>
 #include <cstring>
 
 #include "qscribe/cqt.hpp"
@@ -264,6 +265,19 @@ TEST(CqtAsymmetric, ResolvesTheSemitoneBelowBetterThanTheShortSymmetricKernel) {
   };
   const double asym = leak(asymmetric_params()), short_sym = leak(filter_scale(0.25));
   EXPECT_LT(asym, 0.5 * short_sym) << asym << " vs " << short_sym;
+}
+
+TEST(CqtAsymmetric, LooksAheadNoFurtherThanTheShortSymmetricKernel) {
+  // The FFT window holds the long past before the frame's centre, so a frame is released as soon
+  // as the short future is in: no later than filter_scale 0.25's frames, far sooner than 0.5's.
+  const qs::Cqt asym(asymmetric_params()), short_sym(filter_scale(0.25)), long_sym(filter_scale(0.5));
+  for (int note : {36, 48, 60, 72, 84, 96}) {
+    const int bin = 4 * (note - 21);
+    std::printf("[ measure  ] MIDI %d look-ahead: asymmetric %.1f ms, filter_scale 0.25 %.1f ms, 0.5 %.1f ms\n", note,
+                1e3 * asym.lookahead_seconds(bin), 1e3 * short_sym.lookahead_seconds(bin), 1e3 * long_sym.lookahead_seconds(bin));
+    EXPECT_LE(asym.lookahead_samples(bin), short_sym.lookahead_samples(bin)) << note;
+    EXPECT_LT(asym.lookahead_samples(bin), long_sym.lookahead_samples(bin)) << note;
+  }
 }
 
 TEST(CqtAsymmetric, StreamingFramesAreBitIdenticalToBatch) {

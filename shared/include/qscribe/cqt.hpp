@@ -46,6 +46,9 @@ class Cqt {
   // filters). Frames are released whole, so a frame waits for frame_lookahead_samples().
   std::size_t lookahead_samples(int bin) const;
   std::size_t frame_lookahead_samples() const;
+  // Samples before a frame's centre that its longest window reads (equal to the look-ahead for
+  // symmetric kernels; more with a long past, CqtParams::future_fraction).
+  std::size_t frame_past_samples() const;
   double lookahead_seconds(int bin) const { return lookahead_samples(bin) / params_.sample_rate; }
 
   const std::shared_ptr<const CqtKernels>& kernels() const { return kernels_; }
