@@ -23,6 +23,20 @@ void BM_CqtBatch(benchmark::State& state) {
 }
 BENCHMARK(BM_CqtBatch)->Unit(benchmark::kMillisecond)->MinTime(2.0);
 
+// The shipped model's features (filter_scale 0.25) against kernels twice as long with the same
+// look-ahead (filter_scale 0.5, future_fraction 0.25): the cost of the finer frequency resolution.
+void BM_CqtBatchModelFeatures(benchmark::State& state) {
+  qs::CqtParams p;
+  p.filter_scale = state.range(0) ? 0.5 : 0.25;
+  p.future_fraction = state.range(0) ? 0.25 : 0.5;
+  const qs::Cqt cqt(p);
+  const auto x = test_signal(60.0, 22050.0);
+  for (auto _ : state) benchmark::DoNotOptimize(cqt.transform(x).data.data());
+  state.counters["x_realtime"] = benchmark::Counter(static_cast<double>(state.iterations()) * 60.0,
+                                                    benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_CqtBatchModelFeatures)->Arg(0)->Arg(1)->ArgNames({"long_past"})->Unit(benchmark::kMillisecond)->MinTime(2.0);
+
 // Streaming in 128-sample blocks (an AudioWorklet quantum), the live path.
 void BM_CqtStreaming128(benchmark::State& state) {
   const qs::Cqt cqt;
