@@ -427,4 +427,26 @@ Scores mean_scores(const std::vector<PieceCounts>& pieces) {
   return m;
 }
 
+double beat_f_measure(const std::vector<double>& reference, const std::vector<double>& estimate, double tolerance_s,
+                      double skip_s) {
+  auto trimmed = [skip_s](const std::vector<double>& b) {
+    std::vector<double> out;
+    for (double t : b)
+      if (t >= skip_s) out.push_back(t);
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  const std::vector<double> ref = trimmed(reference), est = trimmed(estimate);
+  if (ref.empty() || est.empty()) return 0.0;
+  // Greedy matching in time order is a maximum matching for intervals on a line.
+  std::size_t i = 0, j = 0, hits = 0;
+  while (i < ref.size() && j < est.size()) {
+    if (std::abs(ref[i] - est[j]) <= tolerance_s) ++hits, ++i, ++j;
+    else if (ref[i] < est[j]) ++i;
+    else ++j;
+  }
+  const double p = double(hits) / est.size(), r = double(hits) / ref.size();
+  return p + r > 0 ? 2 * p * r / (p + r) : 0.0;
+}
+
 }  // namespace qs

@@ -7,7 +7,8 @@
 
 namespace qs {
 
-MusicAnalysis analyse_music(const NoteList& notes, double duration_s, const AnalysisOptions& o) {
+MusicAnalysis analyse_music(const NoteList& notes, double duration_s, const AnalysisOptions& o,
+                            const BeatActivation* beats) {
   if (o.tempo_bpm < 0 || (o.tempo_bpm > 0 && (o.tempo_bpm < 20 || o.tempo_bpm > 400)))
     throw Error("tempo " + std::to_string(o.tempo_bpm) + " bpm: expected 20..400");
   MusicAnalysis a;
@@ -17,7 +18,8 @@ MusicAnalysis analyse_music(const NoteList& notes, double duration_s, const Anal
 
   BeatTrackerOptions bo;
   bo.fixed_bpm = o.tempo_bpm;
-  const OnsetEnvelope env = onset_envelope(notes, duration_s);
+  const OnsetEnvelope env =
+      beats && !beats->beat.empty() ? beat_envelope(*beats) : onset_envelope(notes, duration_s);
   a.beats = track_beats(env, bo).beats;
   if (a.beats.size() < 2) {
     const double period = 60.0 / (o.tempo_bpm > 0 ? o.tempo_bpm : 120.0);

@@ -8,6 +8,7 @@
 #include <map>
 #include <set>
 #include <memory>
+#include <optional>
 #include <thread>
 
 #include "cli/blas_check.hpp"
@@ -25,7 +26,7 @@ namespace fs = std::filesystem;
 
 struct TranscribeArgs {
   std::vector<std::string> inputs;
-  std::string out, model, format = "mid", activations_dir;
+  std::string out, model, format = "mid", activations_dir, beat_net;
   qs::cli::DecoderOverrides decoding;
   int threads = 0, overlap = 0, passes = 0, batch_windows = 16;
   double window_seconds = 0;
@@ -34,7 +35,8 @@ struct TranscribeArgs {
 };
 
 void transcribe_one(const std::string& in, const std::string& dst, const TranscribeArgs& a, qs::LoadedModel& m,
-                    const std::string& model_path, const qs::DecoderParams& dec, const qs::InferenceOptions& inf) {
+                    const std::string& model_path, const qs::DecoderParams& dec, const qs::InferenceOptions& inf,
+                    const qs::BeatNet* beat_net) {
   const auto& info = m.checkpoint.info;
   const auto t0 = std::chrono::steady_clock::now();
   qs::TranscribeResult r = qs::transcribe_file(in, m.checkpoint.model, info, dec, inf);
@@ -45,7 +47,10 @@ void transcribe_one(const std::string& in, const std::string& dst, const Transcr
                                {"decoding", qs::decoder_params_to_json(dec)}};
   qs::MusicOutputOptions mo = a.music;
   mo.title = fs::path(in).stem().string();
-  qs::write_music(dst, r.notes, r.duration_s, mo, meta);
+  qs::BeatActivation beats;
+  if (beat_net)
+    beats = qs::beat_activation(*beat_net, qs::beat_features(r.activations), info.features.frame_rate());
+  qs::write_music(dst, r.notes, r.duration_s, mo, meta, beat_net ? &beats : nullptr);
   if (!a.activations_dir.empty()) {
     // The model's probabilities, [frames x notes] float32, for studying or re-decoding offline.
     const auto& act = r.activations;
@@ -104,6 +109,11 @@ void run(TranscribeArgs& a) {
   inf.passes = a.passes;
   inf.batch_windows = a.batch_windows;
 
+  // The beat network: the shipped one when it is there, unless --beat-net names another or "none".
+  std::optional<qs::BeatNet> beat_net;
+  const std::string net_path = a.beat_net.empty() ? qs::default_beat_net_path() : a.beat_net;
+  if (a.beat_net != "none" && (!a.beat_net.empty() || fs::exists(net_path)))
+    beat_net = qs::load_beat_net_file(net_path, info.features.frame_rate());
   if (!out_is_file) make_directory(a.out);
   if (!a.activations_dir.empty()) make_directory(a.activations_dir);
   // One bad file does not stop a batch: the others are transcribed, the failures listed, exit 1.
@@ -112,7 +122,7 @@ void run(TranscribeArgs& a) {
     try {
       const std::string dst =
           out_is_file ? a.out : (fs::path(a.out) / (fs::path(in).stem().string() + "." + a.format)).string();
-      transcribe_one(in, dst, a, m, model_path, dec, inf);
+      transcribe_one(in, dst, a, m, model_path, dec, inf, beat_net ? &*beat_net : nullptr);
     } catch (const qs::Error& e) {
       if (a.inputs.size() == 1) throw;
       std::fprintf(stderr, "qscribe: error: %s\n", e.what());
@@ -161,6 +171,9 @@ QS_COMMAND("transcribe", "Transcribe audio files to MIDI, TSV or JSON notes", 60
   qs::cli::add_passes(sub, a->passes);
   sub.add_option("--batch-windows", a->batch_windows, "Windows per forward pass")->capture_default_str()
       ->check(CLI::PositiveNumber);
+  sub.add_option("--beat-net", a->beat_net,
+                 "Beat network whose activation the beat tracker follows (JSON from qscribe train-beats; default: " +
+                     qs::default_beat_net_path() + " when present; none: the notes' onset envelope)");
   sub.add_option("--save-activations", a->activations_dir,
                  "Also write the model's probabilities to DIR/NAME.frames.npy and NAME.onsets.npy "
                  "(float32 [frames x notes], frame j at j * hop / sample rate, note 0 = the model's lowest pitch)");

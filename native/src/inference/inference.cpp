@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <memory>
 
 #include "export/onnx_import.hpp"
@@ -107,6 +109,19 @@ TranscribeResult transcribe_file(const std::string& path, Transcriber& model, co
 }
 
 std::string default_model_path() { return std::string(QSCRIBE_MODELS_DIR) + "/qscribe-default.onnx"; }
+std::string default_beat_net_path() { return std::string(QSCRIBE_MODELS_DIR) + "/beat_net.json"; }
+
+BeatNet load_beat_net_file(const std::string& path, double frame_rate) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(path + ": cannot read the beat network");
+  std::ostringstream text;
+  text << in.rdbuf();
+  BeatNet net = parse_beat_net(text.str(), path);
+  if (std::abs(net.frame_rate - frame_rate) > 1e-3 * frame_rate)
+    throw Error(path + ": trained at " + std::to_string(net.frame_rate) + " frames/s, the model runs at " +
+                std::to_string(frame_rate) + " (train it again with qscribe train-beats -m MODEL)");
+  return net;
+}
 
 LoadedModel load_model_for_inference(const std::string& path) {
   LoadedModel m;

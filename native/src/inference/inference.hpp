@@ -11,6 +11,7 @@
 
 #include "model/checkpoint.hpp"
 #include "model/model.hpp"
+#include "qscribe/beat_activation.hpp"
 #include "qscribe/note.hpp"
 #include "qscribe/note_decoder.hpp"
 #include "qscribe/transcription.hpp"
@@ -58,5 +59,10 @@ struct LoadedModel {
 LoadedModel load_model_for_inference(const std::string& path);
 // QSCRIBE_MODELS_DIR/qscribe-default.onnx (the shipped model, the same file the browser runs)
 std::string default_model_path();
+// QSCRIBE_MODELS_DIR/beat_net.json: the shipped beat network (qscribe/beat_activation.hpp).
+std::string default_beat_net_path();
+// The beat network at `path` for a model of `frame_rate` frames/s; throws qs::Error naming the file
+// when it cannot be read or was trained at another frame rate.
+BeatNet load_beat_net_file(const std::string& path, double frame_rate);
 
 }  // namespace qs

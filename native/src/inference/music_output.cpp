@@ -62,11 +62,11 @@ void check_music_output_options(const MusicOutputOptions& o) {
 }
 
 void write_music(const std::string& dst, const NoteList& notes, double duration_s, const MusicOutputOptions& o,
-                 const nlohmann::json& meta) {
+                 const nlohmann::json& meta, const BeatActivation* beats) {
   const std::string ext = lower_extension(dst);
   const bool musical = o.quantize || ext == ".json" || is_musicxml(ext);
   if (!musical) return write_notes(dst, notes);  // atomic, like every writer below
-  const MusicAnalysis an = analyse_music(notes, duration_s, o.analysis);
+  const MusicAnalysis an = analyse_music(notes, duration_s, o.analysis, beats);
   const Score score = notate(notes, an, o.analysis);
   if (is_musicxml(ext)) {
     MusicXmlOptions xo;

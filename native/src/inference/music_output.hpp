@@ -27,7 +27,8 @@ std::string lower_extension(const std::string& path);
 
 // `meta` goes into the JSON "metadata" (with the analysis added). Written via a temporary file
 // renamed into place, so a failure leaves an earlier file untouched.
+// `beats`: the beat network's activation of the audio (analyse_music), or null.
 void write_music(const std::string& dst, const NoteList& notes, double duration_s, const MusicOutputOptions& o,
-                 const nlohmann::json& meta = nlohmann::json::object());
+                 const nlohmann::json& meta = nlohmann::json::object(), const BeatActivation* beats = nullptr);
 
 }  // namespace qs

@@ -138,4 +138,9 @@ PieceCounts evaluate_pooled(const std::vector<PieceNotes>& pieces);
 // score.py's MEAN: unweighted mean of the per-piece scores (all zero for no pieces).
 Scores mean_scores(const std::vector<PieceCounts>& pieces);
 
+// mir_eval.beat.f_measure: beats within `tolerance_s` of a reference beat (one match each), after
+// trim_beats drops the beats before `skip_s` on both sides. 0 when either is empty then.
+double beat_f_measure(const std::vector<double>& reference, const std::vector<double>& estimate,
+                      double tolerance_s = 0.07, double skip_s = 5.0);
+
 }  // namespace qs

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "qscribe/beat_activation.hpp"
 #include "qscribe/beat_tracker.hpp"
 #include "qscribe/key_finder.hpp"
 #include "qscribe/meter.hpp"
@@ -31,7 +32,10 @@ struct MusicAnalysis {
 
 // Throws qs::Error for malformed overrides. With fewer than two tracked beats (a lone note,
 // silence) the beats are a steady grid at the given tempo or 120 bpm from time 0.
-MusicAnalysis analyse_music(const NoteList& notes, double duration_s, const AnalysisOptions& options = {});
+// `beats`: the beat network's activation of the same audio (beat_activation.hpp); the tracker
+// reads it in place of the note-onset envelope. Null or empty: the envelope of `notes`.
+MusicAnalysis analyse_music(const NoteList& notes, double duration_s, const AnalysisOptions& options = {},
+                            const BeatActivation* beats = nullptr);
 
 // The notated score of `notes` on the analysis' beats.
 Score notate(const NoteList& notes, const MusicAnalysis& analysis, const AnalysisOptions& options = {});

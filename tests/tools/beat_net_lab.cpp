@@ -1,0 +1,141 @@
+// Beat-network lab: the tracker on a beat network's activation against the notes' onset envelope,
+// on renders whose probabilities are cached (NAME.frames.npy, NAME.onsets.npy beside NAME.beats.tsv,
+// as `qscribe train-beats` and `transcribe --save-activations` leave them). Not part of the build:
+//
+//   g++ -O2 -std=c++17 -Ishared/include -Inative/src tests/tools/beat_net_lab.cpp native/src/data/npy.cpp \
+//     build/native/shared/libqscribe_core.a build/native/libqs_kissfft.a -o /tmp/beat_net_lab
+//   beat_net_lab MODEL.json NET.json [--held-out SHARE] DIR...
+//
+// MODEL.json: a model sidecar (its decoding turns the probabilities into notes for the envelope).
+// With --held-out, only the pieces train-beats holds out for validation (same hash). Prints per
+// piece and the mean beat F where the grid fits the notes, for: the notes' envelope (what ships
+// without a network), the activation, and mixtures of both.
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "data/npy.hpp"
+#include "qscribe/beat_activation.hpp"
+#include "qscribe/metrics.hpp"
+#include "qscribe/midi_file.hpp"
+#include "qscribe/model_config.hpp"
+#include "qscribe/model_windows.hpp"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string slurp(const std::string& p) {
+  std::ifstream in(p);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+bool held_out(const std::string& name, double share) {
+  std::uint64_t h = 1469598103934665603ull;
+  for (char c : fs::path(name).filename().string()) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
+  return static_cast<double>(h % 10000) < share * 10000;
+}
+
+bool grid_fits(const std::vector<double>& onsets, const std::vector<double>& beats) {
+  if (onsets.size() < 8 || beats.size() < 3) return true;
+  std::vector<double> share(12, 0.0);
+  for (double t : onsets) {
+    double pos = 0;
+    if (t <= beats.front()) pos = 0;
+    else if (t >= beats.back()) pos = beats.size() - 1;
+    else {
+      const std::size_t k = std::upper_bound(beats.begin(), beats.end(), t) - beats.begin() - 1;
+      pos = k + (t - beats[k]) / (beats[k + 1] - beats[k]);
+    }
+    const double ph = pos - std::floor(pos);
+    for (int s = 0; s < 12; ++s) {
+      double d = ph - s / 12.0 + 0.5;
+      d = d - std::floor(d) - 0.5;
+      if (std::abs(d) < 0.08) share[s] += 1.0;
+    }
+  }
+  double mean = 0, other = 0;
+  for (int s = 0; s < 12; ++s) mean += share[s] / 12;
+  for (int s = 1; s < 12; ++s) other = std::max(other, share[s]);
+  return share[0] >= 2 * mean && share[0] >= 0.8 * other;
+}
+
+// Mean-normalised sum of two envelopes at 100 frames/s: w_net of the activation's.
+qs::OnsetEnvelope mix(const qs::OnsetEnvelope& notes, const qs::OnsetEnvelope& net, double w_net) {
+  auto mean = [](const qs::OnsetEnvelope& e) {
+    double s = 0;
+    for (float v : e.strength) s += v;
+    return e.strength.empty() ? 1.0 : std::max(1e-9, s / e.strength.size());
+  };
+  const double mn = mean(notes), ma = mean(net);
+  qs::OnsetEnvelope out;
+  out.strength.assign(std::max(notes.strength.size(), net.strength.size()), 0.0f);
+  for (std::size_t i = 0; i < notes.strength.size(); ++i) out.strength[i] += (1 - w_net) * notes.strength[i] / mn;
+  for (std::size_t i = 0; i < net.strength.size(); ++i) out.strength[i] += w_net * net.strength[i] / ma;
+  return out;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 4) return std::fprintf(stderr, "usage: beat_net_lab MODEL.json NET.json [--held-out SHARE] DIR...\n"), 2;
+  const qs::ModelConfig model = qs::load_model_config(argv[1]);
+  const qs::BeatNet net = qs::parse_beat_net(slurp(argv[2]), argv[2]);
+  double share = -1;
+  int first = 3;
+  if (std::string(argv[3]) == "--held-out") share = std::atof(argv[4]), first = 5;
+  const std::vector<std::string> variants = {"notes", "net", "mix0.5", "mix0.75", "net-nolevel"};
+  std::map<std::string, double> sum;
+  int n = 0;
+  for (int a = first; a < argc; ++a)
+    for (const auto& e : fs::recursive_directory_iterator(argv[a])) {
+      const std::string f = e.path().string();
+      if (f.size() < 11 || f.compare(f.size() - 10, 10, ".beats.tsv") != 0) continue;
+      const std::string stem = f.substr(0, f.size() - 10);
+      if (!fs::exists(stem + ".frames.npy") || (share >= 0 && !held_out(stem, share))) continue;
+      std::vector<double> beats;
+      std::ifstream tsv(f);
+      for (std::string line; std::getline(tsv, line);)
+        if (!line.empty() && line[0] != '#') beats.push_back(std::stod(line));
+      if (fs::exists(stem + ".mid")) {
+        std::vector<double> on;
+        for (const auto& nt : qs::read_midi_file(stem + ".mid")) on.push_back(nt.onset);
+        if (!grid_fits(on, beats)) continue;
+      }
+      qs::NpyArray fr = qs::read_npy(stem + ".frames.npy"), on = qs::read_npy(stem + ".onsets.npy");
+      qs::NoteProbabilities p;
+      p.n_notes = static_cast<int>(fr.cols);
+      p.n_frames = fr.rows;
+      p.frames = fr.data;
+      p.onsets = on.data;
+      const qs::NoteList notes = qs::decode_probabilities(p, model, model.decoding);
+      const double dur = p.n_frames / model.features.frame_rate();
+      const qs::BeatActivation act = qs::beat_activation(net, qs::beat_features(p), model.features.frame_rate());
+      const qs::OnsetEnvelope env_notes = qs::onset_envelope(notes, dur), env_net = qs::beat_envelope(act);
+      std::printf("%-60s", stem.substr(stem.size() > 60 ? stem.size() - 60 : 0).c_str());
+      for (const std::string& v : variants) {
+        qs::BeatTrackerOptions o;
+        qs::OnsetEnvelope env = env_net;
+        if (v == "notes") env = env_notes;
+        if (v == "mix0.5") env = mix(env_notes, env_net, 0.5);
+        if (v == "mix0.75") env = mix(env_notes, env_net, 0.75);
+        if (v == "net-nolevel") o.choose_level = false;
+        const double fm = qs::beat_f_measure(beats, qs::track_beats(env, o).beats);
+        sum[v] += fm;
+        std::printf(" %s %.2f", v.c_str(), fm);
+      }
+      std::printf("\n");
+      ++n;
+    }
+  std::printf("MEAN over %d:", n);
+  for (const std::string& v : variants) std::printf(" %s %.3f", v.c_str(), sum[v] / std::max(1, n));
+  std::printf("\n");
+}
