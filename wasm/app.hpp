@@ -40,6 +40,7 @@ struct App {
   bool model_loaded = false;
   std::string model_status = "Loading the model…";
 
+  qs::BeatNet beat_net;       // the beat network (models/beat_net.json); empty: the notes' envelope
   qs::DecoderParams decoder;  // the sliders: kept across documents (starts as the model's)
   Document doc;
   int doc_id = 0;  // bumps with every new document (playback caches, stale callbacks)

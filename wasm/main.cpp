@@ -17,6 +17,7 @@
 #include "imgui.h"
 #include "imgui_impl_glfw.h"
 #include "imgui_impl_opengl3.h"
+#include "qscribe/error.hpp"
 #include "qscribe/note_io.hpp"
 #include "qscribe/version.hpp"
 
@@ -167,6 +168,27 @@ EMSCRIPTEN_KEEPALIVE int qs_set_model(const char* json_text) {
 // What JavaScript needs to run the model, from the sidecar qs_set_model() read (JS reads no
 // sidecar field itself): {"sampleRate", "bins", "notes", "input", "frameOutput", "onsetOutput"}
 // (tensor names; onsetOutput null for a frame-only model). "{}" before a model is set.
+// The beat network's JSON (models/beat_net.json), after the model. Returns 1, or 0 with the
+// reason in qs_error(); without one the tracker follows the notes' onset envelope.
+EMSCRIPTEN_KEEPALIVE int qs_set_beat_net(const char* json_text) {
+  App& a = app();
+  try {
+    if (!a.model_loaded) throw qs::Error("set the model first");
+    qs::BeatNet net = qs::parse_beat_net(json_text, "beat_net.json");
+    const double rate = a.model.features.frame_rate();
+    if (std::abs(net.frame_rate - rate) > 1e-3 * rate)
+      throw qs::Error("beat_net.json: trained at " + std::to_string(net.frame_rate) + " frames/s, the model runs at " +
+                      std::to_string(rate));
+    a.beat_net = std::move(net);
+    a.score.set_beat_net(&a.beat_net);
+    return 1;
+  } catch (const std::exception& e) {
+    a.score.set_beat_net(nullptr);
+    a.error = std::string("The beat network could not be loaded (beats follow the notes): ") + e.what();
+    return 0;
+  }
+}
+
 EMSCRIPTEN_KEEPALIVE const char* qs_model_io_json() {
   const App& a = app();
   if (!a.model_loaded) return keep("{}");
@@ -333,6 +355,7 @@ EMSCRIPTEN_KEEPALIVE const char* qs_state_json() {
                                            {"weakOnsetFrame", a.decoder.weak_onset_frame},
                                            {"rise", a.decoder.rise_threshold}}},
                              {"showScore", a.show_score},
+                             {"beatNet", a.score.has_beat_net()},
                              {"overrides", {{"tempo", a.score.overrides().tempo_bpm},
                                             {"timeSignature", a.score.overrides().time_signature},
                                             {"key", a.score.overrides().key}}},

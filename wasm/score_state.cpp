@@ -24,6 +24,22 @@ nlohmann::json rounded(const std::vector<double>& v) {
 
 }  // namespace
 
+void ScoreState::set_beat_net(const qs::BeatNet* net) {
+  net_ = net;
+  activation_doc_ = -1;
+  notes_revision_ = ~0ull;  // analyse again
+}
+
+const qs::BeatActivation* ScoreState::activation_of(const Document& doc, int doc_id) {
+  if (!net_) return nullptr;
+  if (doc_id != activation_doc_ || doc.probs.n_frames != activation_frames_) {
+    activation_ = qs::beat_activation(*net_, qs::beat_features(doc.probs), doc.frame_rate);
+    activation_doc_ = doc_id;
+    activation_frames_ = doc.probs.n_frames;
+  }
+  return &activation_;
+}
+
 void ScoreState::update(const Document& doc, int doc_id, bool enabled, bool force) {
   if (!enabled || doc.empty()) {
     if (valid_) ++revision_;
@@ -49,7 +65,7 @@ void ScoreState::update(const Document& doc, int doc_id, bool enabled, bool forc
   o.time_signature = overrides_.time_signature;
   o.key = overrides_.key;
   try {
-    analysis_ = qs::analyse_music(doc.notes, doc.duration(), o);
+    analysis_ = qs::analyse_music(doc.notes, doc.duration(), o, activation_of(doc, doc_id));
     score_ = qs::notate(doc.notes, analysis_, o);
     valid_ = true;
     error_.clear();

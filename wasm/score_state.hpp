@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "document.hpp"
+#include "qscribe/beat_activation.hpp"
 #include "qscribe/music_analysis.hpp"
 #include "qscribe/score.hpp"
 
@@ -33,6 +34,11 @@ class ScoreState {
   // per four times the cost of the last one) unless `force`. `enabled` false (live input, no
   // document) drops the analysis.
   void update(const Document& doc, int doc_id, bool enabled, bool force = false);
+  // The beat network the tracker follows (qscribe/beat_activation.hpp); null: the notes' onset
+  // envelope. Its activation is computed once per document (the probabilities do not change with
+  // the sliders) and again when the document has grown.
+  void set_beat_net(const qs::BeatNet* net);
+  bool has_beat_net() const { return net_ != nullptr; }
   // Checks and applies overrides: "" when applied, else the reason (nothing changes then).
   std::string set_overrides(const AnalysisOverrides& o);
   const AnalysisOverrides& overrides() const { return overrides_; }
@@ -69,6 +75,11 @@ class ScoreState {
   std::uint64_t revision_ = 0;
   double analysis_ms_ = 0, analysed_at_ms_ = -1e18;
   std::string error_;
+  const qs::BeatNet* net_ = nullptr;
+  qs::BeatActivation activation_;
+  int activation_doc_ = -1;
+  std::size_t activation_frames_ = 0;
+  const qs::BeatActivation* activation_of(const Document& doc, int doc_id);
 };
 
 }  // namespace qsweb

@@ -10,6 +10,8 @@ import { ScoreView } from './score.js';
 // Full file names, so that scripts/build-site can point them at its content-hashed copies.
 const MODEL_JSON = new URL('models/qscribe-default.json', import.meta.url).href;
 const MODEL_ONNX = new URL('models/qscribe-default.onnx', import.meta.url).href;
+// The beat network the tracker follows (docs/score.md); without it the beats follow the notes.
+const BEAT_NET = new URL('models/beat_net.json', import.meta.url).href;
 const canvas = document.getElementById('canvas');
 canvas.addEventListener('contextmenu', (e) => e.preventDefault());
 const fileInput = document.getElementById('file');
@@ -209,6 +211,18 @@ async function boot() {
   } catch (e) {
     call('qs_model_failed', e.message || String(e));
     throw e;
+  }
+  await loadBeatNet();
+}
+
+// Not fatal: transcription works without it, and the core says why in qs_error().
+async function loadBeatNet() {
+  try {
+    const res = await fetch(BEAT_NET);
+    if (!res.ok) throw new Error(`${BEAT_NET}: HTTP ${res.status}`);
+    if (!call('qs_set_beat_net', await res.text())) console.warn(text(core._qs_error()));
+  } catch (e) {
+    console.warn(`The beat network could not be loaded (beats follow the notes): ${e.message || e}`);
   }
 }
 

@@ -212,8 +212,12 @@ BeatTrainResult train_beat_net(const std::vector<BeatPiece>& pieces, double fram
     const bool best = val.empty() || f > r.val_f;  // without validation: the last epoch
     if (best) r.val_f = f, r.best_epoch = epoch, r.net = net;
     char line[200];
-    std::snprintf(line, sizeof line, "epoch %d/%d: lr %.2g, train loss %.4f, validation beat F %.3f (%zu pieces)%s",
-                  epoch, o.epochs, lr, loss_sum / o.steps_per_epoch, f, val.size(), best ? " (best)" : "");
+    if (val.empty())
+      std::snprintf(line, sizeof line, "epoch %d/%d: lr %.2g, train loss %.4f", epoch, o.epochs, lr,
+                    loss_sum / o.steps_per_epoch);
+    else
+      std::snprintf(line, sizeof line, "epoch %d/%d: lr %.2g, train loss %.4f, validation beat F %.3f (%zu pieces)%s",
+                    epoch, o.epochs, lr, loss_sum / o.steps_per_epoch, f, val.size(), best ? " (best)" : "");
     log_line(o, line);
   }
   return r;

@@ -47,9 +47,11 @@ void run(TrainBeatsArgs& a) {
                frame_rate);
   a.train.log = log;
   qs::BeatTrainResult r = qs::train_beat_net(pieces, frame_rate, a.train);
-  r.net.trained_on = std::to_string(r.train_pieces) + " renders with known beats; validation beat F " +
-                     std::to_string(r.val_f).substr(0, 5) + " on " + std::to_string(r.val_pieces) + " held out (epoch " +
-                     std::to_string(r.best_epoch) + ")";
+  r.net.trained_on = std::to_string(r.train_pieces) + " renders with known beats; " +
+                     (r.val_pieces == 0 ? std::string("no validation (the last epoch)")
+                                        : "validation beat F " + std::to_string(r.val_f).substr(0, 5) + " on " +
+                                              std::to_string(r.val_pieces) + " held out (epoch " +
+                                              std::to_string(r.best_epoch) + ")");
   if (fs::path(a.out).has_parent_path()) fs::create_directories(fs::path(a.out).parent_path());
   qs::write_file_atomically(a.out, qs::beat_net_to_json(r.net));
   std::fprintf(stderr, "train-beats: %s -> %s\n", r.net.trained_on.c_str(), a.out.c_str());
