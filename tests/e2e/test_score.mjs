@@ -67,6 +67,10 @@ await runTest(NAME, {}, async ({ page, screenshot, requests }) => {
       `(the piece: ${SCORE_FIXTURE.bpm} bpm ${SCORE_FIXTURE.timeSignature} ${SCORE_FIXTURE.key}, ${SCORE_FIXTURE.bars} bars)`);
   assert.equal(auto.overrides.tempo, 0);
   assert.equal(auto.overrides.timeSignature, '');
+  // The beats follow the shipped beat network, fetched from the page's origin.
+  assert.ok((await page.evaluate(() => window.qscribe.state())).beatNet, 'state().beatNet: the beat network is loaded');
+  assert.ok(requests.some((r) => new URL(r.url).pathname.endsWith('/models/beat_net.json')), 'models/beat_net.json was fetched');
+  assert.ok(Math.abs(auto.tempo - SCORE_FIXTURE.bpm) < 2, `estimated tempo ${auto.tempo}, the piece's ${SCORE_FIXTURE.bpm}`);
 
   // A bad override is refused with a reason and changes nothing.
   const bad = await page.evaluate(() => window.qscribe.setAnalysis({ timeSignature: '5/3' }).then(() => '', (e) => e.message));

@@ -11,6 +11,7 @@
 // piece and the mean beat F where the grid fits the notes, for: the notes' envelope (what ships
 // without a network), the activation, and mixtures of both.
 #include <algorithm>
+#include <cstdlib>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -92,7 +93,13 @@ int main(int argc, char** argv) {
   double share = -1;
   int first = 3;
   if (std::string(argv[3]) == "--held-out") share = std::atof(argv[4]), first = 5;
-  const std::vector<std::string> variants = {"notes", "net", "mix0.5", "mix0.75", "net-nolevel"};
+  // LAB_VARIANTS="prior_bpm=100,tightness=200;swing_ratio=0": more tracker settings on the
+  // activation, one variant per ';'-separated list of BeatTrackerOptions fields.
+  std::vector<std::string> variants = {"notes", "net", "mix0.5", "mix0.75", "net-nolevel"};
+  if (const char* v = std::getenv("LAB_VARIANTS")) {
+    std::stringstream ss(v);
+    for (std::string item; std::getline(ss, item, ';');) variants.push_back(item);
+  }
   std::map<std::string, double> sum;
   int n = 0;
   for (int a = first; a < argc; ++a)
@@ -120,6 +127,12 @@ int main(int argc, char** argv) {
       const double dur = p.n_frames / model.features.frame_rate();
       const qs::BeatActivation act = qs::beat_activation(net, qs::beat_features(p), model.features.frame_rate());
       const qs::OnsetEnvelope env_notes = qs::onset_envelope(notes, dur), env_net = qs::beat_envelope(act);
+      if (const char* dump = std::getenv("LAB_DUMP")) {  // DIR/NAME.act.npy: [frames x 2] beat, downbeat
+        std::vector<float> both;
+        for (std::size_t t = 0; t < act.beat.size(); ++t) both.push_back(act.beat[t]), both.push_back(act.downbeat[t]);
+        qs::write_npy(std::string(dump) + "/" + fs::path(stem).parent_path().filename().string() + "_" +
+                      fs::path(stem).filename().string() + ".act.npy", both.data(), act.beat.size(), 2);
+      }
       std::printf("%-60s", stem.substr(stem.size() > 60 ? stem.size() - 60 : 0).c_str());
       for (const std::string& v : variants) {
         qs::BeatTrackerOptions o;
@@ -128,6 +141,24 @@ int main(int argc, char** argv) {
         if (v == "mix0.5") env = mix(env_notes, env_net, 0.5);
         if (v == "mix0.75") env = mix(env_notes, env_net, 0.75);
         if (v == "net-nolevel") o.choose_level = false;
+        if (v.find('=') != std::string::npos) {
+          std::stringstream kv(v);
+          for (std::string f; std::getline(kv, f, ',');) {
+            const std::string key = f.substr(0, f.find('=')), val = f.substr(f.find('=') + 1);
+            const double x = std::stod(val);
+            if (key == "prior_bpm") o.prior_bpm = x;
+            else if (key == "prior_octaves") o.prior_octaves = x;
+            else if (key == "tightness") o.tightness = x;
+            else if (key == "tempo_change_penalty") o.tempo_change_penalty = x;
+            else if (key == "level_prior_bpm") o.level_prior_bpm = x;
+            else if (key == "level_prior_octaves") o.level_prior_octaves = x;
+            else if (key == "swing_ratio") o.swing_ratio = x;
+            else if (key == "choose_level") o.choose_level = x != 0;
+            else if (key == "window_s") o.window_s = x;
+            else if (key == "mix") env = mix(env_notes, env_net, x);
+            else throw std::runtime_error("unknown option " + key);
+          }
+        }
         const double fm = qs::beat_f_measure(beats, qs::track_beats(env, o).beats);
         sum[v] += fm;
         std::printf(" %s %.2f", v.c_str(), fm);
