@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdio>
+#include <cstdlib>
 #include <cmath>
 
 #include <nlohmann/json.hpp>
@@ -214,6 +216,22 @@ BeatNet parse_beat_net(const std::string& text, const std::string& context) {
   return net;
 }
 
+namespace {
+
+// Each weight as the double nearest its 9-digit decimal form ("0.223874167", not
+// "0.22387416660785675"): half the file, and 9 digits read back to the same float.
+nlohmann::json compact(const std::vector<float>& v) {
+  nlohmann::json a = nlohmann::json::array();
+  char buf[32];
+  for (float f : v) {
+    std::snprintf(buf, sizeof buf, "%.9g", static_cast<double>(f));
+    a.push_back(std::strtod(buf, nullptr));
+  }
+  return a;
+}
+
+}  // namespace
+
 std::string beat_net_to_json(const BeatNet& net) {
   nlohmann::json j;
   j["format"] = "qscribe-beat-net";
@@ -223,15 +241,15 @@ std::string beat_net_to_json(const BeatNet& net) {
   j["kernel"] = net.kernel;
   j["dilations"] = net.dilations;
   j["trained_on"] = net.trained_on;
-  j["input_mean"] = net.input_mean;
-  j["input_std"] = net.input_std;
-  j["in_w"] = net.in_w;
-  j["in_b"] = net.in_b;
+  j["input_mean"] = compact(net.input_mean);
+  j["input_std"] = compact(net.input_std);
+  j["in_w"] = compact(net.in_w);
+  j["in_b"] = compact(net.in_b);
   nlohmann::json layers = nlohmann::json::array();
-  for (const auto& l : net.layers) layers.push_back({{"w", l.w}, {"b", l.b}});
+  for (const auto& l : net.layers) layers.push_back({{"w", compact(l.w)}, {"b", compact(l.b)}});
   j["layers"] = layers;
-  j["out_w"] = net.out_w;
-  j["out_b"] = net.out_b;
+  j["out_w"] = compact(net.out_w);
+  j["out_b"] = compact(net.out_b);
   return j.dump();
 }
 

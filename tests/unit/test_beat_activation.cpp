@@ -97,6 +97,13 @@ TEST(BeatNetJson, RoundTripsAndNamesBadFields) {
   EXPECT_EQ(back.layers[0].w, n.layers[0].w);
   EXPECT_EQ(back.input_std, n.input_std);
   EXPECT_DOUBLE_EQ(back.frame_rate, 10.0);
+  // Weights of any value read back bit for bit from their short decimal form.
+  qs::BeatNet odd = n;
+  odd.in_w[3] = 0.1f;
+  odd.in_w[4] = -3.4028235e38f;
+  odd.in_w[5] = 1.17549435e-38f;
+  odd.in_w[6] = 0.22387416660785675f;
+  EXPECT_EQ(qs::parse_beat_net(qs::beat_net_to_json(odd)).in_w, odd.in_w);
 
   auto fails_with = [](const std::string& text, const std::string& part) {
     try {
