@@ -18,8 +18,11 @@ MusicAnalysis analyse_music(const NoteList& notes, double duration_s, const Anal
 
   BeatTrackerOptions bo;
   bo.fixed_bpm = o.tempo_bpm;
-  const OnsetEnvelope env =
-      beats && !beats->beat.empty() ? beat_envelope(*beats) : onset_envelope(notes, duration_s);
+  const bool learned = beats && !beats->beat.empty();
+  const OnsetEnvelope env = learned ? beat_envelope(*beats) : onset_envelope(notes, duration_s);
+  // The network has chosen the metrical level already (it marks beats, not onsets): the level
+  // step's prior only second-guesses it (docs/score.md: level choice on or off with the network).
+  if (learned) bo.choose_level = false;
   a.beats = track_beats(env, bo).beats;
   if (a.beats.size() < 2) {
     const double period = 60.0 / (o.tempo_bpm > 0 ? o.tempo_bpm : 120.0);

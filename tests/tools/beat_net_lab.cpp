@@ -21,12 +21,15 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "data/npy.hpp"
 #include "qscribe/beat_activation.hpp"
 #include "qscribe/metrics.hpp"
 #include "qscribe/midi_file.hpp"
 #include "qscribe/model_config.hpp"
 #include "qscribe/model_windows.hpp"
+#include "qscribe/music_analysis.hpp"
 
 namespace fs = std::filesystem;
 
@@ -90,6 +93,11 @@ int main(int argc, char** argv) {
   if (argc < 4) return std::fprintf(stderr, "usage: beat_net_lab MODEL.json NET.json [--held-out SHARE] DIR...\n"), 2;
   const qs::ModelConfig model = qs::load_model_config(argv[1]);
   const qs::BeatNet net = qs::parse_beat_net(slurp(argv[2]), argv[2]);
+  std::vector<qs::BeatNet> extra;
+  if (const char* v = std::getenv("LAB_NETS")) {
+    std::stringstream ss(v);
+    for (std::string f; std::getline(ss, f, ',');) extra.push_back(qs::parse_beat_net(slurp(f), f));
+  }
   double share = -1;
   int first = 3;
   if (std::string(argv[3]) == "--held-out") share = std::atof(argv[4]), first = 5;
@@ -125,7 +133,13 @@ int main(int argc, char** argv) {
       p.onsets = on.data;
       const qs::NoteList notes = qs::decode_probabilities(p, model, model.decoding);
       const double dur = p.n_frames / model.features.frame_rate();
-      const qs::BeatActivation act = qs::beat_activation(net, qs::beat_features(p), model.features.frame_rate());
+      qs::BeatActivation act = qs::beat_activation(net, qs::beat_features(p), model.features.frame_rate());
+      for (const qs::BeatNet& other : extra) {  // LAB_NETS: the mean activation of several networks
+        const qs::BeatActivation b = qs::beat_activation(other, qs::beat_features(p), model.features.frame_rate());
+        for (std::size_t t = 0; t < act.beat.size(); ++t) act.beat[t] += b.beat[t], act.downbeat[t] += b.downbeat[t];
+      }
+      for (std::size_t t = 0; t < act.beat.size(); ++t)
+        act.beat[t] /= 1 + extra.size(), act.downbeat[t] /= 1 + extra.size();
       const qs::OnsetEnvelope env_notes = qs::onset_envelope(notes, dur), env_net = qs::beat_envelope(act);
       if (const char* dump = std::getenv("LAB_DUMP")) {  // DIR/NAME.act.npy: [frames x 2] beat, downbeat
         std::vector<float> both;
@@ -159,14 +173,60 @@ int main(int argc, char** argv) {
             else throw std::runtime_error("unknown option " + key);
           }
         }
-        const double fm = qs::beat_f_measure(beats, qs::track_beats(env, o).beats);
+        const std::vector<double> tb = qs::track_beats(env, o).beats;
+        const double fm = qs::beat_f_measure(beats, tb);
+        if (v == "net") {  // the activation's contrast: at the tracked beats against its mean
+          double on = 0, all = 0;
+          for (double t : tb) on += act.beat[std::min(act.beat.size() - 1, static_cast<std::size_t>(std::lround(t * act.frame_rate)))];
+          for (float x : act.beat) all += x;
+          std::printf(" contrast %.2f", tb.empty() ? 0.0 : (on / tb.size()) / std::max(1e-9, all / act.beat.size()));
+        }
         sum[v] += fm;
         std::printf(" %s %.2f", v.c_str(), fm);
+      }
+      if (std::getenv("LAB_DOWNBEATS")) {  // downbeat F: the meter's phase against the network's downbeat output
+        std::vector<double> ref_down;
+        std::ifstream t2(f);
+        for (std::string line; std::getline(t2, line);) {
+          if (line.empty() || line[0] == '#') continue;
+          std::stringstream ls(line);
+          double t; int bar, bib;
+          ls >> t >> bar >> bib;
+          if (bib == 1) ref_down.push_back(t);
+        }
+        const qs::MusicAnalysis an = qs::analyse_music(notes, dur, {}, &act);
+        const int m = std::max(1, an.meter.beats_per_bar);
+        int best = 0; double best_s = -1;
+        for (int ph = 0; ph < m; ++ph) {
+          double s = 0; int c = 0;
+          for (std::size_t i = ph; i < an.beats.size(); i += m)
+            s += act.downbeat[std::min(act.downbeat.size() - 1, static_cast<std::size_t>(std::lround(an.beats[i] * act.frame_rate)))], ++c;
+          if (c && s / c > best_s) best_s = s / c, best = ph;
+        }
+        std::vector<double> netdown;
+        for (std::size_t i = best; i < an.beats.size(); i += m) netdown.push_back(an.beats[i]);
+        const double f1 = qs::beat_f_measure(ref_down, an.downbeats), f2 = qs::beat_f_measure(ref_down, netdown);
+        sum["down_meter"] += f1, sum["down_net"] += f2;
+        std::printf(" down_meter %.2f down_net %.2f", f1, f2);
+        // Meter against the one a single stated time signature gives (NAME.meta.json).
+        std::ifstream mj(stem + ".meta.json");
+        const nlohmann::json meta = mj ? nlohmann::json::parse(mj) : nlohmann::json::object();
+        if (meta.value("stated_time_signature", false) && meta["time_signatures"].size() == 1) {
+          const auto& ts = meta["time_signatures"][0];
+          const std::string ref = std::to_string(ts["numerator"].get<int>()) + "/" + std::to_string(ts["denominator"].get<int>());
+          const std::string with = an.meter.time_signature(), without = qs::analyse_music(notes, dur).meter.time_signature();
+          sum["meter_n"] += 1, sum["meter_net"] += with == ref, sum["meter_notes"] += without == ref;
+          std::printf(" meter ref %s net %s notes %s", ref.c_str(), with.c_str(), without.c_str());
+        }
       }
       std::printf("\n");
       ++n;
     }
   std::printf("MEAN over %d:", n);
   for (const std::string& v : variants) std::printf(" %s %.3f", v.c_str(), sum[v] / std::max(1, n));
+  if (std::getenv("LAB_DOWNBEATS"))
+    std::printf("DOWNBEATS over %d: meter %.3f net %.3f; METER of %.0f stated: with the network %.3f, notes only %.3f\n", n,
+                sum["down_meter"] / std::max(1, n), sum["down_net"] / std::max(1, n), sum["meter_n"],
+                sum["meter_net"] / std::max(1.0, sum["meter_n"]), sum["meter_notes"] / std::max(1.0, sum["meter_n"]));
   std::printf("\n");
 }
