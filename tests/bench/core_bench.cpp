@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "bench_signal.hpp"
+#include "qscribe/beat_activation.hpp"
 #include "qscribe/cqt.hpp"
 #include "qscribe/note_decoder.hpp"
 
@@ -70,9 +71,35 @@ int main() {
     best_decode = std::min(best_decode, seconds_since(t0));
   }
 
+  // The beat network over the same 5 minutes (shipped size: 32 channels, dilations 1..128;
+  // random weights: the cost does not depend on them).
+  qs::NoteProbabilities probs;
+  probs.ensure_frames(n_frames);
+  probs.frames = frames;
+  probs.onsets = onsets;
+  qs::BeatNet net;
+  net.frame_rate = 22050.0 / 512.0;
+  net.channels = 32;
+  net.dilations = {1, 2, 4, 8, 16, 32, 64, 128};
+  net.input_mean.assign(qs::kBeatFeatures, 0.0f);
+  net.input_std.assign(qs::kBeatFeatures, 1.0f);
+  net.in_w.assign(32 * qs::kBeatFeatures, 0.01f);
+  net.in_b.assign(32, 0.0f);
+  for (int l = 0; l < 8; ++l) net.layers.push_back({std::vector<float>(32 * 32 * 3, 0.01f), std::vector<float>(32, 0.0f)});
+  net.out_w.assign(2 * 32, 0.01f);
+  net.out_b.assign(2, 0.0f);
+  double best_beat = 1e9;
+  for (int rep = 0; rep < 3; ++rep) {
+    t0 = std::chrono::steady_clock::now();
+    const qs::BeatActivation a = qs::beat_activation(net, qs::beat_features(probs), net.frame_rate);
+    best_beat = std::min(best_beat, seconds_since(t0));
+    if (a.beat.size() != n_frames) return 1;
+  }
+
   std::printf("cqt_setup_ms %.1f\n", setup_s * 1e3);
   std::printf("cqt_batch_x_realtime %.0f\n", audio_s / best);
   std::printf("cqt_stream128_x_realtime %.0f\n", audio_s / best_stream);
   std::printf("decode_5min_ms %.2f (%zu notes)\n", best_decode * 1e3, n_notes);
+  std::printf("beat_net_5min_ms %.1f\n", best_beat * 1e3);
   return 0;
 }
