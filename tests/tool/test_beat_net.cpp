@@ -185,6 +185,14 @@ TEST(BeatNetCommand, TrainsFromRendersAndTranscribeFollowsIt) {
   EXPECT_EQ(qs::test::run_qscribe("transcribe " + dir + "/renders/tones.wav -o " + dir + "/u.json -q --beat-net " +
                                   dir + "/broken.json", &out), 1);
   EXPECT_NE(out.find("broken.json: not JSON"), std::string::npos) << out;
+  // A network of another frame rate: refused when named, with the reason.
+  qs::BeatNet other = net;
+  other.frame_rate = 100.0;
+  std::ofstream(dir + "/other.json") << qs::beat_net_to_json(other);
+  EXPECT_THROW(qs::load_beat_net_file(dir + "/other.json", net.frame_rate), qs::Error);
+  EXPECT_EQ(qs::test::run_qscribe("transcribe " + dir + "/renders/tones.wav -o " + dir + "/v.json -q --beat-net " +
+                                  dir + "/other.json", &out), 1);
+  EXPECT_NE(out.find("trained at 100"), std::string::npos) << out;
   EXPECT_EQ(qs::test::run_qscribe("train-beats " + dir + " -o " + dir + "/n.txt", &out), 1);
   EXPECT_NE(out.find("NAME.json"), std::string::npos) << out;
   fs::create_directories(dir + "/empty");

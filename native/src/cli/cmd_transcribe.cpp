@@ -111,9 +111,16 @@ void run(TranscribeArgs& a) {
 
   // The beat network: the shipped one when it is there, unless --beat-net names another or "none".
   std::optional<qs::BeatNet> beat_net;
-  const std::string net_path = a.beat_net.empty() ? qs::default_beat_net_path() : a.beat_net;
-  if (a.beat_net != "none" && (!a.beat_net.empty() || fs::exists(net_path)))
-    beat_net = qs::load_beat_net_file(net_path, info.features.frame_rate());
+  if (!a.beat_net.empty() && a.beat_net != "none") {
+    beat_net = qs::load_beat_net_file(a.beat_net, info.features.frame_rate());
+  } else if (a.beat_net.empty() && fs::exists(qs::default_beat_net_path())) {
+    // The shipped network suits the shipped model's frames; another model's beats follow its notes.
+    try {
+      beat_net = qs::load_beat_net_file(qs::default_beat_net_path(), info.features.frame_rate());
+    } catch (const qs::Error& e) {
+      if (!a.quiet) std::fprintf(stderr, "qscribe: warning: %s; the beats follow the notes\n", e.what());
+    }
+  }
   if (!out_is_file) make_directory(a.out);
   if (!a.activations_dir.empty()) make_directory(a.activations_dir);
   // One bad file does not stop a batch: the others are transcribed, the failures listed, exit 1.
