@@ -13,8 +13,8 @@
 //     x = ELU(W_in (f - mean) / std + b)                      (a 1x1 convolution to C channels)
 //     x = x + ELU(conv_k,d(x))  for each dilation d           (kernel k, zero padding, "same")
 //     y = W_out x + b_out  -> sigmoid: [beat, downbeat] per frame
-//   With C = 20, k = 3 and dilations 1..128 it sees +-6 s and has about 10k weights: the whole
-//   forward pass costs about 10 ms per minute of music.
+//   The shipped one (C = 32, k = 3, dilations 1..128) sees +-6 s and has about 26k weights; its
+//   forward pass costs about 10 ms per minute of music natively, 18 ms in wasm.
 //
 // The weights are a small JSON file (`models/beat_net.json`); LibTorch trains the same network
 // (native/src/beats/) and writes that file, and a test checks both forward passes agree.
