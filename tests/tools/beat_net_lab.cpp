@@ -9,7 +9,9 @@
 // MODEL.json: a model sidecar (its decoding turns the probabilities into notes for the envelope).
 // With --held-out, only the pieces train-beats holds out for validation (same hash). Prints per
 // piece and the mean beat F where the grid fits the notes, for: the notes' envelope (what ships
-// without a network), the activation, and mixtures of both.
+// without a network), the activation, and mixtures of both. LAB_DOWNBEATS=1 adds the downbeat F of
+// the meter step and of the network's downbeat output, and the meter against a single stated time
+// signature (NAME.meta.json): with the network's beats, the notes' beats, and the downbeat output.
 #include <algorithm>
 #include <cstdlib>
 #include <cmath>
@@ -215,6 +217,24 @@ int main(int argc, char** argv) {
           const auto& ts = meta["time_signatures"][0];
           const std::string ref = std::to_string(ts["numerator"].get<int>()) + "/" + std::to_string(ts["denominator"].get<int>());
           const std::string with = an.meter.time_signature(), without = qs::analyse_music(notes, dur).meter.time_signature();
+          // Beats per bar from the downbeat output: the grouping whose bar lines carry the most
+          // downbeat activation against the other beats (ties to 4); compound when the meter step says so.
+          int best_m = 4; double best_c = -1e9;
+          for (int mm : {4, 2, 3}) {
+            double bestp = -1e9;
+            for (int ph = 0; ph < mm; ++ph) {
+              double on = 0, off = 0; int con = 0, coff = 0;
+              for (std::size_t i = 0; i < an.beats.size(); ++i) {
+                const float v = act.downbeat[std::min(act.downbeat.size() - 1, static_cast<std::size_t>(std::lround(an.beats[i] * act.frame_rate)))];
+                if (static_cast<int>(i % mm) == ph) on += v, ++con; else off += v, ++coff;
+              }
+              bestp = std::max(bestp, con && coff ? on / con - off / coff : -1e9);
+            }
+            if (bestp > best_c) best_c = bestp, best_m = mm;
+          }
+          std::string mine = an.meter.time_signature();
+          if (!an.meter.compound) mine = std::to_string(best_m) + "/" + std::to_string(an.meter.denominator);
+          sum["meter_down"] += mine == ref;
           sum["meter_n"] += 1, sum["meter_net"] += with == ref, sum["meter_notes"] += without == ref;
           std::printf(" meter ref %s net %s notes %s", ref.c_str(), with.c_str(), without.c_str());
         }
@@ -225,6 +245,7 @@ int main(int argc, char** argv) {
   std::printf("MEAN over %d:", n);
   for (const std::string& v : variants) std::printf(" %s %.3f", v.c_str(), sum[v] / std::max(1, n));
   if (std::getenv("LAB_DOWNBEATS"))
+    std::printf("METER from the downbeat output %.3f\n", sum["meter_down"] / std::max(1.0, sum["meter_n"]));
     std::printf("DOWNBEATS over %d: meter %.3f net %.3f; METER of %.0f stated: with the network %.3f, notes only %.3f\n", n,
                 sum["down_meter"] / std::max(1, n), sum["down_net"] / std::max(1, n), sum["meter_n"],
                 sum["meter_net"] / std::max(1.0, sum["meter_n"]), sum["meter_notes"] / std::max(1.0, sum["meter_n"]));
