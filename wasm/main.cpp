@@ -175,10 +175,7 @@ EMSCRIPTEN_KEEPALIVE int qs_set_beat_net(const char* json_text) {
   try {
     if (!a.model_loaded) throw qs::Error("set the model first");
     qs::BeatNet net = qs::parse_beat_net(json_text, "beat_net.json");
-    const double rate = a.model.features.frame_rate();
-    if (std::abs(net.frame_rate - rate) > 1e-3 * rate)
-      throw qs::Error("beat_net.json: trained at " + std::to_string(net.frame_rate) + " frames/s, the model runs at " +
-                      std::to_string(rate));
+    qs::check_beat_net_frame_rate(net, a.model.features.frame_rate(), "beat_net.json");
     a.beat_net = std::move(net);
     a.score.set_beat_net(&a.beat_net);
     return 1;

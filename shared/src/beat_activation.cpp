@@ -232,6 +232,12 @@ nlohmann::json compact(const std::vector<float>& v) {
 
 }  // namespace
 
+void check_beat_net_frame_rate(const BeatNet& net, double frame_rate, const std::string& context) {
+  if (std::abs(net.frame_rate - frame_rate) > 1e-3 * frame_rate)
+    throw Error(context + ": trained at " + std::to_string(net.frame_rate) + " frames/s, the model runs at " +
+                std::to_string(frame_rate) + " (train it again for this model: qscribe train-beats -m MODEL)");
+}
+
 std::string beat_net_to_json(const BeatNet& net) {
   nlohmann::json j;
   j["format"] = "qscribe-beat-net";

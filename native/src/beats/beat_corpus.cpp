@@ -6,7 +6,6 @@
 #include <fstream>
 #include <sstream>
 
-#include "data/npy.hpp"
 #include "qscribe/beat_activation.hpp"
 #include "qscribe/error.hpp"
 #include "qscribe/midi_file.hpp"
@@ -64,27 +63,10 @@ namespace {
 // The probabilities of NAME.wav: its cache beside it, or the model's (then cached).
 NoteProbabilities piece_probabilities(const fs::path& stem, LoadedModel& model, const InferenceOptions& inference,
                                       const BeatCorpusOptions& o) {
-  const std::string frames = stem.string() + ".frames.npy", onsets = stem.string() + ".onsets.npy";
-  NoteProbabilities p;
-  if (fs::exists(frames)) {
-    NpyArray f = read_npy(frames);
-    p.n_notes = static_cast<int>(f.cols);
-    p.n_frames = f.rows;
-    p.frames = std::move(f.data);
-    p.has_onsets = fs::exists(onsets);
-    if (p.has_onsets) {
-      NpyArray on = read_npy(onsets);
-      if (on.rows != p.n_frames || on.cols != f.cols) throw Error(onsets + ": does not match " + frames);
-      p.onsets = std::move(on.data);
-    }
-    return p;
-  }
+  if (fs::exists(stem.string() + ".frames.npy")) return read_probabilities_npy(stem.string());
   const CheckpointInfo& info = model.checkpoint.info;
   TranscribeResult r = transcribe_file(stem.string() + ".wav", model.checkpoint.model, info, info.decoding, inference);
-  write_npy(frames, r.activations.frames.data(), r.activations.n_frames, static_cast<std::size_t>(r.activations.n_notes));
-  if (!r.activations.onsets.empty())
-    write_npy(onsets, r.activations.onsets.data(), r.activations.n_frames,
-              static_cast<std::size_t>(r.activations.n_notes));
+  write_probabilities_npy(stem.string(), r.activations);
   if (o.log) o.log("transcribed " + stem.string() + ".wav");
   return std::move(r.activations);
 }

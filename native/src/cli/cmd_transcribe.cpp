@@ -12,7 +12,6 @@
 #include <thread>
 
 #include "cli/blas_check.hpp"
-#include "data/npy.hpp"
 #include "cli/cli_options.hpp"
 #include "cli/command.hpp"
 #include "inference/inference.hpp"
@@ -48,16 +47,13 @@ void transcribe_one(const std::string& in, const std::string& dst, const Transcr
   qs::MusicOutputOptions mo = a.music;
   mo.title = fs::path(in).stem().string();
   qs::BeatActivation beats;
-  if (beat_net)
+  const bool follow_net = beat_net && qs::analyses_music(dst, mo);  // a plain .mid or .tsv needs no beats
+  if (follow_net)
     beats = qs::beat_activation(*beat_net, qs::beat_features(r.activations), info.features.frame_rate());
-  qs::write_music(dst, r.notes, r.duration_s, mo, meta, beat_net ? &beats : nullptr);
+  qs::write_music(dst, r.notes, r.duration_s, mo, meta, follow_net ? &beats : nullptr);
   if (!a.activations_dir.empty()) {
     // The model's probabilities, [frames x notes] float32, for studying or re-decoding offline.
-    const auto& act = r.activations;
-    const std::string stem = (fs::path(a.activations_dir) / fs::path(in).stem()).string();
-    qs::write_npy(stem + ".frames.npy", act.frames.data(), act.n_frames, static_cast<std::size_t>(act.n_notes));
-    if (!act.onsets.empty())
-      qs::write_npy(stem + ".onsets.npy", act.onsets.data(), act.n_frames, static_cast<std::size_t>(act.n_notes));
+    qs::write_probabilities_npy((fs::path(a.activations_dir) / fs::path(in).stem()).string(), r.activations);
   }
   if (!a.quiet)
     std::fprintf(stderr, "%s: %zu notes, %.1f s of audio in %.2f s (%.0fx real time) -> %s\n", in.c_str(),

@@ -8,6 +8,7 @@
 #include <sstream>
 #include <memory>
 
+#include "data/npy.hpp"
 #include "export/onnx_import.hpp"
 #include "qscribe/audio_file.hpp"
 #include "qscribe/cqt.hpp"
@@ -109,6 +110,27 @@ TranscribeResult transcribe_file(const std::string& path, Transcriber& model, co
 }
 
 std::string default_model_path() { return std::string(QSCRIBE_MODELS_DIR) + "/qscribe-default.onnx"; }
+void write_probabilities_npy(const std::string& stem, const NoteProbabilities& p) {
+  write_npy(stem + ".frames.npy", p.frames.data(), p.n_frames, static_cast<std::size_t>(p.n_notes));
+  if (!p.onsets.empty())
+    write_npy(stem + ".onsets.npy", p.onsets.data(), p.n_frames, static_cast<std::size_t>(p.n_notes));
+}
+
+NoteProbabilities read_probabilities_npy(const std::string& stem) {
+  NpyArray f = read_npy(stem + ".frames.npy");
+  NoteProbabilities p;
+  p.n_notes = static_cast<int>(f.cols);
+  p.n_frames = f.rows;
+  p.frames = std::move(f.data);
+  p.has_onsets = fs::exists(stem + ".onsets.npy");
+  if (p.has_onsets) {
+    NpyArray on = read_npy(stem + ".onsets.npy");
+    if (on.rows != p.n_frames || on.cols != f.cols) throw Error(stem + ".onsets.npy: does not match " + stem + ".frames.npy");
+    p.onsets = std::move(on.data);
+  }
+  return p;
+}
+
 std::string default_beat_net_path() { return std::string(QSCRIBE_MODELS_DIR) + "/beat_net.json"; }
 
 BeatNet load_beat_net_file(const std::string& path, double frame_rate) {
@@ -117,9 +139,7 @@ BeatNet load_beat_net_file(const std::string& path, double frame_rate) {
   std::ostringstream text;
   text << in.rdbuf();
   BeatNet net = parse_beat_net(text.str(), path);
-  if (std::abs(net.frame_rate - frame_rate) > 1e-3 * frame_rate)
-    throw Error(path + ": trained at " + std::to_string(net.frame_rate) + " frames/s, the model runs at " +
-                std::to_string(frame_rate) + " (train it again with qscribe train-beats -m MODEL)");
+  check_beat_net_frame_rate(net, frame_rate, path);
   return net;
 }
 

@@ -59,6 +59,13 @@ struct LoadedModel {
 LoadedModel load_model_for_inference(const std::string& path);
 // QSCRIBE_MODELS_DIR/qscribe-default.onnx (the shipped model, the same file the browser runs)
 std::string default_model_path();
+// The probabilities as STEM.frames.npy and STEM.onsets.npy (float32 [frames x notes]; no onsets
+// file for a frame-only model): `transcribe --save-activations` and train-beats' cache.
+void write_probabilities_npy(const std::string& stem, const NoteProbabilities& p);
+// Reads them back (STEM.onsets.npy optional); throws qs::Error naming a file that is unreadable
+// or does not match the other.
+NoteProbabilities read_probabilities_npy(const std::string& stem);
+
 // QSCRIBE_MODELS_DIR/beat_net.json: the shipped beat network (qscribe/beat_activation.hpp).
 std::string default_beat_net_path();
 // The beat network at `path` for a model of `frame_rate` frames/s; throws qs::Error naming the file

@@ -61,11 +61,15 @@ void check_music_output_options(const MusicOutputOptions& o) {
   if (!o.analysis.key.empty()) parse_key(o.analysis.key);
 }
 
+bool analyses_music(const std::string& dst, const MusicOutputOptions& o) {
+  const std::string ext = lower_extension(dst);
+  return o.quantize || ext == ".json" || is_musicxml(ext);
+}
+
 void write_music(const std::string& dst, const NoteList& notes, double duration_s, const MusicOutputOptions& o,
                  const nlohmann::json& meta, const BeatActivation* beats) {
   const std::string ext = lower_extension(dst);
-  const bool musical = o.quantize || ext == ".json" || is_musicxml(ext);
-  if (!musical) return write_notes(dst, notes);  // atomic, like every writer below
+  if (!analyses_music(dst, o)) return write_notes(dst, notes);  // atomic, like every writer below
   const MusicAnalysis an = analyse_music(notes, duration_s, o.analysis, beats);
   const Score score = notate(notes, an, o.analysis);
   if (is_musicxml(ext)) {

@@ -22,7 +22,9 @@ struct MusicOutputOptions {
 void add_music_output_options(CLI::App& sub, MusicOutputOptions& o);
 // Throws qs::Error for a malformed --time-signature or --key (call before slow work).
 void check_music_output_options(const MusicOutputOptions& o);
-bool is_note_file_extension(const std::string& lower_ext);  // .mid .midi .tsv .json .musicxml .xml
+bool is_note_file_extension(const std::string& lower_ext);
+// Whether writing `dst` reads the music (beats, meter, key): --quantize, .json or .musicxml.
+bool analyses_music(const std::string& dst, const MusicOutputOptions& o);  // .mid .midi .tsv .json .musicxml .xml
 std::string lower_extension(const std::string& path);
 
 // `meta` goes into the JSON "metadata" (with the analysis added). Written via a temporary file

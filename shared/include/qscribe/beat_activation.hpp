@@ -52,6 +52,9 @@ struct BeatNet {
 // Parses the JSON document of a beat network; throws qs::Error naming `context` and the field.
 BeatNet parse_beat_net(const std::string& json_text, const std::string& context = "beat network");
 std::string beat_net_to_json(const BeatNet& net);
+// Throws qs::Error (starting with `context`) unless `net` was trained at `frame_rate` frames/s:
+// its features are per model frame, so another frame rate means other features.
+void check_beat_net_frame_rate(const BeatNet& net, double frame_rate, const std::string& context);
 
 struct BeatActivation {
   std::vector<float> beat, downbeat;  // probabilities per frame
