@@ -12,6 +12,9 @@
 // without a network), the activation, and mixtures of both. LAB_DOWNBEATS=1 adds the downbeat F of
 // the meter step and of the network's downbeat output, and the meter against a single stated time
 // signature (NAME.meta.json): with the network's beats, the notes' beats, and the downbeat output.
+// LAB_TTA="0.8,1.25": the activation averaged with the network run on the features played at
+// those speeds (test-time augmentation). LAB_VARIANTS="oracle_octaves=0.3": a bound, the tempo
+// prior centred on the reference's median tempo (what a perfect choice of metrical level buys).
 #include <algorithm>
 #include <cstdlib>
 #include <cmath>
@@ -105,7 +108,7 @@ int main(int argc, char** argv) {
   if (std::string(argv[3]) == "--held-out") share = std::atof(argv[4]), first = 5;
   // LAB_VARIANTS="prior_bpm=100,tightness=200;swing_ratio=0": more tracker settings on the
   // activation, one variant per ';'-separated list of BeatTrackerOptions fields.
-  std::vector<std::string> variants = {"notes", "net", "mix0.5", "mix0.75", "net-nolevel"};
+  std::vector<std::string> variants = {"notes", "net", "net-nolevel"};
   if (const char* v = std::getenv("LAB_VARIANTS")) {
     std::stringstream ss(v);
     for (std::string item; std::getline(ss, item, ';');) variants.push_back(item);
@@ -136,6 +139,33 @@ int main(int argc, char** argv) {
       const qs::NoteList notes = qs::decode_probabilities(p, model, model.decoding);
       const double dur = p.n_frames / model.features.frame_rate();
       qs::BeatActivation act = qs::beat_activation(net, qs::beat_features(p), model.features.frame_rate());
+      if (const char* tta = std::getenv("LAB_TTA")) {  // the mean activation over features played at other speeds
+        const std::vector<float> feat = qs::beat_features(p);
+        const std::size_t F = qs::kBeatFeatures, T = feat.size() / F;
+        std::stringstream ss(tta);
+        int count = 1;
+        for (std::string item; std::getline(ss, item, ',');) {
+          const double speed = std::stod(item);
+          const std::size_t T2 = static_cast<std::size_t>(T / speed);
+          std::vector<float> f2(T2 * F);
+          for (std::size_t j = 0; j < T2; ++j) {
+            const double src = std::min<double>(j * speed, T - 1);
+            const std::size_t i = static_cast<std::size_t>(src), k = std::min(i + 1, T - 1);
+            const double w = src - i;
+            for (std::size_t c = 0; c < F; ++c) f2[j * F + c] = static_cast<float>((1 - w) * feat[i * F + c] + w * feat[k * F + c]);
+          }
+          const qs::BeatActivation b = qs::beat_activation(net, f2, model.features.frame_rate());
+          for (std::size_t t = 0; t < act.beat.size(); ++t) {
+            const double pos = std::min<double>(t / speed, T2 - 1);
+            const std::size_t i = static_cast<std::size_t>(pos), k = std::min(i + 1, T2 - 1);
+            const double w = pos - i;
+            act.beat[t] += static_cast<float>((1 - w) * b.beat[i] + w * b.beat[k]);
+            act.downbeat[t] += static_cast<float>((1 - w) * b.downbeat[i] + w * b.downbeat[k]);
+          }
+          ++count;
+        }
+        for (std::size_t t = 0; t < act.beat.size(); ++t) act.beat[t] /= count, act.downbeat[t] /= count;
+      }
       for (const qs::BeatNet& other : extra) {  // LAB_NETS: the mean activation of several networks
         const qs::BeatActivation b = qs::beat_activation(other, qs::beat_features(p), model.features.frame_rate());
         for (std::size_t t = 0; t < act.beat.size(); ++t) act.beat[t] += b.beat[t], act.downbeat[t] += b.downbeat[t];
@@ -172,6 +202,10 @@ int main(int argc, char** argv) {
             else if (key == "choose_level") o.choose_level = x != 0;
             else if (key == "window_s") o.window_s = x;
             else if (key == "mix") env = mix(env_notes, env_net, x);
+            else if (key == "oracle_octaves") {  // a bound: the prior centred on the reference tempo
+              o.prior_bpm = qs::median_tempo(beats), o.prior_octaves = x;
+              o.choose_level = false;
+            }
             else throw std::runtime_error("unknown option " + key);
           }
         }
