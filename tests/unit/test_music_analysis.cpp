@@ -151,6 +151,25 @@ TEST(Meter, FindsFourFour) {
   EXPECT_EQ(m.first_downbeat, 0);
 }
 
+// A polka: bass on beat 1, the chord on beat 2, tonic and dominant bars in turn. Four-beat bars
+// would hold the same two chords each: only two-beat bars change harmony at every bar line, so
+// 2/4 wins despite the prior for 4/4.
+TEST(Meter, FindsTwoFourWhereTheHarmonyChangesEveryTwoBeats) {
+  const auto ref = beat_grid(48, [](double) { return 110.0; });
+  NoteList notes;
+  for (std::size_t i = 0; i + 1 < ref.size(); ++i) {
+    const double t = ref[i], ibi = ref[i + 1] - ref[i];
+    const bool tonic = (i / 2) % 2 == 0;
+    if (i % 2 == 0) notes.push_back({t, t + 0.9 * ibi, tonic ? 36 : 43, 90});
+    else
+      for (int p : tonic ? std::vector<int>{60, 64, 67} : std::vector<int>{59, 62, 67}) notes.push_back({t, t + 0.5 * ibi, p, 60});
+  }
+  qs::sort_notes(notes);
+  const qs::Meter m = qs::estimate_meter(notes, ref);
+  EXPECT_EQ(m.time_signature(), "2/4");
+  EXPECT_EQ(m.first_downbeat, 0);
+}
+
 TEST(Meter, FindsSixEight) {
   // Dotted-quarter beats, each split in three eighths; bass on every other beat.
   const auto ref = beat_grid(30, [](double) { return 60.0; });
