@@ -201,6 +201,8 @@ int main(int argc, char** argv) {
             else if (key == "swing_ratio") o.swing_ratio = x;
             else if (key == "choose_level") o.choose_level = x != 0;
             else if (key == "window_s") o.window_s = x;
+            else if (key == "min_bpm") o.min_bpm = x;
+            else if (key == "max_bpm") o.max_bpm = x;
             else if (key == "mix") env = mix(env_notes, env_net, x);
             else if (key == "oracle_octaves") {  // a bound: the prior centred on the reference tempo
               o.prior_bpm = qs::median_tempo(beats), o.prior_octaves = x;
