@@ -138,9 +138,9 @@ int main(int argc, char** argv) {
       p.onsets = on.data;
       const qs::NoteList notes = qs::decode_probabilities(p, model, model.decoding);
       const double dur = p.n_frames / model.features.frame_rate();
-      qs::BeatActivation act = qs::beat_activation(net, qs::beat_features(p), model.features.frame_rate());
+      const std::vector<float> feat = qs::beat_features(p);
+      qs::BeatActivation act = qs::beat_activation(net, feat, model.features.frame_rate());
       if (const char* tta = std::getenv("LAB_TTA")) {  // the mean activation over features played at other speeds
-        const std::vector<float> feat = qs::beat_features(p);
         const std::size_t F = qs::kBeatFeatures, T = feat.size() / F;
         std::stringstream ss(tta);
         int count = 1;
@@ -167,7 +167,7 @@ int main(int argc, char** argv) {
         for (std::size_t t = 0; t < act.beat.size(); ++t) act.beat[t] /= count, act.downbeat[t] /= count;
       }
       for (const qs::BeatNet& other : extra) {  // LAB_NETS: the mean activation of several networks
-        const qs::BeatActivation b = qs::beat_activation(other, qs::beat_features(p), model.features.frame_rate());
+        const qs::BeatActivation b = qs::beat_activation(other, feat, model.features.frame_rate());
         for (std::size_t t = 0; t < act.beat.size(); ++t) act.beat[t] += b.beat[t], act.downbeat[t] += b.downbeat[t];
       }
       for (std::size_t t = 0; t < act.beat.size(); ++t)
@@ -280,10 +280,12 @@ int main(int argc, char** argv) {
     }
   std::printf("MEAN over %d:", n);
   for (const std::string& v : variants) std::printf(" %s %.3f", v.c_str(), sum[v] / std::max(1, n));
-  if (std::getenv("LAB_DOWNBEATS"))
+  std::printf("\n");
+  if (std::getenv("LAB_DOWNBEATS")) {
     std::printf("METER from the downbeat output %.3f\n", sum["meter_down"] / std::max(1.0, sum["meter_n"]));
     std::printf("DOWNBEATS over %d: meter %.3f net %.3f; METER of %.0f stated: with the network %.3f, notes only %.3f\n", n,
                 sum["down_meter"] / std::max(1, n), sum["down_net"] / std::max(1, n), sum["meter_n"],
                 sum["meter_net"] / std::max(1.0, sum["meter_n"]), sum["meter_notes"] / std::max(1.0, sum["meter_n"]));
+  }
   std::printf("\n");
 }
