@@ -17,6 +17,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "data/npy.hpp"
@@ -92,8 +93,10 @@ int main(int argc, char** argv) {
       qs::NoteProbabilities p;
       p.n_notes = static_cast<int>(fr.cols);
       p.n_frames = rows;
-      p.frames.assign(fr.data.begin(), fr.data.begin() + rows * fr.cols);
-      p.onsets.assign(on.data.begin(), on.data.begin() + rows * on.cols);
+      p.frames = std::move(fr.data);
+      p.onsets = std::move(on.data);
+      p.frames.resize(rows * fr.cols);
+      p.onsets.resize(rows * on.cols);
       qs::write_notes_tsv(out_dir + "/" + name + ".tsv", qs::decode_probabilities(p, model, model.decoding));
       ++n;
     }
